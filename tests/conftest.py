@@ -1,0 +1,79 @@
+"""Shared fixtures: a running Bridge, real headless Chromium, CI rules.
+
+In CI (``CI=true``) a missing browser or server fails the run; locally the
+test skips with a message saying how to install it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import wsbridge as wb
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+def require(condition: bool, what: str, how: str) -> None:
+    """Fail in CI, skip locally, when a real dependency is missing."""
+    if condition:
+        return
+    message = f"{what} is not available; install it with: {how}"
+    if IN_CI:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture
+def bridge() -> Iterator[wb.Bridge]:
+    b = wb.Bridge(port=0)
+    b.start()
+    try:
+        yield b
+    finally:
+        b.stop()
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """A real headless Chromium driven by Playwright (one per test session)."""
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    require(exe is not None, "chromium", "apt-get install -y chromium")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:  # pragma: no cover - a test extra
+        require(False, "playwright", 'pip install -e ".[test]"')
+        raise
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=exe, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(chromium: Any) -> Iterator[Any]:
+    context = chromium.new_context()
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    pg.js_errors = errors  # type: ignore[attr-defined]
+    try:
+        yield pg
+    finally:
+        context.close()

@@ -1,0 +1,250 @@
+"""Write the golden wire fixtures read by tests/test_protocol.py and js/test.
+
+Run ``python tests/wire/generate.py`` after a deliberate protocol change; the
+frames are committed so that the Python and JavaScript codecs are held to the
+same bytes (docs/protocol.md).
+
+``manifest.json`` lists every case: ``file`` (the raw frame), ``binary`` (the
+opcode kind) and either ``message`` (the decoded meaning, arrays written as
+``{"$array": {"dtype", "shape", "values"}}`` with NaN/Infinity as strings and
+64-bit integers as decimal strings) or ``error`` (the error code a decoder
+must raise).
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from wsbridge import protocol as p
+
+HERE = Path(__file__).parent
+
+
+def describe(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind == "f":
+            values = [
+                "NaN"
+                if np.isnan(v)
+                else ("Infinity" if v > 0 else "-Infinity")
+                if np.isinf(v)
+                else float(v)
+                for v in value.ravel()
+            ]
+        elif value.dtype.itemsize == 8:
+            values = [str(int(v)) for v in value.ravel()]
+        elif value.dtype.kind == "b":
+            values = [int(v) for v in value.ravel()]
+        else:
+            values = [int(v) for v in value.ravel()]
+        name = "bool" if value.dtype.kind == "b" else value.dtype.name
+        return {"$array": {"dtype": name, "shape": list(value.shape), "values": values}}
+    if isinstance(value, dict):
+        return {k: describe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [describe(v) for v in value]
+    return value
+
+
+def valid_cases() -> list[tuple[str, p.Message]]:
+    f64 = np.array([0.0, -1.5, np.nan, np.inf, -np.inf, 1e300])
+    return [
+        ("hello_first", p.Hello(doc="main")),
+        ("hello_resume", p.Hello(doc="main", token="t0k", epoch="e1", seq=41)),
+        (
+            "welcome",
+            p.Welcome(
+                doc="main",
+                epoch="e1",
+                seq=42,
+                session="c1",
+                resumed=False,
+                title="Main",
+                limits={"max_message_size": 16777216},
+            ),
+        ),
+        (
+            "snapshot",
+            p.Snapshot(
+                doc="main",
+                epoch="e1",
+                seq=42,
+                title="Main",
+                root="m1",
+                models={
+                    "m1": {"type": "Column", "state": {"children": ["m2"]}},
+                    "m2": {
+                        "type": "Slider",
+                        "state": {
+                            "value": 1.0,
+                            "min": 0.0,
+                            "max": 10.0,
+                            "step": 0.5,
+                            "label": "f",
+                            "disabled": False,
+                        },
+                    },
+                },
+                sources={"s1": {"data": {"x": np.arange(4.0), "name": ["a", "b", "c", "d"]}}},
+            ),
+        ),
+        (
+            "add",
+            p.Add(
+                seq=43,
+                models={"m3": {"type": "Label", "state": {"value": "<b>not html</b>"}}},
+                sources={},
+            ),
+        ),
+        ("patch", p.Patch(seq=44, model="m2", state={"value": 2.5})),
+        (
+            "patch_origin",
+            p.Patch(seq=45, model="m2", state={"value": 3.0}, origin={"session": "c1", "req": 7}),
+        ),
+        ("patch_reply", p.Patch(seq=45, model="m2", state={"value": 3.0}, reply=True)),
+        (
+            "stream_float64",
+            p.Stream(
+                seq=46,
+                source="s1",
+                data={"x": f64, "y": np.arange(6, dtype=np.float32)},
+                rollover=500,
+            ),
+        ),
+        (
+            "stream_ints",
+            p.Stream(
+                seq=47,
+                source="s2",
+                data={
+                    "i8": np.array([-128, 127, 0], dtype=np.int8),
+                    "u8": np.array([0, 255, 1], dtype=np.uint8),
+                    "i16": np.array([-32768, 32767, 0], dtype=np.int16),
+                    "u16": np.array([0, 65535, 1], dtype=np.uint16),
+                    "i32": np.array([-(2**31), 2**31 - 1, 0], dtype=np.int32),
+                    "u32": np.array([0, 2**32 - 1, 1], dtype=np.uint32),
+                    "i64": np.array([-(2**63), 2**63 - 1, 0], dtype=np.int64),
+                    "u64": np.array([0, 2**64 - 1, 1], dtype=np.uint64),
+                    "b": np.array([True, False, True]),
+                },
+            ),
+        ),
+        (
+            "stream_2d",
+            p.Stream(seq=48, source="s3", data={"img": np.arange(6, dtype=np.int16).reshape(2, 3)}),
+        ),
+        ("stream_strings", p.Stream(seq=49, source="s4", data={"name": ["é", "☃", ""]})),
+        (
+            "source_patch",
+            p.SourcePatch(
+                seq=50,
+                source="s1",
+                patches={
+                    "x": [[0, 9.5], [{"start": 1, "stop": 4, "step": 2}, np.array([7.0, 8.0])]]
+                },
+            ),
+        ),
+        (
+            "source_replace",
+            p.SourceReplace(seq=51, source="s1", data={"x": np.array([1.0]), "name": ["z"]}),
+        ),
+        (
+            "custom_server",
+            p.Custom(
+                model="m9",
+                content={"kind": "reset"},
+                buffers=[np.arange(3, dtype=np.uint8)],
+                seq=52,
+            ),
+        ),
+        (
+            "error",
+            p.Error(
+                code="invalid_value",
+                message="bad value",
+                seq=52,
+                ref={"type": "set", "model": "m2", "property": "value", "req": 8},
+            ),
+        ),
+        ("set", p.Set(model="m2", state={"value": 4.5}, req=9)),
+        ("event", p.Event(model="m5", name="click")),
+        ("custom_client", p.Custom(model="m9", content={"at": [3, 4]})),
+        ("ack", p.Ack(seq=52)),
+    ]
+
+
+def binary(header: dict[str, Any], body: bytes, offset: int | None = None) -> bytes:
+    """A hand-made binary frame; ``offset`` None puts the buffer right after the header."""
+    while True:
+        head = json.dumps(header).encode()
+        start = (4 + len(head) + 7) & ~7
+        if offset is not None or header["$buffers"][0]["offset"] == start:
+            break
+        header["$buffers"][0]["offset"] = start
+    frame = struct.pack("<I", len(head)) + head
+    return frame + bytes(start - len(frame)) + body
+
+
+def invalid_cases() -> list[tuple[str, bool, bytes, str]]:
+    def stream(**entry: Any) -> dict[str, Any]:
+        buf = {"path": ["data", "x"], "dtype": "float64", "shape": [1], "offset": 0, "length": 8}
+        buf.update(entry)
+        return {
+            "v": 1,
+            "type": "stream",
+            "seq": 1,
+            "source": "s",
+            "data": {"x": None},
+            "$buffers": [buf],
+        }
+
+    return [
+        ("bad_json", False, b'{"v":1,"type":', "bad_json"),
+        ("not_object", False, b"[1,2]", "bad_json"),
+        ("wrong_version", False, b'{"v":2,"type":"hello","doc":"main"}', "bad_version"),
+        ("unknown_type", False, b'{"v":1,"type":"teleport"}', "unknown_type"),
+        ("missing_field", False, b'{"v":1,"type":"set","state":{"value":1}}', "bad_message"),
+        ("bad_field_type", False, b'{"v":1,"type":"set","model":"m2","state":[1]}', "bad_message"),
+        ("short_binary", True, b"\x01\x00", "bad_frame"),
+        ("header_too_long", True, struct.pack("<I", 1000) + b'{"v":1}', "bad_frame"),
+        ("misaligned_buffer", True, binary(stream(offset=4), bytes(16), offset=4), "bad_frame"),
+        (
+            "buffer_out_of_bounds",
+            True,
+            binary(stream(offset=1 << 20), bytes(8), offset=1 << 20),
+            "bad_frame",
+        ),
+        ("bad_dtype", True, binary(stream(dtype="object"), bytes(8)), "bad_frame"),
+        ("shape_mismatch", True, binary(stream(shape=[2]), bytes(8)), "bad_frame"),
+        ("bad_path", True, binary(stream(path=["nowhere", "x"]), bytes(8)), "bad_frame"),
+        ("valid_handmade", True, binary(stream(), bytes(8)), ""),
+    ]
+
+
+def main() -> None:
+    manifest = []
+    for name, msg in valid_cases():
+        frame = p.encode(msg)
+        fname = f"{name}.{'bin' if frame.binary else 'json'}"
+        (HERE / fname).write_bytes(frame.data)
+        decoded = msg.to_dict()
+        manifest.append(
+            {"name": name, "file": fname, "binary": frame.binary, "message": describe(decoded)}
+        )
+    for name, is_bin, data, code in invalid_cases():
+        if not code:  # the hand-made frame builder itself must produce a valid frame
+            p.decode(data)
+            continue
+        fname = f"invalid_{name}.{'bin' if is_bin else 'json'}"
+        (HERE / fname).write_bytes(data)
+        manifest.append({"name": f"invalid_{name}", "file": fname, "binary": is_bin, "error": code})
+    (HERE / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,378 @@
+"""``Bridge``: the embedded hub and Tornado server on their own thread.
+
+The hub runs on a private thread with its own asyncio loop, so a notebook
+cell or a data-acquisition loop that never yields still streams, and
+browser input still reaches Python. Producer changes are marshalled onto
+that loop with ``call_soon_threadsafe`` (FIFO, so their order is kept);
+browser input is handled on one "callbacks" thread, so a slow Python
+callback never stalls the hub nor other viewers, and callbacks run one at
+a time in arrival order, as they would in ipywidgets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import ipaddress
+import logging
+import socket
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import tornado.httpserver
+import tornado.netutil
+import traitlets
+
+from . import _sync
+from .dashboard import Dashboard
+from .hub import Hub, HubConfig
+from .models import Model
+from .protocol import Add, Custom, Event, Message, Set
+from .server import ServerConfig, make_app
+
+__all__ = ["Bridge"]
+
+log = logging.getLogger("wsbridge.bridge")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _same(a: Any, b: Any) -> bool:
+    try:
+        return bool(a == b)
+    except Exception:  # numpy arrays and friends
+        import numpy as np
+
+        return bool(np.array_equal(a, b))
+
+
+class _EmbeddedProducer:
+    """Routes a document's browser input to the bridge's Python objects."""
+
+    def __init__(self, bridge: Bridge):
+        self.bridge = bridge
+
+    def on_set(self, doc: str, session: str, message: Set) -> None:
+        self.bridge._callback(self._apply_set, doc, session, message)
+
+    def on_event(self, doc: str, session: str, message: Event) -> None:
+        self.bridge._callback(self._fire, doc, session, message)
+
+    def on_custom(self, doc: str, session: str, message: Custom) -> None:
+        self.bridge._callback(self._fire, doc, session, message)
+
+    # -- on the callbacks thread
+    def _model(self, doc: str, model_id: str) -> Model | None:
+        dash = self.bridge.dashboards.get(doc)
+        obj = dash.get(model_id) if dash is not None else None
+        return obj if isinstance(obj, Model) else None
+
+    def _apply_set(self, doc: str, session: str, message: Set) -> None:
+        model = self._model(doc, message.model)
+        if model is None:
+            return
+        token = _sync.ORIGIN.set({"session": session, "req": message.req})
+        try:
+            for name, value in message.state.items():
+                ref = {"type": "set", "model": model.id, "property": name, "req": message.req}
+                before = getattr(model, name)
+                try:
+                    model._apply_client_state(name, value)
+                except traitlets.TraitError as exc:
+                    # logged once, by the hub, when it answers the session
+                    self.bridge._on_loop(
+                        "reject", doc, session, "invalid_value", str(exc), ref, model.id, [name]
+                    )
+                    continue
+                except Exception as exc:
+                    log.exception("a callback raised while setting %s.%s", model.id, name)
+                    self.bridge._on_loop(
+                        "reject",
+                        doc,
+                        session,
+                        "callback_error",
+                        f"{type(exc).__name__}: {exc}",
+                        ref,
+                        model.id,
+                        [name],
+                    )
+                    continue
+                if _same(before, getattr(model, name)):
+                    # nothing changed, so no patch goes out: tell the sender
+                    # the canonical value (it may have sent 11 to a max of 10)
+                    self.bridge._on_loop("reply_state", doc, session, model.id, [name])
+        finally:
+            _sync.ORIGIN.reset(token)
+
+    def _fire(self, doc: str, session: str, message: Event | Custom) -> None:
+        model = self._model(doc, message.model)
+        if model is None:
+            return
+        try:
+            if isinstance(message, Event):
+                model._fire_event(message.name, message.data)
+            else:
+                model._fire_msg(message.content, message.buffers)
+        except Exception as exc:
+            log.exception("a callback of %s raised", model.id)
+            ref = {"type": message.type, "model": model.id}
+            self.bridge._on_loop(
+                "reject", doc, session, "callback_error", f"{type(exc).__name__}: {exc}", ref
+            )
+
+
+class Bridge:
+    """An embedded hub + Tornado server, on its own thread and event loop.
+
+    ``Bridge(host="127.0.0.1", port=0)``; ``start()`` (idempotent, returns
+    self), ``stop()``, or use it as a context manager. ``url`` is the base
+    URL; ``dashboard(name, root)`` is served at ``url + "d/" + name``.
+    Binding a non-loopback address requires a ``token``.
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        token: str | None = None,
+        allow_origins: tuple[str, ...] | list[str] = (),
+        max_message_size: int = 16 * 1024 * 1024,
+        log_max_messages: int = 10_000,
+        log_max_bytes: int = 64 * 1024 * 1024,
+        queue_max_bytes: int = 32 * 1024 * 1024,
+        ping_interval: float = 20.0,
+    ) -> None:
+        if not _is_loopback(host) and not token:
+            raise ValueError(
+                f"listening on {host!r} exposes the dashboards beyond this machine: "
+                "pass token=... (e.g. secrets.token_urlsafe())"
+            )
+        self.host = host
+        self.port = port
+        self.hub_config = HubConfig(
+            max_message_size=max_message_size,
+            log_max_messages=log_max_messages,
+            log_max_bytes=log_max_bytes,
+            queue_max_bytes=queue_max_bytes,
+            token=token,
+        )
+        self.server_config = ServerConfig(
+            token=token,
+            allow_origins=tuple(allow_origins),
+            max_message_size=max_message_size,
+            ping_interval=ping_interval,
+            index=lambda: self.index,
+            titles=lambda: {n: d.title for n, d in self.dashboards.items()},
+        )
+        self.dashboards: dict[str, Dashboard] = {}
+        #: the dashboard served at ``url`` itself (``wsbridge demo``), if any
+        self.index: str | None = None
+        self.hub: Hub | None = None
+        self._producer = _EmbeddedProducer(self)
+        self._lock = threading.RLock()
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._server: tornado.httpserver.HTTPServer | None = None
+        self._callbacks: concurrent.futures.ThreadPoolExecutor | None = None
+        self._bound_port: int | None = None
+
+    def __repr__(self) -> str:
+        state = self.url if self.running else "stopped"
+        return f"<Bridge {state}, {len(self.dashboards)} dashboards>"
+
+    def _repr_html_(self) -> str:
+        if not self.running:
+            return f"<code>{self!r}</code>"
+        return f'<a href="{self.url}" target="_blank">{self.url}</a>'
+
+    # -- life cycle
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def url(self) -> str:
+        """``http://host:port/`` of the running server."""
+        if self._bound_port is None:
+            raise RuntimeError("the bridge is not started; call start()")
+        host = self.host
+        if host in ("", "0.0.0.0", "::"):
+            host = socket.gethostname()
+        elif ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self._bound_port}/"
+
+    def start(self) -> Bridge:
+        """Start the hub thread and bind the port (idempotent)."""
+        with self._lock:
+            if self.running:
+                return self
+            started = threading.Event()
+            failure: list[BaseException] = []
+            self._thread = threading.Thread(
+                target=self._run, args=(started, failure), name="wsbridge-hub", daemon=True
+            )
+            self._thread.start()
+            started.wait()
+            if failure:
+                self._thread.join()
+                self._thread = None
+                raise failure[0]
+            self._callbacks = concurrent.futures.ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix="wsbridge-callbacks"
+            )
+            for dash in self.dashboards.values():
+                self._publish_dashboard(dash)
+            return self
+
+    def _run(self, started: threading.Event, failure: list[BaseException]) -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        try:
+            hub = Hub(self.hub_config)
+            app = make_app(hub, self.server_config)
+            port = self._bound_port if self._bound_port is not None else self.port
+            try:
+                sockets = tornado.netutil.bind_sockets(port, self.host)
+            except OSError:
+                if self.port != 0 or port == 0:
+                    raise
+                sockets = tornado.netutil.bind_sockets(0, self.host)  # old port taken
+            server = tornado.httpserver.HTTPServer(app, xheaders=False)
+            server.add_sockets(sockets)
+            self.hub, self._server, self._loop = hub, server, loop
+            self._bound_port = sockets[0].getsockname()[1]
+        except BaseException as exc:
+            failure.append(exc)
+            started.set()
+            loop.close()
+            return
+        started.set()
+        try:
+            loop.run_forever()
+        finally:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Close every connection (1001), free the port, end the thread."""
+        with self._lock:
+            if not self.running:
+                return
+            loop = self._loop
+            assert loop is not None and self._thread is not None
+            for dash in self.dashboards.values():
+                dash._detach()
+            fut = asyncio.run_coroutine_threadsafe(self._shutdown(), loop)
+            try:
+                fut.result(timeout)
+            except Exception:  # pragma: no cover - best effort, we stop anyway
+                log.exception("shutting down the hub")
+            loop.call_soon_threadsafe(loop.stop)
+            self._thread.join(timeout)
+            if self._callbacks is not None:
+                self._callbacks.shutdown(wait=False, cancel_futures=True)
+            self._thread = self._loop = self._server = self.hub = self._callbacks = None
+
+    async def _shutdown(self) -> None:
+        assert self._server is not None and self.hub is not None
+        self._server.stop()
+        for session in list(self.hub.sessions.values()):
+            session.request_close(1001, "server stopping")
+        for _ in range(50):  # let the writers send their close frames
+            if not self.hub.sessions:
+                break
+            await asyncio.sleep(0.01)
+        await self._server.close_all_connections()
+
+    def __enter__(self) -> Bridge:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- documents
+    def dashboard(
+        self, name: str, root: Model | None = None, title: str | None = None
+    ) -> Dashboard:
+        """A shared document, served at ``url + "d/" + name``.
+
+        Calling it again with the same name replaces the dashboard: its
+        viewers get the new one (a new epoch, so a fresh snapshot).
+        """
+        dash = Dashboard(name, root, title or name)
+        with self._lock:
+            old = self.dashboards.get(name)
+            if old is not None:
+                old._release()
+            self.dashboards[name] = dash
+            dash._bridge = self
+            if self.running:
+                self._publish_dashboard(dash)
+        return dash
+
+    def _publish_dashboard(self, dash: Dashboard) -> None:
+        def create(spec: Add) -> None:
+            self._on_loop("create_document", dash.name, spec, self._producer, dash.title)
+
+        dash._attach(self, self._submit, create)
+
+    def _submit(self, name: str, message: Message) -> None:
+        """Queue a producer message for the hub (any thread, order kept)."""
+        self._on_loop("publish", name, message)
+
+    def _on_loop(self, method: str, *args: Any) -> None:
+        loop = self._loop
+        if loop is None:
+            return
+        try:
+            loop.call_soon_threadsafe(self._call_hub, method, args)
+        except RuntimeError:  # the loop closed under us: the bridge is stopping
+            pass
+
+    def _call_hub(self, method: str, args: tuple[Any, ...]) -> None:
+        hub = self.hub
+        if hub is not None:
+            getattr(hub, method)(*args)
+
+    def _callback(self, fn: Callable[..., None], *args: Any) -> None:
+        pool = self._callbacks
+        if pool is not None:
+            try:
+                pool.submit(fn, *args)
+            except RuntimeError:  # shut down
+                pass
+
+    def flush(self, timeout: float = 5.0) -> None:
+        """Wait until every change made so far has been handled by the hub.
+
+        Handy in tests and scripts that exit right after a change.
+        """
+        loop = self._loop
+        if loop is None:
+            return
+        done = threading.Event()
+        loop.call_soon_threadsafe(done.set)
+        if not done.wait(timeout):
+            raise TimeoutError("the hub did not catch up")
+
+    def call(self, fn: Callable[[Hub], Any], timeout: float = 5.0) -> Any:
+        """Run ``fn(hub)`` on the hub's loop and return its result (diagnostics)."""
+        loop = self._loop
+        if loop is None:
+            raise RuntimeError("the bridge is not started")
+
+        async def run() -> Any:
+            assert self.hub is not None
+            return fn(self.hub)
+
+        return asyncio.run_coroutine_threadsafe(run(), loop).result(timeout)

@@ -1,0 +1,455 @@
+"""The hub, sans I/O: documents, sessions, sequence numbers, log, fan-out.
+
+Everything here runs on one thread (the hub's event loop) and never touches
+a socket. The I/O edge (server.py) feeds it inbound frames with
+:meth:`Hub.receive` and drains each session's outbox with
+:meth:`Session.next_frame`, awaiting every write; the producer (an embedded
+``Bridge`` or, later, a remote kernel) feeds it changes with
+:meth:`Hub.publish` and hears browser input through the ``Producer``
+interface.
+
+Why a replica: the hub applies every change to its own ``DocumentState``
+and builds snapshots from that, never from the producer's live objects, so
+a snapshot at ``seq`` N is exactly the state after message N, whatever the
+producer's threads are doing meanwhile (docs/protocol.md "Connection life
+cycle").
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import logging
+import secrets
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from .protocol import (
+    Ack,
+    Add,
+    Custom,
+    Error,
+    Event,
+    Frame,
+    Hello,
+    Message,
+    Patch,
+    ProtocolError,
+    Set,
+    Welcome,
+    decode,
+    encode,
+)
+from .state import DocumentState, StateError
+
+__all__ = ["Document", "Hub", "HubConfig", "Producer", "Session", "new_epoch"]
+
+log = logging.getLogger("wsbridge.hub")
+
+
+def new_epoch() -> str:
+    return secrets.token_hex(8)
+
+
+@dataclass
+class HubConfig:
+    """Limits and policy; every one is documented in docs/protocol.md."""
+
+    max_message_size: int = 16 * 1024 * 1024
+    log_max_messages: int = 10_000
+    log_max_bytes: int = 64 * 1024 * 1024
+    queue_max_bytes: int = 32 * 1024 * 1024
+    token: str | None = None
+
+
+class Producer(Protocol):
+    """Where browser input for a document goes (the Python side owning it)."""
+
+    def on_set(self, doc: str, session: str, message: Set) -> None: ...
+
+    def on_event(self, doc: str, session: str, message: Event) -> None: ...
+
+    def on_custom(self, doc: str, session: str, message: Custom) -> None: ...
+
+
+class Document:
+    """One document: its replica state, bounded log and joined sessions."""
+
+    def __init__(self, name: str, title: str, producer: Producer, config: HubConfig):
+        self.name = name
+        self.state = DocumentState(name, new_epoch(), title)
+        self.producer = producer
+        self.config = config
+        self.log: deque[tuple[int, Frame]] = deque()
+        self.log_bytes = 0
+        self.sessions: set[Session] = set()
+        self._snapshot: tuple[int, Frame] | None = None
+
+    @property
+    def epoch(self) -> str:
+        return self.state.epoch
+
+    @property
+    def seq(self) -> int:
+        return self.state.seq
+
+    def snapshot_frame(self) -> Frame:
+        """The encoded snapshot at the current seq (built once per seq)."""
+        if self._snapshot is None or self._snapshot[0] != self.seq:
+            self._snapshot = (self.seq, encode(self.state.snapshot()))
+        return self._snapshot[1]
+
+    def append_log(self, seq: int, frame: Frame) -> None:
+        self.log.append((seq, frame))
+        self.log_bytes += len(frame.data)
+        cfg = self.config
+        while self.log and (
+            len(self.log) > cfg.log_max_messages or self.log_bytes > cfg.log_max_bytes
+        ):
+            _, old = self.log.popleft()
+            self.log_bytes -= len(old.data)
+
+    def replay_from(self, seq: int) -> list[Frame] | None:
+        """Every logged frame after ``seq``, or None when any one is gone."""
+        if seq == self.seq:
+            return []
+        if seq > self.seq or not self.log or self.log[0][0] > seq + 1:
+            return None
+        return [frame for s, frame in self.log if s > seq]
+
+
+class Session:
+    """One client connection as the hub sees it: an outbox bounded in bytes."""
+
+    def __init__(self, hub: Hub, sid: str, authenticated: bool):
+        self.hub = hub
+        self.id = sid
+        self.authenticated = authenticated
+        self.doc: Document | None = None
+        self.outbox: deque[Frame] = deque()
+        self.queued_bytes = 0
+        self.need_snapshot = False
+        self.acked: int | None = None
+        self.close_code: int | None = None
+        self.close_reason = ""
+        self.closed = False
+        self.dropped = 0
+        self.wake: Callable[[], None] = lambda: None
+
+    def __repr__(self) -> str:
+        doc = self.doc.name if self.doc else None
+        return f"<Session {self.id} doc={doc!r} queued={self.queued_bytes}B>"
+
+    def push(self, frame: Frame, force: bool = False) -> None:
+        """Queue a frame; past the byte bound, drop the queue for a snapshot."""
+        if self.closed or self.close_code is not None:
+            return
+        if self.need_snapshot and not force:
+            return  # the snapshot sent when the client drains covers it
+        size = len(frame.data)
+        if not force and self.queued_bytes + size > self.hub.config.queue_max_bytes:
+            self.dropped += 1
+            log.warning(
+                "session %s fell %d bytes behind; dropping its queue for a snapshot",
+                self.id,
+                self.queued_bytes + size,
+            )
+            self.outbox.clear()
+            self.queued_bytes = 0
+            self.need_snapshot = True
+        else:
+            self.outbox.append(frame)
+            self.queued_bytes += size
+        self.wake()
+
+    def next_frame(self) -> Frame | None:
+        """The next frame to write, or None when there is nothing to send."""
+        if self.outbox:
+            frame = self.outbox.popleft()
+            self.queued_bytes -= len(frame.data)
+            return frame
+        if self.need_snapshot and self.doc is not None:
+            self.need_snapshot = False
+            return self.doc.snapshot_frame()
+        return None
+
+    def request_close(self, code: int, reason: str) -> None:
+        """Ask the I/O edge to close once the queued frames are written."""
+        if self.close_code is None:
+            self.close_code = code
+            self.close_reason = reason[:120]
+            self.wake()
+
+
+class Hub:
+    """Documents and sessions; pure and single-threaded (see module doc)."""
+
+    def __init__(self, config: HubConfig | None = None):
+        self.config = config or HubConfig()
+        self.documents: dict[str, Document] = {}
+        self.sessions: dict[str, Session] = {}
+        self._ids = itertools.count(1)
+
+    # -- producer side
+    def create_document(
+        self, name: str, spec: Add, producer: Producer, title: str = ""
+    ) -> Document:
+        """Create (or recreate, with a new epoch) a document from a full spec.
+
+        Clients of a recreated document get a fresh snapshot: their epoch is
+        gone, so nothing they hold can be trusted to continue.
+        """
+        doc = Document(name, title, producer, self.config)
+        doc.state.apply(dataclasses.replace(spec, seq=0))
+        old = self.documents.get(name)
+        self.documents[name] = doc
+        if old is not None:
+            for session in list(old.sessions):
+                session.doc = doc
+                doc.sessions.add(session)
+                session.outbox.clear()
+                session.queued_bytes = 0
+                session.need_snapshot = True
+                session.wake()
+        return doc
+
+    def remove_document(self, name: str, reason: str = "document removed") -> None:
+        doc = self.documents.pop(name, None)
+        if doc is not None:
+            for session in list(doc.sessions):
+                self._error(session, "unknown_document", reason)
+                session.request_close(1008, reason)
+
+    def publish(self, name: str, message: Message) -> int | None:
+        """Sequence, apply, log and fan out one change; returns its seq.
+
+        ``message`` is built by the producer with ``seq=0``; it is encoded
+        once and the same bytes go to every session.
+        """
+        doc = self.documents.get(name)
+        if doc is None:
+            log.debug("publish to unknown document %r dropped", name)
+            return None
+        seq = doc.seq + 1
+        message = dataclasses.replace(message, seq=seq)  # type: ignore[call-arg]
+        try:
+            doc.state.apply(message)
+        except (StateError, ValueError) as exc:
+            log.error("document %r: producer message %s refused: %s", name, message.type, exc)
+            return None
+        frame = encode(message)
+        doc.append_log(seq, frame)
+        for session in doc.sessions:
+            session.push(frame)
+        return seq
+
+    def reject(
+        self,
+        name: str,
+        session_id: str,
+        code: str,
+        text: str,
+        ref: dict[str, Any] | None = None,
+        model: str | None = None,
+        properties: list[str] | None = None,
+    ) -> None:
+        """Tell one session its input was refused, then re-send canonical values."""
+        session = self.sessions.get(session_id)
+        if session is None or session.doc is None or session.doc.name != name:
+            return
+        self._error(session, code, text, ref)
+        if model is not None and properties:
+            self.reply_state(name, session_id, model, properties)
+
+    def reply_state(self, name: str, session_id: str, model: str, properties: list[str]) -> None:
+        """A ``reply`` patch: the canonical values of ``properties``, to one session."""
+        session = self.sessions.get(session_id)
+        doc = self.documents.get(name)
+        if session is None or doc is None or session.doc is not doc:
+            return
+        spec = doc.state.models.get(model)
+        if spec is None:
+            return
+        state = {p: spec["state"][p] for p in properties if p in spec["state"]}
+        if state:
+            patch = Patch(seq=doc.seq, model=model, state=state, reply=True)
+            session.push(encode(patch), force=True)
+
+    # -- client side
+    def open_session(self, authenticated: bool = False) -> Session:
+        """A new connection; ``authenticated`` when the edge already checked a token."""
+        session = Session(self, f"c{next(self._ids)}", authenticated or self.config.token is None)
+        self.sessions[session.id] = session
+        return session
+
+    def close_session(self, session: Session) -> None:
+        session.closed = True
+        session.outbox.clear()
+        session.queued_bytes = 0
+        self.sessions.pop(session.id, None)
+        if session.doc is not None:
+            session.doc.sessions.discard(session)
+
+    def receive(self, session: Session, data: str | bytes) -> None:
+        """Handle one inbound frame; errors go back to that session only."""
+        if session.closed or session.close_code is not None:
+            return
+        try:
+            message = decode(data)
+        except ProtocolError as exc:
+            self._refuse(session, exc)
+            return
+        if session.doc is None:
+            if not isinstance(message, Hello):
+                self._error(session, "hello_required", "the first message must be hello")
+                session.request_close(1008, "hello required")
+                return
+            self._hello(session, message)
+            return
+        doc = session.doc
+        if isinstance(message, Set):
+            self._set(session, doc, message)
+        elif isinstance(message, Event):
+            spec = self._model(session, doc, message.model, message)
+            if spec is None:
+                return
+            if message.name not in spec.get("events", ()):
+                self._error(
+                    session,
+                    "unknown_event",
+                    f"{spec['type']} has no event {message.name[:64]!r}",
+                    {"type": "event", "model": message.model, "name": message.name[:64]},
+                )
+                return
+            doc.producer.on_event(doc.name, session.id, message)
+        elif isinstance(message, Custom):
+            if self._model(session, doc, message.model, message) is not None:
+                doc.producer.on_custom(doc.name, session.id, message)
+        elif isinstance(message, Ack):
+            session.acked = message.seq
+        elif isinstance(message, Hello):
+            self._error(session, "bad_message", "hello was already sent on this connection")
+        else:
+            self._error(
+                session,
+                "bad_message",
+                f"{message.type} is not sent by clients",
+                {"type": message.type},
+            )
+
+    def _hello(self, session: Session, hello: Hello) -> None:
+        import hmac
+
+        token = self.config.token
+        if not session.authenticated:
+            if (
+                token is None
+                or hello.token is None
+                or not hmac.compare_digest(hello.token.encode(), token.encode())
+            ):
+                self._error(session, "unauthorized", "a valid token is required")
+                session.request_close(1008, "unauthorized")
+                return
+            session.authenticated = True
+        doc = self.documents.get(hello.doc)
+        if doc is None:
+            self._error(session, "unknown_document", f"no document {hello.doc[:64]!r}")
+            session.request_close(1008, "unknown document")
+            return
+        replay = None
+        if hello.epoch == doc.epoch and hello.seq is not None:
+            replay = doc.replay_from(hello.seq)
+        session.doc = doc
+        doc.sessions.add(session)
+        welcome = Welcome(
+            doc=doc.name,
+            epoch=doc.epoch,
+            seq=doc.seq,
+            session=session.id,
+            resumed=replay is not None,
+            title=doc.state.title,
+            limits={"max_message_size": self.config.max_message_size},
+        )
+        session.push(encode(welcome), force=True)
+        if replay is None:
+            if hello.epoch is not None:
+                log.info(
+                    "session %s: resume of %r from %s/%s impossible, sending a snapshot",
+                    session.id,
+                    doc.name,
+                    "current epoch" if hello.epoch == doc.epoch else "another epoch",
+                    hello.seq,
+                )
+            session.push(doc.snapshot_frame(), force=True)
+        else:
+            for frame in replay:
+                session.push(frame, force=True)
+
+    def _model(
+        self, session: Session, doc: Document, model: str, message: Message
+    ) -> dict[str, Any] | None:
+        spec = doc.state.models.get(model)
+        if spec is None:
+            self._error(
+                session,
+                "unknown_model",
+                f"no model {model[:64]!r} in document {doc.name!r}",
+                {"type": message.type, "model": model[:64]},
+            )
+        return spec
+
+    def _set(self, session: Session, doc: Document, message: Set) -> None:
+        spec = self._model(session, doc, message.model, message)
+        if spec is None:
+            return
+        settable = spec.get("settable", ())
+        for prop in message.state:
+            if prop not in settable:
+                code = "read_only" if prop in spec["state"] else "unknown_property"
+                why = "cannot be set by a client" if code == "read_only" else "does not exist"
+                self.reject(
+                    doc.name,
+                    session.id,
+                    code,
+                    f"{spec['type']}.{prop[:64]} {why}",
+                    {
+                        "type": "set",
+                        "model": message.model,
+                        "property": prop[:64],
+                        "req": message.req,
+                    },
+                    message.model,
+                    [p for p in message.state if p in spec["state"]],
+                )
+                return
+        doc.producer.on_set(doc.name, session.id, message)
+
+    def _refuse(self, session: Session, exc: ProtocolError) -> None:
+        self._error(session, exc.code, exc.message, exc.ref)
+        if exc.close_code is not None:
+            session.request_close(exc.close_code, exc.message)
+
+    def _error(
+        self, session: Session, code: str, text: str, ref: dict[str, Any] | None = None
+    ) -> None:
+        log.warning("session %s: %s: %s", session.id, code, text)
+        seq = session.doc.seq if session.doc is not None else 0
+        session.push(encode(Error(code=code, message=text, seq=seq, ref=ref)), force=True)
+
+    # -- introspection
+    def stats(self) -> dict[str, Any]:
+        return {
+            "sessions": len(self.sessions),
+            "documents": {
+                name: {
+                    "epoch": doc.epoch,
+                    "seq": doc.seq,
+                    "sessions": len(doc.sessions),
+                    "log_messages": len(doc.log),
+                    "log_bytes": doc.log_bytes,
+                }
+                for name, doc in self.documents.items()
+            },
+        }

@@ -1,0 +1,268 @@
+"""Synced models: traitlets objects whose ``sync=True`` traits mirror to browsers.
+
+A model knows nothing of sockets. When a synced trait changes it builds a
+``patch`` message (protocol.py) with the *current* value and hands it to its
+listeners (the dashboards it belongs to) under the producer lock, so the hub
+sees the changes in the order they were applied even when several threads
+set traits at once. Values from browsers come back through
+:meth:`Model._apply_client_state`, which validates them with the traits
+themselves: a browser can never set what a Python user could not.
+
+Traits tagged ``ref=True`` hold other models (or data sources); they travel
+as ids (docs/protocol.md "Values").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any, ClassVar
+
+import numpy as np
+import traitlets
+from traitlets import Bool, Float, HasTraits, Instance, Int, List, Unicode, validate
+
+from . import _sync
+from .protocol import Custom, Patch
+from .sources import DataSource, new_id
+
+__all__ = [
+    "Button",
+    "Column",
+    "Label",
+    "Listener",
+    "Model",
+    "Row",
+    "Slider",
+    "Sparkline",
+]
+
+#: a dashboard's hook: called with (model, message) under the producer lock
+Listener = Callable[["Model", Any], None]
+
+
+def _serialize(value: Any) -> Any:
+    if isinstance(value, (Model, DataSource)):
+        return value.id
+    if isinstance(value, (list, tuple)):
+        return [_serialize(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _serialize(v) for k, v in value.items()}
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+class Model(HasTraits):
+    """Base of every synced object: an ``id``, a wire ``_type``, synced traits.
+
+    Subclasses declare traits with ``.tag(sync=True)``; ``_client_settable``
+    lists the ones a browser may set (``None``: every synced trait that is not
+    a reference), ``_events`` the event names a browser may fire.
+    """
+
+    _type: ClassVar[str] = "Model"
+    _client_settable: ClassVar[frozenset[str] | None] = None
+    _events: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(self, *, id: str | None = None, **kwargs: Any) -> None:
+        self._listeners: list[Listener] = []
+        self._event_handlers: dict[str, list[Callable[..., Any]]] = {}
+        self._msg_handlers: list[Callable[..., Any]] = []
+        super().__init__(**kwargs)
+        self.id: str = id or new_id("m")
+        self.observe(self._on_trait_change, names=self.trait_names(sync=True))
+
+    def __repr__(self) -> str:
+        state = ", ".join(f"{k}={getattr(self, k)!r}" for k in self.trait_names(sync=True))
+        return f"{type(self).__name__}({state})"
+
+    # -- what travels
+    def _ref_names(self) -> list[str]:
+        return self.trait_names(sync=True, ref=True)
+
+    def settable(self) -> list[str]:
+        """Trait names a browser may set."""
+        if self._client_settable is not None:
+            return sorted(self._client_settable)
+        refs = set(self._ref_names())
+        return sorted(
+            n for n, t in self.traits(sync=True).items() if n not in refs and not t.read_only
+        )
+
+    def get_state(self) -> dict[str, Any]:
+        """Synced traits in wire form (references as ids, arrays as arrays)."""
+        return {name: _serialize(getattr(self, name)) for name in self.trait_names(sync=True)}
+
+    def _spec(self) -> dict[str, Any]:
+        return {
+            "type": self._type,
+            "state": self.get_state(),
+            "settable": self.settable(),
+            "events": sorted(self._events),
+        }
+
+    def references(self) -> Iterator[Model | DataSource]:
+        """Models and sources this one refers to (children, a plot's source...)."""
+        for name in self._ref_names():
+            value = getattr(self, name)
+            items = value if isinstance(value, (list, tuple)) else [value]
+            for item in items:
+                if isinstance(item, (Model, DataSource)):
+                    yield item
+
+    # -- producer -> hub
+    def _on_trait_change(self, change: dict[str, Any]) -> None:
+        with _sync.LOCK:
+            if not self._listeners:
+                return
+            name = change["name"]
+            # the current value, not change["new"]: if two threads set the
+            # trait at once, both patches carry the final value.
+            state = {name: _serialize(getattr(self, name))}
+            message = Patch(seq=0, model=self.id, state=state, origin=_sync.ORIGIN.get())
+            for listener in list(self._listeners):
+                listener(self, message)
+
+    def send(self, content: Any, buffers: list[Any] | None = None) -> None:
+        """Send a custom message to this model's views (anywidget ``msg:custom``)."""
+        arrays = [
+            np.frombuffer(b, dtype=np.uint8)
+            if isinstance(b, (bytes, bytearray, memoryview))
+            else np.asarray(b)
+            for b in buffers or []
+        ]
+        with _sync.LOCK:
+            message = Custom(model=self.id, content=content, buffers=arrays, seq=0)
+            for listener in list(self._listeners):
+                listener(self, message)
+
+    # -- hub -> producer (run on the producer's callback thread)
+    def _apply_client_state(self, name: str, value: Any) -> None:
+        """Validate a browser's value with the trait and set it.
+
+        Raises ``traitlets.TraitError`` (before anything changes) when the
+        value is refused; exceptions raised later come from observers.
+        """
+        trait = self.traits()[name]
+        canonical = trait._validate(self, value)
+        setattr(self, name, canonical)
+
+    def on_event(self, name: str, callback: Callable[..., Any]) -> None:
+        """Call ``callback(model, data)`` when a browser fires event ``name``."""
+        if name not in self._events:
+            raise ValueError(f"{type(self).__name__} has no event {name!r}")
+        self._event_handlers.setdefault(name, []).append(callback)
+
+    def on_msg(self, callback: Callable[..., Any]) -> None:
+        """Call ``callback(model, content, buffers)`` on a custom message from a view."""
+        self._msg_handlers.append(callback)
+
+    def _fire_event(self, name: str, data: Any) -> None:
+        for cb in list(self._event_handlers.get(name, [])):
+            cb(self, data)
+
+    def _fire_msg(self, content: Any, buffers: list[Any]) -> None:
+        for cb in list(self._msg_handlers):
+            cb(self, content, buffers)
+
+
+class Slider(Model):
+    """A number between ``min`` and ``max``; browsers see ``input[type=range]``.
+
+    Out-of-range values are clamped (as ipywidgets' FloatSlider does), and the
+    clamped value is what every browser gets back.
+    """
+
+    _type = "Slider"
+    _client_settable = frozenset({"value"})
+
+    value = Float(0.0).tag(sync=True)
+    min = Float(0.0).tag(sync=True)
+    max = Float(10.0).tag(sync=True)
+    step = Float(0.1).tag(sync=True)
+    label = Unicode("").tag(sync=True)
+    disabled = Bool(False).tag(sync=True)
+
+    def __init__(self, value: float = 0.0, **kwargs: Any) -> None:
+        super().__init__(value=value, **kwargs)
+
+    @validate("value")
+    def _clamp(self, proposal: Any) -> float:
+        value = float(proposal["value"])
+        if value != value:  # NaN
+            raise traitlets.TraitError("Slider value cannot be NaN")
+        return min(max(value, self.min), self.max)
+
+    @validate("step")
+    def _positive_step(self, proposal: Any) -> float:
+        if not proposal["value"] > 0:
+            raise traitlets.TraitError("Slider step must be > 0")
+        return float(proposal["value"])
+
+
+class _Box(Model):
+    _client_settable = frozenset()
+    children = List(Instance(Model)).tag(sync=True, ref=True)
+
+    def __init__(self, *children: Model, **kwargs: Any) -> None:
+        if children:
+            kwargs["children"] = list(children)
+        super().__init__(**kwargs)
+
+
+class Column(_Box):
+    """Children stacked vertically. ``Column(a, b)`` or ``Column(children=[...])``."""
+
+    _type = "Column"
+
+
+class Row(_Box):
+    """Children side by side."""
+
+    _type = "Row"
+
+
+class Label(Model):
+    """Text, always rendered as text (never HTML)."""
+
+    _type = "Label"
+    _client_settable = frozenset()
+    value = Unicode("").tag(sync=True)
+
+    def __init__(self, value: str = "", **kwargs: Any) -> None:
+        super().__init__(value=value, **kwargs)
+
+
+class Button(Model):
+    """A push button; ``on_click(cb)`` calls ``cb(button)`` per browser click."""
+
+    _type = "Button"
+    _client_settable = frozenset()
+    _events = frozenset({"click"})
+    label = Unicode("").tag(sync=True)
+    disabled = Bool(False).tag(sync=True)
+
+    def __init__(self, label: str = "", **kwargs: Any) -> None:
+        super().__init__(label=label, **kwargs)
+
+    def on_click(self, callback: Callable[[Button], Any]) -> None:
+        self.on_event("click", lambda model, data: callback(model))
+
+
+class Sparkline(Model):
+    """A light canvas line chart of two columns of a ``DataSource``.
+
+    For real plots use Bokeh figures (the widget set); this one needs nothing
+    but the bundled client and follows streams as they land.
+    """
+
+    _type = "Sparkline"
+    _client_settable = frozenset()
+    source = Instance(DataSource).tag(sync=True, ref=True)
+    x = Unicode("x").tag(sync=True)
+    y = Unicode("y").tag(sync=True)
+    height = Int(120).tag(sync=True)
+    color = Unicode("#1f77b4").tag(sync=True)
+
+    def __init__(self, source: DataSource, **kwargs: Any) -> None:
+        super().__init__(source=source, **kwargs)
