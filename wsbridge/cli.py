@@ -1,0 +1,340 @@
+"""The ``wsbridge`` command: ``wsbridge demo`` and ``wsbridge serve app.py``.
+
+Both start an embedded ``Bridge`` (the hub and Tornado on their own thread),
+print where to point a browser, and then park the main thread until Ctrl-C
+(SIGINT) or SIGTERM. The main thread only waits: all the work happens on the
+bridge's threads, so the signal handlers just set a flag and the main thread
+does the orderly shutdown (streamer, then bridge: every viewer gets a 1001
+"going away" close, so its client reconnects later instead of reporting an
+error) and returns 0.
+
+The URLs are printed with ``flush=True`` on stdout (scripts and tests read
+them from a pipe); everything else (warnings, errors) goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import logging
+import os
+import runpy
+import secrets
+import signal
+import sys
+import threading
+import time
+import traceback
+import urllib.parse
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from types import FrameType
+from typing import Any
+
+from . import __version__
+from .bridge import Bridge
+
+__all__ = ["DEFAULT_PORT", "build_parser", "main"]
+
+DEFAULT_PORT = 8765
+
+_PROG = "wsbridge"
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _with_token(url: str, token: str | None) -> str:
+    """``url`` with ``?token=…``: the page handler turns it into a cookie."""
+    if token is None:
+        return url
+    return f"{url}?{urllib.parse.urlencode({'token': token})}"
+
+
+def _error(message: str) -> None:
+    print(f"{_PROG}: error: {message}", file=sys.stderr, flush=True)
+
+
+# -- argument parsing
+def _add_server_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        help=f"TCP port (default {DEFAULT_PORT}; 0 picks a free one)",
+    )
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1; anything else requires a token, "
+        "one is generated when --token is not given)",
+    )
+    p.add_argument(
+        "--token",
+        default=None,
+        help="require this token from browsers (printed in the URL as ?token=...)",
+    )
+    p.add_argument(
+        "--allow-origin",
+        dest="allow_origins",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="also accept WebSockets from this Origin (exact, or an fnmatch pattern such as "
+        "'https://*.example.org'); repeatable",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``wsbridge`` argument parser (also what ``--help`` documents)."""
+    parser = argparse.ArgumentParser(
+        prog=_PROG,
+        description="Keep Python objects and browser widgets in step over a WebSocket.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--log-level",
+        default="warning",
+        choices=["debug", "info", "warning", "error"],
+        help="logging level (default warning)",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    demo = sub.add_parser(
+        "demo",
+        help="serve a live demo dashboard at /",
+        description="Serve a live dashboard: a streaming signal and sliders that change it.",
+    )
+    _add_server_options(demo)
+    browser = demo.add_mutually_exclusive_group()
+    browser.add_argument("--open", action="store_true", help="open it in a web browser")
+    browser.add_argument(
+        "--no-browser",
+        dest="open",
+        action="store_false",
+        help="do not open a web browser (the default)",
+    )
+    demo.set_defaults(func=_cmd_demo)
+
+    serve = sub.add_parser(
+        "serve",
+        help="run a Python script that builds dashboards, and serve them",
+        description=(
+            "Run APP (a Python file) with a started Bridge in its global 'bridge'; if it "
+            "defines main(bridge), that is called afterwards. Then serve until Ctrl-C."
+        ),
+    )
+    serve.add_argument("app", help="the Python file to run")
+    _add_server_options(serve)
+    serve.add_argument("--open", action="store_true", help="open the first dashboard in a browser")
+    serve.set_defaults(func=_cmd_serve)
+    return parser
+
+
+# -- running until a signal
+@contextmanager
+def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    """SIGINT and SIGTERM set ``stop`` instead of killing the process.
+
+    Only possible on the main thread (elsewhere Python refuses handlers;
+    then the caller must set ``stop`` itself). A second Ctrl-C during the
+    shutdown gets Python's default behaviour (KeyboardInterrupt), so a
+    stuck shutdown can still be interrupted.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        # Event.set takes the event's lock; the main thread never holds it
+        # (it polls is_set(), see _wait), so this cannot deadlock.
+        stop.set()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    names = ["SIGINT", "SIGTERM"]
+    previous: dict[int, Any] = {}
+    for name in names:
+        signum = getattr(signal, name, None)
+        if signum is not None:
+            previous[signum] = signal.signal(signum, handler)
+    try:
+        yield
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+
+
+def _wait(stop: threading.Event, bridge: Bridge) -> None:
+    """Until a signal, or until the bridge stops (an app may stop it itself)."""
+    # Polling is_set() (not stop.wait()) keeps the main thread off the
+    # event's internal, non-reentrant lock, which the signal handler takes.
+    while not stop.is_set() and bridge.running:
+        time.sleep(0.1)
+
+
+def _start_bridge(args: argparse.Namespace) -> tuple[Bridge, str | None] | None:
+    """A started bridge from the common options, or None (error printed)."""
+    token: str | None = args.token
+    if token is None and not _is_loopback(args.host):
+        token = secrets.token_urlsafe(16)
+        print(
+            f"{_PROG}: listening on {args.host}, beyond this machine: browsers need the "
+            "token in the URL below",
+            file=sys.stderr,
+            flush=True,
+        )
+    if not 0 <= args.port <= 65535:
+        _error(f"--port must be between 0 and 65535, not {args.port}")
+        return None
+    try:
+        bridge = Bridge(
+            host=args.host, port=args.port, token=token, allow_origins=args.allow_origins
+        )
+        bridge.start()
+    except OSError as exc:
+        _error(
+            f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc} "
+            "(choose another --port, or --port 0 for a free one)"
+        )
+        return None
+    except ValueError as exc:
+        _error(str(exc))
+        return None
+    return bridge, token
+
+
+def _open_browser(url: str) -> None:
+    import webbrowser
+
+    try:
+        webbrowser.open(url)
+    except Exception as exc:  # no display, no browser: the URL is printed anyway
+        print(f"{_PROG}: could not open a browser: {exc}", file=sys.stderr, flush=True)
+
+
+# -- commands
+def _cmd_demo(args: argparse.Namespace, stop: threading.Event) -> int:
+    from .demo import DemoStreamer, build_demo
+
+    started = _start_bridge(args)
+    if started is None:
+        return 1
+    bridge, token = started
+    streamer = DemoStreamer()
+    try:
+        build_demo(bridge, streamer)
+        url = _with_token(bridge.url, token)
+        print(f"Serving the wsbridge demo at {url}", flush=True)
+        print("Press Ctrl-C to stop.", file=sys.stderr, flush=True)
+        if args.open:
+            _open_browser(url)
+        _wait(stop, bridge)
+    finally:
+        streamer.stop()
+        streamer.join(5.0)
+        bridge.stop()
+    return 0
+
+
+def _script_traceback(exc: BaseException, script: str) -> str:
+    """The traceback from the script's first frame on (not runpy's nor ours)."""
+    tb = exc.__traceback__
+    while tb is not None and os.path.abspath(tb.tb_frame.f_code.co_filename) != script:
+        tb = tb.tb_next
+    return "".join(traceback.format_exception(type(exc), exc, tb))
+
+
+def _run_app(script: str, bridge: Bridge) -> None:
+    """Run the app file as a script with ``bridge`` injected, then its ``main``.
+
+    It runs as ``__name__ == "__wsbridge__"`` rather than ``"__main__"``, so
+    an app may keep a standalone ``if __name__ == "__main__":`` block (that
+    makes its own bridge) without it firing here. Like ``python app.py``,
+    the app's directory comes first on ``sys.path`` (for its own modules)
+    and ``sys.argv`` is ``[app]``.
+    """
+    saved_argv, saved_path = sys.argv[:], sys.path[:]
+    sys.argv = [script]
+    sys.path.insert(0, os.path.dirname(script))
+    try:
+        namespace = runpy.run_path(script, init_globals={"bridge": bridge}, run_name="__wsbridge__")
+        entry: Callable[..., Any] | None = namespace.get("main")
+        if callable(entry):
+            entry(bridge)
+    finally:
+        sys.argv = saved_argv
+        sys.path[:] = saved_path
+
+
+def _cmd_serve(args: argparse.Namespace, stop: threading.Event) -> int:
+    script = os.path.abspath(args.app)
+    if not os.path.isfile(script):
+        _error(f"no such file: {args.app}")
+        return 1
+    started = _start_bridge(args)
+    if started is None:
+        return 1
+    bridge, token = started
+    try:
+        try:
+            _run_app(script, bridge)
+        except SystemExit as exc:  # the app chose to quit before serving
+            code = exc.code
+            if code is None or code == 0:
+                return 0
+            if not isinstance(code, int):
+                print(code, file=sys.stderr, flush=True)
+                return 1
+            return code
+        except Exception as exc:
+            _error(f"{args.app} raised {type(exc).__name__}: {exc}")
+            print(_script_traceback(exc, script), file=sys.stderr, end="", flush=True)
+            return 1
+        base = bridge.url
+        print(f"Serving {args.app} at {_with_token(base, token)}", flush=True)
+        names = sorted(bridge.dashboards)
+        for name in names:
+            page = _with_token(f"{base}d/{urllib.parse.quote(name)}", token)
+            print(f"  {name}: {page}", flush=True)
+        if not names:
+            print(
+                f"{_PROG}: {args.app} registered no dashboard; call "
+                "bridge.dashboard(name, root) in it",
+                file=sys.stderr,
+                flush=True,
+            )
+        print("Press Ctrl-C to stop.", file=sys.stderr, flush=True)
+        if args.open:
+            first = f"{base}d/{urllib.parse.quote(names[0])}" if names else base
+            _open_browser(_with_token(first, token))
+        _wait(stop, bridge)
+    finally:
+        bridge.stop()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``wsbridge`` command; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=getattr(logging, args.log_level.upper()),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    stop = threading.Event()
+    func: Callable[[argparse.Namespace, threading.Event], int] = args.func
+    with _stop_on_signals(stop):
+        try:
+            return func(args, stop)
+        except KeyboardInterrupt:  # a second Ctrl-C while shutting down
+            return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
