@@ -48,9 +48,14 @@ def bridge() -> Iterator[wb.Bridge]:
         b.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    """A real headless Chromium driven by Playwright (one per test session)."""
+    """A real headless Chromium driven by Playwright, one per test module.
+
+    Module scope, not session: Playwright's sync API keeps an event loop
+    running on the main thread while it is open, which would stop the
+    asyncio tests of other modules from starting theirs.
+    """
     exe = shutil.which("chromium") or shutil.which("chromium-browser")
     require(exe is not None, "chromium", "apt-get install -y chromium")
     try:

@@ -77,7 +77,7 @@ def test_index_serves_the_index_dashboard(served: Any) -> None:
     bridge, _, _ = served
     bridge.index = "main"
     status, _, body = http_get(bridge.url)
-    assert status == 200 and 'doc: "main"' in body and '"static/wsbridge.js"' in body
+    assert status == 200 and 'doc: "main"' in body and '"./static/wsbridge.js"' in body
 
 
 async def test_foreign_origin_is_refused_and_own_origin_accepted(served: Any) -> None:

@@ -138,7 +138,7 @@ class PageHandler(_Base):
     def get(self, name: str = "") -> None:
         base = "../"
         if not name:  # the index, when it shows a dashboard
-            name, base = self.config.index() or "", ""
+            name, base = self.config.index() or "", "./"
         if not self.token_ok():
             raise tornado.web.HTTPError(403, "a valid token is required")
         titles = self.config.titles()
