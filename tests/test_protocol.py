@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from wsbridge import protocol as p
 
@@ -204,3 +206,42 @@ def test_huge_declared_shape_is_refused_without_allocating() -> None:
     with pytest.raises(p.ProtocolError) as info:
         p.decode(frame)
     assert info.value.code == "bad_frame"
+
+
+# -- fuzzing: whatever arrives, the decoder answers ProtocolError or a message
+
+
+_VALID = [(WIRE / c["file"]).read_bytes() for c in MANIFEST if "message" in c]
+
+
+def _decode_any(data: bytes, as_text: bool) -> None:
+    try:
+        if as_text:
+            p.decode(data.decode("utf-8", "replace"))
+        else:
+            p.decode(data)
+    except p.ProtocolError:
+        pass
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=512), st.booleans())
+def test_random_frames_never_raise_anything_else(data: bytes, as_text: bool) -> None:
+    _decode_any(data, as_text)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(
+    st.sampled_from(_VALID),
+    st.lists(st.tuples(st.integers(0, 1 << 16), st.integers(0, 255)), min_size=1, max_size=8),
+    st.integers(0, 64),
+)
+def test_mutated_valid_frames_never_raise_anything_else(
+    frame: bytes, flips: list[tuple[int, int]], cut: int
+) -> None:
+    data = bytearray(frame)
+    for pos, byte in flips:
+        data[pos % len(data)] = byte
+    if cut:
+        del data[-min(cut, len(data) - 1) :]
+    _decode_any(bytes(data), as_text=frame[:1] == b"{")
