@@ -37,7 +37,7 @@ class _RawHandler(tornado.websocket.WebSocketHandler):
 
     def open(self, *args: object) -> None:
         self.set_nodelay(True)
-        asyncio.ensure_future(self._send())
+        self._task = asyncio.ensure_future(self._send())
 
     async def _send(self) -> None:
         for _ in range(self.count):

@@ -185,6 +185,13 @@ class HealthHandler(_Base):
         self.finish(json.dumps({"status": "ok", **self.hub.stats()}))
 
 
+class NoFaviconHandler(tornado.web.RequestHandler):
+    """Browsers ask for /favicon.ico; answer 204 rather than log a 404 each time."""
+
+    def get(self) -> None:
+        self.set_status(204)
+
+
 class StaticHandler(tornado.web.StaticFileHandler):
     """The client modules; revalidated each load so an upgrade never mixes files."""
 
@@ -276,6 +283,7 @@ def make_app(hub: Hub, config: ServerConfig, prefix: str = "/") -> tornado.web.A
         (rf"{prefix}d/([^/]+)", PageHandler, kw),
         (rf"{prefix}ws", WebSocketHandler, kw),
         (rf"{prefix}healthz", HealthHandler, kw),
+        (rf"{prefix}favicon.ico", NoFaviconHandler),
         (rf"{prefix}static/(.*)", StaticHandler, {"path": str(STATIC_DIR)}),
     ]
     return tornado.web.Application(
