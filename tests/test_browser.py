@@ -186,3 +186,17 @@ def test_wsbridge_demo_shows_live_updates(page: Any) -> None:
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_replaced_dashboard_reaches_open_pages(app: Any, page: Any) -> None:
+    bridge, s, _ = app
+    open_dashboard(page, bridge.url + "d/main")
+    epoch = page.evaluate("window.wsbridgeClient.epoch")
+    fresh = wb.Slider(value=4.0, label="new one")
+    bridge.dashboard("main", wb.Column(fresh), title="E2E again")
+    page.wait_for_function(
+        "([sel]) => { const el = document.querySelector(sel); return el && el.value === '4'; }",
+        arg=[RANGE.format(fresh.id)],
+    )
+    assert page.evaluate("window.wsbridgeClient.epoch") != epoch
+    assert page.locator(f'[data-wsbridge-model="{s.id}"]').count() == 0

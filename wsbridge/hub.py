@@ -209,10 +209,10 @@ class Hub:
             for session in list(old.sessions):
                 session.doc = doc
                 doc.sessions.add(session)
-                session.outbox.clear()
+                session.outbox.clear()  # may hold an unsent welcome: send a new one
                 session.queued_bytes = 0
+                self._welcome(session, doc, resumed=False)
                 session.need_snapshot = True
-                session.wake()
         return doc
 
     def remove_document(self, name: str, reason: str = "document removed") -> None:
@@ -363,16 +363,7 @@ class Hub:
             replay = doc.replay_from(hello.seq)
         session.doc = doc
         doc.sessions.add(session)
-        welcome = Welcome(
-            doc=doc.name,
-            epoch=doc.epoch,
-            seq=doc.seq,
-            session=session.id,
-            resumed=replay is not None,
-            title=doc.state.title,
-            limits={"max_message_size": self.config.max_message_size},
-        )
-        session.push(encode(welcome), force=True)
+        self._welcome(session, doc, resumed=replay is not None)
         if replay is None:
             if hello.epoch is not None:
                 log.info(
@@ -386,6 +377,18 @@ class Hub:
         else:
             for frame in replay:
                 session.push(frame, force=True)
+
+    def _welcome(self, session: Session, doc: Document, resumed: bool) -> None:
+        welcome = Welcome(
+            doc=doc.name,
+            epoch=doc.epoch,
+            seq=doc.seq,
+            session=session.id,
+            resumed=resumed,
+            title=doc.state.title,
+            limits={"max_message_size": self.config.max_message_size},
+        )
+        session.push(encode(welcome), force=True)
 
     def _model(
         self, session: Session, doc: Document, model: str, message: Message
