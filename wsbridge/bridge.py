@@ -31,12 +31,13 @@ from .models import Model
 from .protocol import Add, Custom, Event, Message, Set
 from .server import ServerConfig, make_app
 
-__all__ = ["Bridge"]
+__all__ = ["Bridge", "is_loopback"]
 
 log = logging.getLogger("wsbridge.bridge")
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """True for addresses only this machine can reach (no token needed there)."""
     if host == "localhost":
         return True
     try:
@@ -151,7 +152,7 @@ class Bridge:
         queue_max_bytes: int = 32 * 1024 * 1024,
         ping_interval: float = 20.0,
     ) -> None:
-        if not _is_loopback(host) and not token:
+        if not is_loopback(host) and not token:
             raise ValueError(
                 f"listening on {host!r} exposes the dashboards beyond this machine: "
                 "pass token=... (e.g. secrets.token_urlsafe())"

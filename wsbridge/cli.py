@@ -15,7 +15,6 @@ them from a pipe); everything else (warnings, errors) goes to stderr.
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import logging
 import os
 import runpy
@@ -32,22 +31,13 @@ from types import FrameType
 from typing import Any
 
 from . import __version__
-from .bridge import Bridge
+from .bridge import Bridge, is_loopback
 
 __all__ = ["DEFAULT_PORT", "build_parser", "main"]
 
 DEFAULT_PORT = 8765
 
 _PROG = "wsbridge"
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _with_token(url: str, token: str | None) -> str:
@@ -181,7 +171,7 @@ def _wait(stop: threading.Event, bridge: Bridge) -> None:
 def _start_bridge(args: argparse.Namespace) -> tuple[Bridge, str | None] | None:
     """A started bridge from the common options, or None (error printed)."""
     token: str | None = args.token
-    if token is None and not _is_loopback(args.host):
+    if token is None and not is_loopback(args.host):
         token = secrets.token_urlsafe(16)
         print(
             f"{_PROG}: listening on {args.host}, beyond this machine: browsers need the "
