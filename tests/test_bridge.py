@@ -1,0 +1,103 @@
+"""Bridge life cycle and thread safety (the hub on its own thread and loop)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import wsbridge as wb
+
+
+def hub_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "wsbridge-hub"]
+
+
+def test_start_is_idempotent_and_stop_frees_port_and_thread() -> None:
+    before = len(hub_threads())
+    bridge = wb.Bridge()
+    assert bridge.start() is bridge
+    url = bridge.url
+    assert bridge.start() is bridge and bridge.url == url
+    assert len(hub_threads()) == before + 1
+    port = int(url.rsplit(":", 1)[1].strip("/"))
+    bridge.stop()
+    bridge.stop()  # twice is fine
+    assert len(hub_threads()) == before
+    with socket.create_server(("127.0.0.1", port)):  # the port is free again
+        pass
+
+
+def test_restart_keeps_the_port_and_gives_documents_a_new_epoch() -> None:
+    bridge = wb.Bridge()
+    s = wb.Slider(2.0)
+    with bridge:
+        bridge.dashboard("main", wb.Column(s))
+        url = bridge.url
+        epoch = bridge.call(lambda hub: hub.documents["main"].epoch)
+    s.value = 4.0  # changed while stopped: the restarted hub starts from it
+    with bridge:
+        assert bridge.url == url
+        doc = bridge.call(lambda hub: hub.documents["main"])
+        assert doc.epoch != epoch
+        assert doc.state.models[s.id]["state"]["value"] == 4.0
+
+
+def test_start_failure_is_raised_in_the_caller() -> None:
+    before = len(hub_threads())
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        bridge = wb.Bridge(port=port)
+        with pytest.raises(OSError):
+            bridge.start()
+    assert not bridge.running and len(hub_threads()) == before
+
+
+def test_streams_from_many_threads_keep_the_hub_replica_exact(bridge: wb.Bridge) -> None:
+    src = wb.DataSource({"k": np.zeros(0, dtype=np.int64), "v": np.zeros(0)})
+    s = wb.Slider(0.0, max=1000.0)
+    bridge.dashboard("main", wb.Column(s)).add(src)
+
+    def work(k: int) -> None:
+        for i in range(200):
+            src.stream({"k": np.array([k]), "v": np.array([float(i)])}, rollover=300)
+            s.value = float(k * 100 + i % 100)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    bridge.flush()
+    doc = bridge.call(lambda hub: hub.documents["main"])
+    replica = doc.state.sources[src.id].data
+    np.testing.assert_array_equal(replica["k"], src.data["k"])
+    np.testing.assert_array_equal(replica["v"], src.data["v"])
+    assert doc.state.models[s.id]["state"]["value"] == s.value
+    # one add, 800 streams, and a patch per slider change that changed the value
+    assert doc.seq >= 1 + 4 * 200
+
+
+def test_a_busy_main_thread_does_not_stop_the_hub(bridge: wb.Bridge) -> None:
+    src = wb.DataSource({"x": np.zeros(1)})
+    bridge.dashboard("main", wb.Column()).add(src)
+    deadline = time.monotonic() + 0.3
+    n = 0
+    while time.monotonic() < deadline:  # never yields, like a busy cell
+        src.stream({"x": np.array([float(n)])})
+        n += 1
+    bridge.flush()
+    assert bridge.call(lambda hub: hub.documents["main"].state.sources[src.id].length) == n + 1
+
+
+def test_url_and_repr() -> None:
+    bridge = wb.Bridge()
+    with pytest.raises(RuntimeError):
+        _ = bridge.url
+    assert "stopped" in repr(bridge)
+    with bridge:
+        assert bridge.url.startswith("http://127.0.0.1:") and bridge.url.endswith("/")
+        assert bridge.url in bridge._repr_html_()
