@@ -49,9 +49,11 @@ class MemoryProducer:
 
     def on_event(self, doc: str, session: str, message: Event) -> None:
         self.events.append((doc, session, message))
+        self.hub.input_done(session)
 
     def on_custom(self, doc: str, session: str, message: Custom) -> None:
         self.customs.append((doc, session, message))
+        self.hub.input_done(session)
 
     def accept(self, index: int = 0, state: dict[str, Any] | None = None) -> int | None:
         """Publish the canonical values of a recorded set (default: as sent).
@@ -59,6 +61,7 @@ class MemoryProducer:
         The patch names its origin, as the embedded producer's does.
         """
         doc, session, message = self.sets.pop(index)
+        self.hub.input_done(session)
         canonical = message.state if state is None else state
         patch = Patch(
             seq=0,
@@ -71,6 +74,7 @@ class MemoryProducer:
     def reject(self, index: int = 0, code: str = "invalid_value", text: str = "refused") -> None:
         """Refuse a recorded set: an error, then a reply with canonical values."""
         doc, session, message = self.sets.pop(index)
+        self.hub.input_done(session)
         ref = {"type": "set", "model": message.model, "req": message.req}
         self.hub.reject(doc, session, code, text, ref, message.model, list(message.state))
 

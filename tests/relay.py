@@ -9,6 +9,7 @@ can reconnect through it.
 from __future__ import annotations
 
 import socket
+import struct
 import threading
 
 __all__ = ["Relay"]
@@ -68,12 +69,14 @@ class Relay:
             conns, self._conns = self._conns, []
         for s in conns:
             try:
-                s.setsockopt(
-                    socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
-                )
-                s.close()
+                # linger 0: close() sends RST, as a dropped network would look
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                # wake the pipe thread blocked in recv() (which holds the socket
+                # open in the kernel) without sending anything, then reset
+                s.shutdown(socket.SHUT_RD)
             except OSError:
                 pass
+            s.close()
         return len(conns) // 2
 
     def close(self) -> None:

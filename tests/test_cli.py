@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import tornado.httpclient
 import tornado.netutil
 import tornado.websocket
 
@@ -144,9 +145,14 @@ class WsClient:
         self.conn = conn
 
     @classmethod
-    async def connect(cls, base: str) -> WsClient:
-        ws = local(base).split("?")[0].replace("http://", "ws://") + "ws"
-        return cls(await tornado.websocket.websocket_connect(ws, connect_timeout=TIMEOUT))
+    async def connect(cls, base: str, browser: bool = False) -> WsClient:
+        """Connect; ``browser`` sends the page's own Origin, as a browser would."""
+        page = local(base).split("?")[0]
+        headers = {"Origin": page.rstrip("/")} if browser else {}
+        request = tornado.httpclient.HTTPRequest(
+            page.replace("http://", "ws://") + "ws", headers=headers, connect_timeout=TIMEOUT
+        )
+        return cls(await tornado.websocket.websocket_connect(request))
 
     async def send(self, message: Message) -> None:
         frame = encode(message)
@@ -343,13 +349,17 @@ def test_demo_beyond_loopback_requires_a_generated_token(run: Callable[..., Cli]
     assert "wsbridge_token=" in headers["Set-Cookie"]
 
     async def scenario() -> None:
-        c = await WsClient.connect(base)
+        # not a browser (no Origin) and no token: refused at the handshake
+        with pytest.raises(tornado.httpclient.HTTPClientError, match="403"):
+            await WsClient.connect(base)
+        # a browser page without the token: refused at hello
+        c = await WsClient.connect(base, browser=True)
         await c.send(Hello(doc=DEMO_NAME))
         err = await c.recv()
         assert isinstance(err, Error) and err.code == "unauthorized"
         assert await c.recv() is None
         assert c.conn.close_code == 1008
-        ok = await WsClient.connect(base)
+        ok = await WsClient.connect(base, browser=True)
         welcome, _ = await ok.hello(DEMO_NAME, token=token.group(1))
         assert welcome.doc == DEMO_NAME
         ok.conn.close()

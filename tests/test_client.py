@@ -320,7 +320,10 @@ def test_token_and_no_reconnect() -> None:
         async def main() -> None:
             with pytest.raises(ConnectionFailed) as info:
                 await Client.connect(bridge.url, "main")
-            assert info.value.code == 1008
+            assert info.value.code == 403  # no Origin, no token: refused at the handshake
+            with pytest.raises(ConnectionFailed) as info:
+                await Client.connect(bridge.url, "main", origin=bridge.url.rstrip("/"))
+            assert info.value.code == 1008  # a page without the token: refused at hello
             c = await Client.connect(bridge.url, "main", token="s3cret", reconnect=False)
             assert c.connected and not c.errors
             await c.drop()

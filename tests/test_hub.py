@@ -17,9 +17,11 @@ from wsbridge.protocol import (
     Add,
     Custom,
     Error,
+    Event,
     Hello,
     Patch,
     ProtocolError,
+    Set,
     Snapshot,
     SourcePatch,
     SourceReplace,
@@ -605,3 +607,79 @@ def test_a_patch_for_a_model_the_mirror_lacks_forces_a_resync() -> None:
     pair.pump()  # the edge reconnects: the hub has no seq 1, so this is a future seq
     assert client.ready and client.seq == 0 and not client.needs_resync
     assert_same_state(client.state, pair.doc_state())
+
+
+# -- limits (docs/security.md "Limits")
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _errors(pair: Pair, client: Any, code: str) -> list[Any]:
+    return [m for m in pair.received(client) if isinstance(m, Error) and m.code == code]
+
+
+def test_input_rate_is_limited_by_a_token_bucket(caplog: pytest.LogCaptureFixture) -> None:
+    clock = FakeClock()
+    pair, doc = make(input_rate=10.0, input_burst=5, flood_close_after=1000, clock=clock)
+    client, other = pair.connect(), pair.connect()
+    for _ in range(8):
+        pair.send(client, encode(Event(model=doc.button.id, name="click")))
+    pair.pump()
+    assert len(pair.producer.events) == 5  # the burst, then refused
+    assert len(_errors(pair, client, "rate_limited")) == 1  # answered once per burst
+    assert len(hub_errors(caplog, "rate_limited")) == 1
+    clock.now += 0.5  # 5 tokens come back
+    for _ in range(5):
+        pair.send(client, encode(Event(model=doc.button.id, name="click")))
+    pair.pump()
+    assert len(pair.producer.events) == 10
+    # the other session has its own bucket
+    pair.send(other, encode(Event(model=doc.button.id, name="click")))
+    assert len(pair.producer.events) == 11
+
+
+def test_a_sustained_flood_closes_the_session_with_1008() -> None:
+    pair, doc = make(input_rate=1.0, input_burst=1, flood_close_after=20, clock=FakeClock())
+    client, other = pair.connect(), pair.connect()
+    for _ in range(30):
+        pair.send(client, encode(Event(model=doc.button.id, name="click")))
+    assert pair.session(client).close_code == 1008
+    pair.pump()
+    assert client.close_code == 1008
+    assert len(pair.producer.events) == 1
+    doc.label.value = "still fine"
+    pair.pump()
+    assert other.state.models[doc.label.id]["state"]["value"] == "still fine"  # type: ignore[union-attr]
+
+
+def test_inputs_in_flight_are_bounded_per_session() -> None:
+    pair, doc = make(max_pending_inbound=3)
+    client = pair.connect()
+    for i in range(5):
+        pair.send(client, encode(Set(model=doc.slider.id, state={"value": float(i)}, req=i)))
+    pair.pump()
+    assert len(pair.producer.sets) == 3  # the producer has not answered any yet
+    assert len(_errors(pair, client, "rate_limited")) == 1
+    pair.producer.accept(0)
+    pair.send(client, encode(Set(model=doc.slider.id, state={"value": 9.0}, req=9)))
+    assert len(pair.producer.sets) == 3 and pair.producer.sets[-1][2].req == 9
+
+
+def test_client_caps_per_hub_and_per_document() -> None:
+    pair, _ = make(max_clients=3, max_clients_per_document=2)
+    a, b = pair.connect(), pair.connect()
+    c = pair.connect()
+    assert _errors(pair, c, "too_many_clients") and c.close_code == 1013
+    assert pair.session(a).close_code is None and pair.session(b).close_code is None
+    pair.drop(b)
+    d = pair.connect()
+    assert pair.session(d).close_code is None and d.welcome is not None
+    e = pair.hub.open_session()
+    f = pair.hub.open_session()
+    assert e.close_code is None and f.close_code == 1013  # the hub-wide cap

@@ -108,21 +108,26 @@ async def test_token_required_by_page_and_websocket() -> None:
         status, headers, _ = http_get(bridge.url + "d/main?token=s3cret")
         assert status == 200 and "wsbridge_token=s3cret" in headers.get("Set-Cookie", "")
         assert http_get(bridge.url + "d/main", {"Authorization": "Bearer s3cret"})[0] == 200
-        # no token: error then close 1008
-        conn = await hello(bridge)
+        # not a browser (no Origin) and no token: 403 at the handshake
+        with pytest.raises(Exception, match="403"):
+            await hello(bridge)
+        # a page of ours without the token: error then close 1008
+        own = {"Origin": bridge.url.rstrip("/")}
+        conn = await hello(bridge, headers=own)
         msg = await read(conn)
         assert isinstance(msg, p.Error) and msg.code == "unauthorized"
         assert await conn.read_message() is None and conn.close_code == 1008
-        # token in the hello, in a header, in the cookie
+        # token in the hello (a page), in a header, the cookie, a subprotocol
         for kw, headers in (
-            ({"token": "s3cret"}, {}),
+            ({"token": "s3cret"}, own),
             ({}, {"Authorization": "Bearer s3cret"}),
             ({}, {"Cookie": "wsbridge_token=s3cret"}),
+            ({}, {"Sec-WebSocket-Protocol": "wsbridge.v1, wsbridge.token.s3cret"}),
         ):
             conn = await hello(bridge, headers=headers, **kw)
             assert isinstance(await read(conn), p.Welcome)
             conn.close()
-        conn = await hello(bridge, token="wrong")
+        conn = await hello(bridge, headers=own, token="wrong")
         assert isinstance(await read(conn), p.Error)
 
 
@@ -260,3 +265,151 @@ async def test_bad_input_leaves_others_working(served: Any) -> None:
     assert isinstance(msg, p.Patch) and msg.state == {"value": 2.5}
     assert slider.value == 2.5
     good.close()
+
+
+# -- issue 6: security and faults at the edge
+
+
+def test_tokens_never_reach_the_logs(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    with wb.Bridge(token="tok-SECRET-123") as bridge:
+        bridge.dashboard("main", wb.Column())
+        for url in ("d/main?token=tok-SECRET-123", "d/main?token=wrong-SECRET", "?token=x&token=y"):
+            http_get(bridge.url + url)
+
+        async def attempts() -> None:
+            for headers in ({}, {"Sec-WebSocket-Protocol": "wsbridge.v1, wsbridge.token.nope"}):
+                with pytest.raises(Exception, match="403"):
+                    await hello(bridge, headers=headers)
+            conn = await hello(
+                bridge, headers={"Origin": bridge.url.rstrip("/")}, token="wrong-SECRET"
+            )
+            await read(conn)
+
+        asyncio.run(attempts())
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert "d/main?token=***" in text  # the request is logged, the token is not
+    assert "SECRET" not in text and "token=x" not in text
+
+
+async def test_expired_token_closes_sessions_with_1008() -> None:
+    import time
+
+    with wb.Bridge(token="t", token_expires=time.time() + 1.0) as bridge:
+        bridge.dashboard("main", wb.Column())
+        conn = await hello(bridge, token="t", headers={"Origin": bridge.url.rstrip("/")})
+        assert isinstance(await read(conn), p.Welcome)
+        await read(conn)  # snapshot
+        msg = await read(conn)
+        assert isinstance(msg, p.Error) and msg.code == "unauthorized" and "expired" in msg.message
+        assert await conn.read_message() is None and conn.close_code == 1008
+        assert http_get(bridge.url + "d/main?token=t")[0] == 403
+        with pytest.raises(Exception, match="403"):
+            await hello(bridge, headers={"Authorization": "Bearer t"})
+
+
+def test_compression_is_off_by_default(served: Any) -> None:
+    bridge, _, _ = served
+    host, port = bridge.url[len("http://") :].rstrip("/").rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        key = base64.b64encode(os.urandom(16)).decode()
+        sock.sendall(
+            (
+                f"GET /ws HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
+                f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+                "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n"
+            ).encode()
+        )
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += sock.recv(1)
+    assert head.startswith(b"HTTP/1.1 101")
+    assert b"sec-websocket-extensions" not in head.lower()
+
+
+@pytest.mark.parametrize(
+    ("payload", "expected"),
+    [
+        (struct.pack("!H", 1000) + b"bye", 1000),  # echoed (RFC 6455 §5.5.1)
+        (struct.pack("!H", 4321), 4321),
+        (struct.pack("!H", 999), 1002),  # not a close code
+        (struct.pack("!H", 1005), 1002),  # reserved, never sent on the wire
+        (struct.pack("!H", 1015), 1002),
+        (b"\x03", 1002),  # one byte: no room for a code
+        (struct.pack("!H", 1000) + b"\xff", 1002),  # reason not UTF-8
+    ],
+)
+def test_close_frames_are_checked(served: Any, payload: bytes, expected: int) -> None:
+    bridge, _, _ = served
+    raw = RawClient(bridge)
+    raw.send(0x8, payload)
+    assert raw.close_code() == expected
+
+
+def test_protocol_violations_fail_only_that_connection(served: Any) -> None:
+    bridge, _, src = served
+    good = RawClient(bridge)
+    good.send(0x1, p.encode(p.Hello(doc="main")).data)
+    assert good.recv()[0] == 0x1 and good.recv()[0] == 0x2  # welcome, snapshot (binary)
+    for frame in (
+        b"\x81\x05hello",  # unmasked client frame (RFC 6455 §5.1)
+        b"\x89\xfe\x00\x80" + bytes(4) + bytes(128),  # control frame over 125 bytes (§5.5)
+        b"\xf1\x80" + bytes(4),  # reserved bits set without an extension (§5.2)
+    ):
+        bad = RawClient(bridge)
+        bad.sock.sendall(frame)
+        with pytest.raises((ConnectionError, OSError)):
+            for _ in range(10):
+                opcode, _ = bad.recv()
+                if opcode == 0x8:
+                    raise ConnectionError("closed")
+    src.stream({"x": np.array([7.0])})
+    opcode, data = good.recv()
+    msg = p.decode(data)
+    assert isinstance(msg, p.Stream) and msg.data["x"].tolist() == [7.0]
+
+
+def _rss() -> int:
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
+def test_a_stalled_client_is_bounded_then_dropped_and_others_unaffected() -> None:
+    """1 GB streamed while one client never reads (figures in the closing note)."""
+    import logging
+
+    mib = 1024 * 1024
+    with wb.Bridge(queue_max_bytes=32 * mib, log_max_bytes=8 * mib, write_timeout=1.0) as bridge:
+        src = wb.DataSource({"y": np.zeros(0)})
+        bridge.dashboard("main", wb.Column()).add(src)
+        bridge.flush()
+        stalled = RawClient(bridge)
+        stalled.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+        stalled.send(0x1, p.encode(p.Hello(doc="main")).data)
+        reader = RawClient(bridge)
+        reader.send(0x1, p.encode(p.Hello(doc="main")).data)
+        reader.recv(), reader.recv()
+        chunk = np.random.default_rng(1).random(mib // 8)  # 1 MiB per message
+        received = 0
+        before = _rss()
+        peak = before
+        for i in range(1024):  # 1 GiB
+            src.stream({"y": chunk}, rollover=mib // 8)
+            if i % 16 == 15:
+                bridge.flush()
+                while received < i - 8:  # the live client keeps up
+                    opcode, _ = reader.recv()
+                    received += opcode == 0x2
+                peak = max(peak, _rss())
+        growth = peak - before
+        gone = bridge.call(lambda hub: len(hub.sessions))
+        logging.getLogger("wsbridge.tests").warning(
+            "stalled client: RSS growth %.1f MiB over 1 GiB streamed", growth / mib
+        )
+        assert growth < 96 * mib, f"hub memory grew {growth / mib:.0f} MiB"
+        assert gone == 1  # the stalled one was dropped (4001), the reader stays
+        stalled.sock.close()

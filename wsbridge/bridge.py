@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 import tornado.httpserver
+import tornado.ioloop
 import tornado.netutil
 import traitlets
 
@@ -62,13 +63,21 @@ class _EmbeddedProducer:
         self.bridge = bridge
 
     def on_set(self, doc: str, session: str, message: Set) -> None:
-        self.bridge._callback(self._apply_set, doc, session, message)
+        self.bridge._callback(self._handle, self._apply_set, doc, session, message)
 
     def on_event(self, doc: str, session: str, message: Event) -> None:
-        self.bridge._callback(self._fire, doc, session, message)
+        self.bridge._callback(self._handle, self._fire, doc, session, message)
 
     def on_custom(self, doc: str, session: str, message: Custom) -> None:
-        self.bridge._callback(self._fire, doc, session, message)
+        self.bridge._callback(self._handle, self._fire, doc, session, message)
+
+    def _handle(
+        self, fn: Callable[[str, str, Any], None], doc: str, session: str, msg: Any
+    ) -> None:
+        try:
+            fn(doc, session, msg)
+        finally:  # the hub counts each session's inputs in flight (its backlog limit)
+            self.bridge._on_loop("input_done", session)
 
     # -- on the callbacks thread
     def _model(self, doc: str, model_id: str) -> Model | None:
@@ -136,7 +145,8 @@ class Bridge:
     ``Bridge(host="127.0.0.1", port=0)``; ``start()`` (idempotent, returns
     self), ``stop()``, or use it as a context manager. ``url`` is the base
     URL; ``dashboard(name, root)`` is served at ``url + "d/" + name``.
-    Binding a non-loopback address requires a ``token``.
+    Binding a non-loopback address requires a ``token``. Every limit is
+    described in docs/security.md and docs/reliability.md.
     """
 
     def __init__(
@@ -151,6 +161,12 @@ class Bridge:
         log_max_bytes: int = 64 * 1024 * 1024,
         queue_max_bytes: int = 32 * 1024 * 1024,
         ping_interval: float = 20.0,
+        write_timeout: float = 30.0,
+        token_expires: float | None = None,
+        max_clients: int = 10_000,
+        max_clients_per_document: int = 5_000,
+        input_rate: float = 200.0,
+        input_burst: int = 400,
     ) -> None:
         if not is_loopback(host) and not token:
             raise ValueError(
@@ -165,14 +181,21 @@ class Bridge:
             log_max_bytes=log_max_bytes,
             queue_max_bytes=queue_max_bytes,
             token=token,
+            token_expires=token_expires,
+            max_clients=max_clients,
+            max_clients_per_document=max_clients_per_document,
+            input_rate=input_rate,
+            input_burst=input_burst,
         )
         self.server_config = ServerConfig(
             token=token,
             allow_origins=tuple(allow_origins),
             max_message_size=max_message_size,
             ping_interval=ping_interval,
+            write_timeout=write_timeout,
+            token_expires=token_expires,
             index=lambda: self.index,
-            titles=lambda: {n: d.title for n, d in self.dashboards.items()},
+            titles=self._titles,
         )
         self.dashboards: dict[str, Dashboard] = {}
         #: the dashboard served at ``url`` itself (``wsbridge demo``), if any
@@ -194,6 +217,12 @@ class Bridge:
         if not self.running:
             return f"<code>{self!r}</code>"
         return f'<a href="{self.url}" target="_blank">{self.url}</a>'
+
+    def _titles(self) -> dict[str, str]:
+        """Served documents: ours, and those remote producers published here."""
+        hub = self.hub
+        remote = {n: d.state.title or n for n, d in hub.documents.items()} if hub else {}
+        return {**remote, **{n: d.title for n, d in self.dashboards.items()}}
 
     # -- life cycle
     @property
@@ -252,6 +281,12 @@ class Bridge:
             server.add_sockets(sockets)
             self.hub, self._server, self._loop = hub, server, loop
             self._bound_port = sockets[0].getsockname()[1]
+            if self.hub_config.token_expires is not None:  # close sessions when it lapses
+
+                def expire() -> None:
+                    hub.expire_tokens()
+
+                tornado.ioloop.PeriodicCallback(expire, 500).start()
         except BaseException as exc:
             failure.append(exc)
             started.set()

@@ -18,12 +18,14 @@ cycle").
 from __future__ import annotations
 
 import dataclasses
+import hmac
 import itertools
 import logging
 import secrets
+import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from .protocol import (
@@ -53,19 +55,45 @@ def new_epoch() -> str:
     return secrets.token_hex(8)
 
 
+def token_valid(expected: str | None, expires: float | None, given: str | None) -> bool:
+    """Constant-time token check with optional expiry (wall clock); logs nothing."""
+    if expected is None:
+        return True
+    if given is None or (expires is not None and time.time() >= expires):
+        return False
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
 @dataclass
 class HubConfig:
-    """Limits and policy; every one is documented in docs/protocol.md."""
+    """Limits and policy; every one is documented in docs/security.md."""
 
     max_message_size: int = 16 * 1024 * 1024
     log_max_messages: int = 10_000
     log_max_bytes: int = 64 * 1024 * 1024
     queue_max_bytes: int = 32 * 1024 * 1024
     token: str | None = None
+    #: wall-clock time (``time.time()``) after which the token is refused
+    token_expires: float | None = None
+    #: connections per hub and per document (past them: close 1013)
+    max_clients: int = 10_000
+    max_clients_per_document: int = 5_000
+    #: browser input (set/event/custom) per session: a token bucket
+    input_rate: float = 200.0
+    input_burst: int = 400
+    #: refused-for-rate messages in a row before the session is closed (1008)
+    flood_close_after: int = 200
+    #: browser inputs handed to the producer and not yet handled, per session
+    max_pending_inbound: int = 256
+    clock: Callable[[], float] = field(default=time.monotonic)
 
 
 class Producer(Protocol):
-    """Where browser input for a document goes (the Python side owning it)."""
+    """Where browser input for a document goes (the Python side owning it).
+
+    Each call must be answered, once handled, by ``hub.input_done(session)``
+    on the hub's loop: the hub bounds every session's inputs in flight.
+    """
 
     def on_set(self, doc: str, session: str, message: Set) -> None: ...
 
@@ -86,6 +114,8 @@ class Document:
         self.log_bytes = 0
         self.sessions: set[Session] = set()
         self._snapshot: tuple[int, Frame] | None = None
+        #: why the producer is gone (wsbridge.producer); None while it is live
+        self.gone: str | None = None
 
     @property
     def epoch(self) -> str:
@@ -136,6 +166,10 @@ class Session:
         self.close_reason = ""
         self.closed = False
         self.dropped = 0
+        self.pending_inbound = 0
+        self.throttled = 0  # refused for rate, in a row
+        self._tokens = float(hub.config.input_burst)
+        self._refilled = hub.config.clock()
         self.wake: Callable[[], None] = lambda: None
 
     def __repr__(self) -> str:
@@ -174,6 +208,17 @@ class Session:
             self.need_snapshot = False
             return self.doc.snapshot_frame()
         return None
+
+    def take_input_token(self) -> bool:
+        """Token bucket for browser input (docs/security.md "Limits")."""
+        cfg = self.hub.config
+        now = cfg.clock()
+        self._tokens = min(cfg.input_burst, self._tokens + (now - self._refilled) * cfg.input_rate)
+        self._refilled = now
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return True
+        return False
 
     def request_close(self, code: int, reason: str) -> None:
         """Ask the I/O edge to close once the queued frames are written."""
@@ -214,6 +259,21 @@ class Hub:
                 self._welcome(session, doc, resumed=False)
                 session.need_snapshot = True
         return doc
+
+    def mark_gone(self, name: str, producer: Producer, reason: str) -> None:
+        """The producer of ``name`` went away (wsbridge.producer).
+
+        The document keeps its last state, so viewers still see it, but every
+        viewer, now and later, gets a ``producer_gone`` error; ``producer``
+        answers (refuses) their input until the document is created again.
+        """
+        doc = self.documents.get(name)
+        if doc is None:
+            return
+        doc.gone = reason
+        doc.producer = producer
+        for session in list(doc.sessions):
+            self._error(session, "producer_gone", reason)
 
     def remove_document(self, name: str, reason: str = "document removed") -> None:
         doc = self.documents.pop(name, None)
@@ -282,6 +342,9 @@ class Hub:
         """A new connection; ``authenticated`` when the edge already checked a token."""
         session = Session(self, f"c{next(self._ids)}", authenticated or self.config.token is None)
         self.sessions[session.id] = session
+        if len(self.sessions) > self.config.max_clients:
+            self._error(session, "too_many_clients", "this hub has too many clients; retry later")
+            session.request_close(1013, "too many clients")
         return session
 
     def close_session(self, session: Session) -> None:
@@ -309,6 +372,8 @@ class Hub:
             self._hello(session, message)
             return
         doc = session.doc
+        if isinstance(message, (Set, Event, Custom)) and not self._admit(session, message):
+            return
         if isinstance(message, Set):
             self._set(session, doc, message)
         elif isinstance(message, Event):
@@ -323,10 +388,10 @@ class Hub:
                     {"type": "event", "model": message.model, "name": message.name[:64]},
                 )
                 return
-            doc.producer.on_event(doc.name, session.id, message)
+            self._forward(session, doc.producer.on_event, doc, message)
         elif isinstance(message, Custom):
             if self._model(session, doc, message.model, message) is not None:
-                doc.producer.on_custom(doc.name, session.id, message)
+                self._forward(session, doc.producer.on_custom, doc, message)
         elif isinstance(message, Ack):
             session.acked = message.seq
         elif isinstance(message, Hello):
@@ -339,16 +404,51 @@ class Hub:
                 {"type": message.type},
             )
 
-    def _hello(self, session: Session, hello: Hello) -> None:
-        import hmac
+    def _admit(self, session: Session, message: Message) -> bool:
+        """Rate and backlog limits on browser input; past them, refuse (then close)."""
+        cfg = self.config
+        if session.pending_inbound >= cfg.max_pending_inbound:
+            why = f"{session.pending_inbound} inputs are still being handled"
+        elif not session.take_input_token():
+            why = f"more than {cfg.input_rate:g} inputs per second"
+        else:
+            session.throttled = 0
+            return True
+        session.throttled += 1
+        if session.throttled == 1:  # log and answer once per burst, not per message
+            self._error(session, "rate_limited", why, {"type": message.type})
+        if session.throttled >= cfg.flood_close_after:
+            self._error(session, "rate_limited", "input flood; closing")
+            session.request_close(1008, "input flood")
+        return False
 
-        token = self.config.token
+    def input_done(self, session_id: str) -> None:
+        """The producer finished one input of this session (frees backlog)."""
+        session = self.sessions.get(session_id)
+        if session is not None and session.pending_inbound > 0:
+            session.pending_inbound -= 1
+
+    def _forward(
+        self, session: Session, call: Callable[..., None], doc: Document, msg: Any
+    ) -> None:
+        session.pending_inbound += 1
+        call(doc.name, session.id, msg)
+
+    def expire_tokens(self) -> int:
+        """Close every session once the token expired (1008); returns how many."""
+        cfg = self.config
+        if cfg.token is None or cfg.token_expires is None or time.time() < cfg.token_expires:
+            return 0
+        closing = [s for s in self.sessions.values() if s.close_code is None]
+        for session in closing:
+            self._error(session, "unauthorized", "the token expired")
+            session.request_close(1008, "token expired")
+        return len(closing)
+
+    def _hello(self, session: Session, hello: Hello) -> None:
+        cfg = self.config
         if not session.authenticated:
-            if (
-                token is None
-                or hello.token is None
-                or not hmac.compare_digest(hello.token.encode(), token.encode())
-            ):
+            if cfg.token is None or not token_valid(cfg.token, cfg.token_expires, hello.token):
                 self._error(session, "unauthorized", "a valid token is required")
                 session.request_close(1008, "unauthorized")
                 return
@@ -357,6 +457,10 @@ class Hub:
         if doc is None:
             self._error(session, "unknown_document", f"no document {hello.doc[:64]!r}")
             session.request_close(1008, "unknown document")
+            return
+        if len(doc.sessions) >= self.config.max_clients_per_document:
+            self._error(session, "too_many_clients", f"document {doc.name!r} has too many clients")
+            session.request_close(1013, "too many clients")
             return
         replay = None
         if hello.epoch == doc.epoch and hello.seq is not None:
@@ -377,6 +481,8 @@ class Hub:
         else:
             for frame in replay:
                 session.push(frame, force=True)
+        if doc.gone is not None:  # the last state is shown, but say it is stale
+            self._error(session, "producer_gone", doc.gone)
 
     def _welcome(self, session: Session, doc: Document, resumed: bool) -> None:
         welcome = Welcome(
@@ -427,7 +533,7 @@ class Hub:
                     [p for p in message.state if p in spec["state"]],
                 )
                 return
-        doc.producer.on_set(doc.name, session.id, message)
+        self._forward(session, doc.producer.on_set, doc, message)
 
     def _refuse(self, session: Session, exc: ProtocolError) -> None:
         self._error(session, exc.code, exc.message, exc.ref)

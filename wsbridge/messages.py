@@ -52,6 +52,8 @@ ERROR_CODES: dict[str, int | None] = {
     "unknown_event": None,
     "callback_error": None,
     "rate_limited": None,
+    "too_many_clients": 1013,
+    "producer_gone": None,
     "internal": 1011,
 }
 

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import fnmatch
-import hmac
 import html
 import json
 import logging
+import re
+import struct
 import urllib.parse
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -24,9 +25,10 @@ from typing import Any
 
 import tornado.web
 import tornado.websocket
+from tornado.log import access_log
 from tornado.websocket import WebSocketClosedError, WebSocketProtocol13
 
-from .hub import Hub, Session
+from .hub import Hub, Session, token_valid
 
 __all__ = ["STATIC_DIR", "ServerConfig", "WebSocketHandler", "make_app"]
 
@@ -54,8 +56,43 @@ class ServerConfig:
     max_message_size: int = 16 * 1024 * 1024
     ping_interval: float = 20.0
     ping_timeout: float = 20.0
+    #: a client that keeps one write pending this long is dropped (4001)
+    write_timeout: float = 30.0
+    #: wall-clock time (``time.time()``) after which the token is refused
+    token_expires: float | None = None
     index: Callable[[], str | None] = field(default=lambda: None)
     titles: Callable[[], dict[str, str]] = field(default=dict)
+
+    def token_valid(self, given: str | None) -> bool:
+        return token_valid(self.token, self.token_expires, given)
+
+
+SUBPROTOCOL = "wsbridge.v1"
+TOKEN_SUBPROTOCOL = "wsbridge.token."
+_TOKEN_IN_URI = re.compile(r"(?i)([?&]token=)[^&#\s]*")
+
+
+def redact(uri: str) -> str:
+    """``uri`` with any token query value hidden, for logs."""
+    return _TOKEN_IN_URI.sub(r"\1***", uri)
+
+
+def log_request(handler: tornado.web.RequestHandler) -> None:
+    """Tornado's access log line, with tokens redacted (docs/security.md)."""
+    status = handler.get_status()
+    level = access_log.info if status < 400 else access_log.warning
+    if status >= 500:
+        level = access_log.error
+    request = handler.request
+    millis = 1000.0 * request.request_time()
+    level(
+        "%d %s %s (%s) %.2fms",
+        status,
+        request.method,
+        redact(request.uri or ""),
+        request.remote_ip,
+        millis,
+    )
 
 
 def origin_allowed(origin: str, host: str, allowed: Iterable[str]) -> bool:
@@ -81,10 +118,46 @@ class _Protocol(WebSocketProtocol13):
                 log.warning("closing a connection that sent invalid UTF-8 (1007)")
                 self.close(1007, "invalid UTF-8 in a text frame")
                 return None
+        if opcode == 0x8 and not self.client_terminated and not _close_payload_ok(data):
+            # RFC 6455 §5.5.1 and §7.4: a malformed close frame fails the
+            # connection with 1002 instead of being echoed back.
+            log.warning("closing a connection that sent a malformed close frame (1002)")
+            self.client_terminated = True
+            self.close(1002, "malformed close frame")
+            return None
         return super()._handle_message(opcode, data)
 
 
-class _Base(tornado.web.RequestHandler):
+def _close_payload_ok(data: bytes) -> bool:
+    if not data:
+        return True
+    if len(data) == 1:
+        return False
+    (code,) = struct.unpack(">H", data[:2])
+    if not (code in _SENDABLE_CLOSE_CODES or 3000 <= code <= 4999):
+        return False
+    try:
+        data[2:].decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+#: close codes a peer may send (RFC 6455 §7.4.1; 1004-1006 and 1015 are reserved)
+_SENDABLE_CLOSE_CODES = frozenset(
+    {1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014}
+)
+
+
+class _Redacted(tornado.web.RequestHandler):
+    """Tornado's own error log lines name the URI: keep tokens out of them."""
+
+    def _request_summary(self) -> str:
+        request = self.request
+        return f"{request.method} {redact(request.uri or '')} ({request.remote_ip})"
+
+
+class _Base(_Redacted):
     def initialize(self, hub: Hub, config: ServerConfig) -> None:
         self.hub = hub
         self.config = config
@@ -96,11 +169,7 @@ class _Base(tornado.web.RequestHandler):
         return self.get_query_argument("token", None) or self.get_cookie(TOKEN_COOKIE)
 
     def token_ok(self) -> bool:
-        expected = self.config.token
-        if expected is None:
-            return True
-        given = self._presented_token()
-        return given is not None and hmac.compare_digest(given.encode(), expected.encode())
+        return self.config.token_valid(self._presented_token())
 
 
 _PAGE = """<!doctype html>
@@ -185,14 +254,14 @@ class HealthHandler(_Base):
         self.finish(json.dumps({"status": "ok", **self.hub.stats()}))
 
 
-class NoFaviconHandler(tornado.web.RequestHandler):
+class NoFaviconHandler(_Redacted):
     """Browsers ask for /favicon.ico; answer 204 rather than log a 404 each time."""
 
     def get(self) -> None:
         self.set_status(204)
 
 
-class StaticHandler(tornado.web.StaticFileHandler):
+class StaticHandler(tornado.web.StaticFileHandler, _Redacted):
     """The client modules; revalidated each load so an upgrade never mixes files."""
 
     def set_extra_headers(self, path: str) -> None:
@@ -204,7 +273,7 @@ class StaticHandler(tornado.web.StaticFileHandler):
         return super().get_content_type()
 
 
-class WebSocketHandler(tornado.websocket.WebSocketHandler):
+class WebSocketHandler(tornado.websocket.WebSocketHandler, _Redacted):
     """``ws``: one session of the hub per connection."""
 
     def initialize(self, hub: Hub, config: ServerConfig) -> None:
@@ -225,6 +294,31 @@ class WebSocketHandler(tornado.websocket.WebSocketHandler):
             return _Protocol(self, False, params)
         return None
 
+    def _handshake_token(self) -> str | None:
+        offered = self.request.headers.get("Sec-WebSocket-Protocol", "")
+        for item in offered.split(","):
+            item = item.strip()
+            if item.startswith(TOKEN_SUBPROTOCOL):
+                return item[len(TOKEN_SUBPROTOCOL) :]
+        return _Base._presented_token(self)  # type: ignore[arg-type]
+
+    def prepare(self) -> None:
+        # A client without Origin is not a browser (browsers always send it,
+        # RFC 6455 §4.1): with a token configured it must show the token at
+        # the handshake, since the Origin check cannot protect it.
+        if (
+            self.config.token is not None
+            and "Origin" not in self.request.headers
+            and not self.config.token_valid(self._handshake_token())
+        ):
+            log.warning("refused a WebSocket without Origin and without a valid token")
+            raise tornado.web.HTTPError(403, "a valid token is required")
+
+    def select_subprotocol(self, subprotocols: list[str]) -> str | None:
+        # a browser passing its token as a subprotocol offers ours beside it;
+        # the token itself is never echoed back.
+        return SUBPROTOCOL if SUBPROTOCOL in subprotocols else None
+
     def check_origin(self, origin: str) -> bool:
         host = self.request.headers.get("Host", "")
         ok = origin_allowed(origin, host, self.config.allow_origins)
@@ -234,13 +328,8 @@ class WebSocketHandler(tornado.websocket.WebSocketHandler):
 
     def open(self, *args: Any, **kwargs: Any) -> None:
         self.set_nodelay(True)
-        presented = _Base._presented_token(self)  # type: ignore[arg-type]
-        expected = self.config.token
-        pre_auth = (
-            expected is not None
-            and presented is not None
-            and hmac.compare_digest(presented.encode(), expected.encode())
-        )
+        presented = self._handshake_token()
+        pre_auth = self.config.token is not None and self.config.token_valid(presented)
         self.session = self.hub.open_session(authenticated=pre_auth)
         self.session.wake = self._wake.set
         self._writer = asyncio.ensure_future(self._write_loop())
@@ -262,7 +351,19 @@ class WebSocketHandler(tornado.websocket.WebSocketHandler):
                 self._wake.clear()
                 frame = session.next_frame()
                 if frame is not None:
-                    await self.write_message(frame.data, binary=frame.binary)
+                    write = self.write_message(frame.data, binary=frame.binary)
+                    if not write.done():  # most writes flush at once: no timer then
+                        await asyncio.wait([write], timeout=self.config.write_timeout)
+                    if not write.done():  # the client stopped reading: free what it holds
+                        log.warning(
+                            "session %s: a write pending for %.0f s; closing (4001 slow consumer)",
+                            session.id,
+                            self.config.write_timeout,
+                        )
+                        self.hub.close_session(session)
+                        self.close(4001, "slow consumer")
+                        return
+                    write.result()
                     continue
                 if session.close_code is not None:
                     self.close(session.close_code, session.close_reason)
@@ -275,8 +376,13 @@ class WebSocketHandler(tornado.websocket.WebSocketHandler):
             self.close(1011, "internal error")
 
 
-def make_app(hub: Hub, config: ServerConfig, prefix: str = "/") -> tornado.web.Application:
-    """The routes of DESIGN.md under ``prefix`` (which ends with '/')."""
+def make_app(
+    hub: Hub, config: ServerConfig, prefix: str = "/", extra_routes: Iterable[Any] = ()
+) -> tornado.web.Application:
+    """The routes of DESIGN.md under ``prefix`` (which ends with '/').
+
+    ``extra_routes`` are appended (e.g. ``wsbridge.producer.producer_routes``).
+    """
     kw = {"hub": hub, "config": config}
     routes: list[Any] = [
         (rf"{prefix}", IndexHandler, kw),
@@ -286,8 +392,10 @@ def make_app(hub: Hub, config: ServerConfig, prefix: str = "/") -> tornado.web.A
         (rf"{prefix}favicon.ico", NoFaviconHandler),
         (rf"{prefix}static/(.*)", StaticHandler, {"path": str(STATIC_DIR)}),
     ]
+    routes.extend(extra_routes)
     return tornado.web.Application(
         routes,
+        log_function=log_request,
         websocket_max_message_size=config.max_message_size,
         websocket_ping_interval=config.ping_interval,
         websocket_ping_timeout=config.ping_timeout,

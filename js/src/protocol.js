@@ -68,6 +68,8 @@ export const ERROR_CODES = Object.freeze({
   unknown_event: null,
   callback_error: null,
   rate_limited: null,
+  too_many_clients: 1013,
+  producer_gone: null,
   internal: 1011,
 });
 
