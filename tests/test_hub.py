@@ -69,7 +69,7 @@ def test_first_hello_gets_welcome_then_snapshot() -> None:
     client = pair.connect(pump=False)
     outbox = list(pair.session(client).outbox)
     assert len(outbox) == 2
-    welcome, snapshot = (decode(payload(f)) for f in outbox)
+    welcome, snapshot = (decode(payload(f)) for f, _ in outbox)
     assert isinstance(welcome, Welcome) and isinstance(snapshot, Snapshot)
     assert welcome.resumed is False
     assert welcome.seq == snapshot.seq == 1
@@ -87,7 +87,7 @@ def test_publish_encodes_once_and_fans_out_the_same_frame() -> None:
     pair, doc = make()
     clients = [pair.connect() for _ in range(3)]
     doc.slider.value = 2.5
-    frames = [pair.session(c).outbox[-1] for c in clients]
+    frames = [pair.session(c).outbox[-1][0] for c in clients]
     assert frames[0] is frames[1] is frames[2]  # one encode, N writes
     assert pair.hub.documents["main"].log[-1][1] is frames[0]
     pair.pump()
@@ -288,7 +288,7 @@ def test_gap_makes_the_client_resync_and_duplicates_are_ignored() -> None:
     pair, doc = make()
     client = pair.connect()
     doc.label.value = "one"
-    frame = pair.session(client).outbox[-1]
+    frame = pair.session(client).outbox[-1][0]
     pair.pump()
     assert client.receive(payload(frame)) == []  # a duplicate
     assert client.seq == 1
@@ -683,3 +683,50 @@ def test_client_caps_per_hub_and_per_document() -> None:
     e = pair.hub.open_session()
     f = pair.hub.open_session()
     assert e.close_code is None and f.close_code == 1013  # the hub-wide cap
+
+
+# -- coalescing (DESIGN.md "Backpressure")
+
+
+def test_a_lagging_session_gets_coalesced_patches_and_streams() -> None:
+    pair, doc = make(queue_high_water=1, queue_max_bytes=1 << 20)
+    fast, slow = pair.connect(), pair.connect()
+    for i in range(50):
+        doc.stream(3, start=float(i * 3))
+    for i in range(50):
+        doc.slider.value = float(i % 10)
+    doc.label.value = "between"  # another model: not merged with the slider
+    doc.slider.value = 7.5
+    slow_session = pair.session(slow)
+    assert slow_session.coalesced > 0
+    queued = [m for _, m in slow_session.outbox]
+    assert len(queued) == 4  # stream run, slider run, label, slider: not 102 messages
+    assert any(getattr(m, "first", None) is not None for m in queued)
+    pair.pump()
+    assert not slow.needs_resync and not fast.needs_resync
+    for client in (fast, slow):
+        assert client.seq == pair.hub.documents["main"].seq
+        assert_same_state(client.state, pair.doc_state())
+    streams = [m for m in pair.received(slow) if isinstance(m, Stream)]
+    assert all(len(m.data["x"]) <= 50 for m in streams)  # cut to the rollover
+
+
+def test_coalesce_rules() -> None:
+    from wsbridge.hub import coalesce
+
+    a = Patch(seq=4, model="m", state={"a": 1, "b": 2}, origin={"session": "c1", "req": 1})
+    b = Patch(seq=5, model="m", state={"b": 3}, origin={"session": "c1", "req": 2})
+    merged = coalesce(a, b)
+    assert isinstance(merged, Patch)
+    assert merged.state == {"a": 1, "b": 3} and merged.first == 4 and merged.seq == 5
+    assert merged.origin is None  # different requests: the values simply apply
+    assert coalesce(a, Patch(seq=5, model="other", state={"b": 3})) is None
+    assert coalesce(a, Patch(seq=5, model="m", state={}, reply=True)) is None
+    s1 = Stream(seq=6, source="s", data={"x": np.arange(4.0), "n": list("abcd")}, rollover=5)
+    s2 = Stream(seq=7, source="s", data={"x": np.arange(4.0, 7.0), "n": list("efg")}, rollover=5)
+    joined = coalesce(s1, s2)
+    assert isinstance(joined, Stream) and joined.first == 6 and joined.seq == 7
+    np.testing.assert_array_equal(joined.data["x"], [2.0, 3.0, 4.0, 5.0, 6.0])
+    assert joined.data["n"] == list("cdefg")
+    assert coalesce(s1, Stream(seq=7, source="s", data=s2.data, rollover=9)) is None
+    assert coalesce(None, s2) is None

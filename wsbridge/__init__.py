@@ -14,21 +14,50 @@ from .dashboard import Dashboard
 from .models import Button, Column, Label, Model, Row, Slider, Sparkline
 from .protocol import PROTOCOL_VERSION, ProtocolError
 from .sources import DataSource
+from .widgets import (
+    HTML,
+    Card,
+    Grid,
+    Markdown,
+    MultiSelect,
+    Number,
+    NumberInput,
+    Progress,
+    RangeSlider,
+    Select,
+    Tabs,
+    TextInput,
+    Toggle,
+)
 
 __version__ = "0.1.0"
 
+
 __all__ = [
+    "HTML",
     "PROTOCOL_VERSION",
     "Bridge",
     "Button",
+    "Card",
     "Column",
     "Dashboard",
     "DataSource",
+    "Grid",
     "Label",
+    "Markdown",
     "Model",
+    "MultiSelect",
+    "Number",
+    "NumberInput",
+    "Progress",
     "ProtocolError",
+    "RangeSlider",
     "Row",
+    "Select",
     "Slider",
     "Sparkline",
+    "Tabs",
+    "TextInput",
+    "Toggle",
     "__version__",
 ]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import html
 import ipaddress
 import logging
 import socket
@@ -26,6 +27,7 @@ import tornado.netutil
 import traitlets
 
 from . import _sync
+from ._display import embed_html
 from .dashboard import Dashboard
 from .hub import Hub, HubConfig
 from .models import Model
@@ -160,6 +162,7 @@ class Bridge:
         log_max_messages: int = 10_000,
         log_max_bytes: int = 64 * 1024 * 1024,
         queue_max_bytes: int = 32 * 1024 * 1024,
+        queue_high_water: int = 4 * 1024 * 1024,
         ping_interval: float = 20.0,
         write_timeout: float = 30.0,
         token_expires: float | None = None,
@@ -180,6 +183,7 @@ class Bridge:
             log_max_messages=log_max_messages,
             log_max_bytes=log_max_bytes,
             queue_max_bytes=queue_max_bytes,
+            queue_high_water=queue_high_water,
             token=token,
             token_expires=token_expires,
             max_clients=max_clients,
@@ -215,8 +219,12 @@ class Bridge:
 
     def _repr_html_(self) -> str:
         if not self.running:
-            return f"<code>{self!r}</code>"
-        return f'<a href="{self.url}" target="_blank">{self.url}</a>'
+            return f"<code>{html.escape(repr(self))}</code>"
+        return embed_html(self.page_url(""), self.url)
+
+    def page_url(self, path: str) -> str:
+        """Where a browser opens ``path`` of this hub (``d/<name>``) from a notebook."""
+        return self.url + path
 
     def _titles(self) -> dict[str, str]:
         """Served documents: ours, and those remote producers published here."""

@@ -232,7 +232,8 @@ class ClientConnection:
             return []
         if seq <= self.state.seq:
             return []  # duplicate
-        if seq > self.state.seq + 1:
+        first = getattr(message, "first", None)  # coalesced: stands for first..seq
+        if (seq if first is None else first) != self.state.seq + 1:
             self._resync(f"gap: got seq {seq} after {self.state.seq}")
             return []
         if isinstance(message, Patch) and message.origin is not None:

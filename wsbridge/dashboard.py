@@ -63,8 +63,9 @@ class Dashboard:
     def _repr_html_(self) -> str:
         if self._bridge is None or not self._bridge.running:
             return f"<code>{self!r}</code>"
-        url = self.url
-        return f'<a href="{url}" target="_blank">{url}</a>'
+        from ._display import embed_html
+
+        return embed_html(self._bridge.page_url(f"d/{self.name}"), self.title)
 
     def add(self, obj: Member) -> Member:
         """Add a model or a data source (and what it refers to) to the document."""

@@ -28,6 +28,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import numpy as np
+
 from .protocol import (
     Ack,
     Add,
@@ -40,6 +42,7 @@ from .protocol import (
     Patch,
     ProtocolError,
     Set,
+    Stream,
     Welcome,
     decode,
     encode,
@@ -72,6 +75,9 @@ class HubConfig:
     log_max_messages: int = 10_000
     log_max_bytes: int = 64 * 1024 * 1024
     queue_max_bytes: int = 32 * 1024 * 1024
+    #: past this many queued bytes, a session's new patches and streams are
+    #: merged into the last queued one (docs/reliability.md "Coalescing")
+    queue_high_water: int = 4 * 1024 * 1024
     token: str | None = None
     #: wall-clock time (``time.time()``) after which the token is refused
     token_expires: float | None = None
@@ -150,6 +156,55 @@ class Document:
         return [frame for s, frame in self.log if s > seq]
 
 
+def _join(a: Any, b: Any) -> Any:
+    if isinstance(a, list) or isinstance(b, list):
+        return list(a) + list(b)
+    return np.concatenate([a, b])
+
+
+def coalesce(old: Message | None, new: Message) -> Message | None:
+    """One message with the effect of ``old`` then ``new``, or None.
+
+    Patches of one model keep the latest value per property; streams of one
+    source with the same rollover are joined and cut to the rollover. The
+    result carries ``first`` (docs/protocol.md "Coalesced messages").
+    """
+    if old is None:
+        return None
+    if isinstance(old, Patch) and isinstance(new, Patch):
+        if old.model != new.model or old.reply or new.reply:
+            return None
+        return Patch(
+            seq=new.seq,
+            model=new.model,
+            state={**old.state, **new.state},
+            origin=new.origin if new.origin == old.origin else None,
+            first=old.first if old.first is not None else old.seq,
+        )
+    if isinstance(old, Stream) and isinstance(new, Stream):
+        if (
+            old.source != new.source
+            or old.rollover != new.rollover
+            or set(old.data) != set(new.data)
+        ):
+            return None
+        data = {name: _join(old.data[name], new.data[name]) for name in new.data}
+        if new.rollover is not None:
+            keep = new.rollover
+            data = {
+                name: col[len(col) - keep :] if len(col) > keep else col
+                for name, col in data.items()
+            }
+        return Stream(
+            seq=new.seq,
+            source=new.source,
+            data=data,
+            rollover=new.rollover,
+            first=old.first if old.first is not None else old.seq,
+        )
+    return None
+
+
 class Session:
     """One client connection as the hub sees it: an outbox bounded in bytes."""
 
@@ -158,7 +213,10 @@ class Session:
         self.id = sid
         self.authenticated = authenticated
         self.doc: Document | None = None
-        self.outbox: deque[Frame] = deque()
+        #: frames to write, each with the message it encodes when it may be
+        #: merged with a later one (coalescing), else None
+        self.outbox: deque[tuple[Frame, Message | None]] = deque()
+        self.coalesced = 0
         self.queued_bytes = 0
         self.need_snapshot = False
         self.acked: int | None = None
@@ -176,14 +234,26 @@ class Session:
         doc = self.doc.name if self.doc else None
         return f"<Session {self.id} doc={doc!r} queued={self.queued_bytes}B>"
 
-    def push(self, frame: Frame, force: bool = False) -> None:
-        """Queue a frame; past the byte bound, drop the queue for a snapshot."""
+    def push(self, frame: Frame, force: bool = False, message: Message | None = None) -> None:
+        """Queue a frame; coalesce past the high-water mark; past the bound,
+        drop the queue for a snapshot (DESIGN.md "Backpressure")."""
         if self.closed or self.close_code is not None:
             return
         if self.need_snapshot and not force:
             return  # the snapshot sent when the client drains covers it
+        cfg = self.hub.config
+        if message is not None and self.outbox and self.queued_bytes > cfg.queue_high_water:
+            merged = coalesce(self.outbox[-1][1], message)
+            if merged is not None:
+                old, _ = self.outbox.pop()
+                entry = (encode(merged), merged)
+                self.outbox.append(entry)
+                self.queued_bytes += len(entry[0].data) - len(old.data)
+                self.coalesced += 1
+                self.wake()
+                return
         size = len(frame.data)
-        if not force and self.queued_bytes + size > self.hub.config.queue_max_bytes:
+        if not force and self.queued_bytes + size > cfg.queue_max_bytes:
             self.dropped += 1
             log.warning(
                 "session %s fell %d bytes behind; dropping its queue for a snapshot",
@@ -194,14 +264,14 @@ class Session:
             self.queued_bytes = 0
             self.need_snapshot = True
         else:
-            self.outbox.append(frame)
+            self.outbox.append((frame, message))
             self.queued_bytes += size
         self.wake()
 
     def next_frame(self) -> Frame | None:
         """The next frame to write, or None when there is nothing to send."""
         if self.outbox:
-            frame = self.outbox.popleft()
+            frame, _ = self.outbox.popleft()
             self.queued_bytes -= len(frame.data)
             return frame
         if self.need_snapshot and self.doc is not None:
@@ -302,7 +372,7 @@ class Hub:
         frame = encode(message)
         doc.append_log(seq, frame)
         for session in doc.sessions:
-            session.push(frame)
+            session.push(frame, message=message)
         return seq
 
     def reject(

@@ -116,6 +116,13 @@ def _check_state(value: Any, what: str) -> None:
         raise ProtocolError("bad_message", f"{what} must be an object")
 
 
+def _check_first(first: Any, seq: int, what: str) -> None:
+    if first is not None:
+        _check_seq(first, f"{what}.first")
+        if first > seq:
+            raise ProtocolError("bad_message", f"{what}.first must not exceed its seq")
+
+
 def _check_specs(models: Any, sources: Any, what: str) -> None:
     _check_state(models, f"{what}.models")
     for mid, spec in models.items():
@@ -335,6 +342,8 @@ class Patch(Message):
     state: dict[str, Any]
     origin: dict[str, Any] | None = None
     reply: bool = False
+    #: set when this patch stands for several coalesced ones: the first's seq
+    first: int | None = None
 
     def __post_init__(self) -> None:
         _check_seq(self.seq, "patch.seq")
@@ -343,6 +352,7 @@ class Patch(Message):
         if self.origin is not None:
             _check_id(self.origin.get("session"), "patch.origin.session")
             _check_seq(self.origin.get("req"), "patch.origin.req")
+        _check_first(self.first, self.seq, "patch")
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -356,6 +366,8 @@ class Patch(Message):
             d["origin"] = self.origin
         if self.reply:
             d["reply"] = True
+        if self.first is not None:
+            d["first"] = self.first
         return d
 
     @classmethod
@@ -366,6 +378,7 @@ class Patch(Message):
             state=_req(d, "state", dict, "patch"),
             origin=_opt(d, "origin", dict, "patch"),
             reply=bool(_opt(d, "reply", bool, "patch")),
+            first=_opt(d, "first", int, "patch"),
         )
 
 
@@ -378,6 +391,8 @@ class Stream(Message):
     source: str
     data: dict[str, Any]
     rollover: int | None = None
+    #: set when this stream stands for several coalesced ones: the first's seq
+    first: int | None = None
 
     def __post_init__(self) -> None:
         _check_seq(self.seq, "stream.seq")
@@ -385,9 +400,10 @@ class Stream(Message):
         _check_columns(self.data, "stream.data")
         if self.rollover is not None:
             _check_seq(self.rollover, "stream.rollover")
+        _check_first(self.first, self.seq, "stream")
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        d = {
             "v": 1,
             "type": "stream",
             "seq": self.seq,
@@ -395,6 +411,9 @@ class Stream(Message):
             "data": self.data,
             "rollover": self.rollover,
         }
+        if self.first is not None:
+            d["first"] = self.first
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Stream:
@@ -403,6 +422,7 @@ class Stream(Message):
             source=_req(d, "source", str, "stream"),
             data=_req(d, "data", dict, "stream"),
             rollover=_opt(d, "rollover", int, "stream"),
+            first=_opt(d, "first", int, "stream"),
         )
 
 

@@ -89,9 +89,13 @@ class Model(HasTraits):
             n for n, t in self.traits(sync=True).items() if n not in refs and not t.read_only
         )
 
+    def _wire_value(self, name: str) -> Any:
+        """The wire form of trait ``name`` (subclasses may normalise it)."""
+        return _serialize(getattr(self, name))
+
     def get_state(self) -> dict[str, Any]:
         """Synced traits in wire form (references as ids, arrays as arrays)."""
-        return {name: _serialize(getattr(self, name)) for name in self.trait_names(sync=True)}
+        return {name: self._wire_value(name) for name in self.trait_names(sync=True)}
 
     def _spec(self) -> dict[str, Any]:
         return {
@@ -112,16 +116,25 @@ class Model(HasTraits):
 
     # -- producer -> hub
     def _on_trait_change(self, change: dict[str, Any]) -> None:
+        name = change["name"]
         with _sync.LOCK:
-            if not self._listeners:
-                return
-            name = change["name"]
-            # the current value, not change["new"]: if two threads set the
-            # trait at once, both patches carry the final value.
-            state = {name: _serialize(getattr(self, name))}
-            message = Patch(seq=0, model=self.id, state=state, origin=_sync.ORIGIN.get())
-            for listener in list(self._listeners):
-                listener(self, message)
+            if self._listeners:
+                # the current value, not change["new"]: if two threads set the
+                # trait at once, both patches carry the final value.
+                state = {name: self._wire_value(name)}
+                message = Patch(seq=0, model=self.id, state=state, origin=_sync.ORIGIN.get())
+                for listener in list(self._listeners):
+                    listener(self, message)
+        self._synced_change(name)
+
+    def _synced_change(self, name: str) -> None:
+        """Hook: synced trait ``name`` changed and its patch is on its way.
+
+        Derive other traits here (a value re-clamped to new bounds, a choice
+        reset when the options change), not in ``@observe`` handlers:
+        traitlets runs those before this model's own observer, so the
+        derived patch would reach browsers before its cause.
+        """
 
     def send(self, content: Any, buffers: list[Any] | None = None) -> None:
         """Send a custom message to this model's views (anywidget ``msg:custom``)."""
@@ -141,8 +154,12 @@ class Model(HasTraits):
         """Validate a browser's value with the trait and set it.
 
         Raises ``traitlets.TraitError`` (before anything changes) when the
-        value is refused; exceptions raised later come from observers.
+        value is refused; exceptions raised later come from observers. A
+        model with a true ``disabled`` trait refuses every browser value
+        (its control is greyed out; a crafted ``set`` changes nothing).
         """
+        if getattr(self, "disabled", False) is True:
+            raise traitlets.TraitError(f"{type(self).__name__} is disabled")
         trait = self.traits()[name]
         canonical = trait._validate(self, value)
         setattr(self, name, canonical)
@@ -158,6 +175,8 @@ class Model(HasTraits):
         self._msg_handlers.append(callback)
 
     def _fire_event(self, name: str, data: Any) -> None:
+        if getattr(self, "disabled", False) is True:
+            return  # a click on a disabled button does nothing in Python
         for cb in list(self._event_handlers.get(name, [])):
             cb(self, data)
 

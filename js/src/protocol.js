@@ -314,6 +314,22 @@ function checkSeq(value, what) {
 }
 
 /**
+ * `first` of a coalesced patch or stream: the seq of the first message it
+ * stands for (docs/protocol.md "Coalesced messages"), or null.
+ * @param {Record<string, any>} d
+ * @param {number} seq
+ * @param {string} what
+ * @returns {number | null}
+ */
+function checkFirst(d, seq, what) {
+  const first = opt(d, "first", "int", what);
+  if (first === null) return null;
+  checkSeq(first, `${what}.first`);
+  if (first > seq) throw new ProtocolError("bad_message", `${what}.first must not exceed its seq`);
+  return first;
+}
+
+/**
  * @param {unknown} value
  * @param {string} what
  */
@@ -497,6 +513,8 @@ const CANONICAL = {
     const out = { v: 1, type: "patch", seq, model, state };
     if (origin !== null) out.origin = origin;
     if (reply) out.reply = true;
+    const first = checkFirst(d, seq, "patch");
+    if (first !== null) out.first = first;
     return out;
   },
   stream(d) {
@@ -512,6 +530,8 @@ const CANONICAL = {
     checkId(out.source, "stream.source");
     checkColumns(out.data, "stream.data");
     if (out.rollover !== null) checkSeq(out.rollover, "stream.rollover");
+    const first = checkFirst(d, out.seq, "stream");
+    if (first !== null) /** @type {Record<string, any>} */ (out).first = first;
     return out;
   },
   source_patch(d) {

@@ -440,7 +440,9 @@ export class DocumentState extends Emitter {
     if (this._awaitingSnapshot) return "ignored";
     if (this.seq === null) return "gap";
     if (msg.seq <= this.seq) return "duplicate";
-    if (msg.seq > this.seq + 1) return "gap";
+    // a coalesced patch or stream stands for seqs first..seq (docs/protocol.md)
+    const first = typeof msg.first === "number" ? msg.first : msg.seq;
+    if (first !== this.seq + 1) return "gap";
     this.seq = msg.seq;
     switch (msg.type) {
       case "add":

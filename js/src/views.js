@@ -5,13 +5,15 @@
 // snapshots after a reconnection). Text from Python is set with
 // `textContent`, never parsed as HTML (DESIGN.md "Security defaults").
 // Every widget's root element carries `data-wsbridge-model="<id>"`
-// (docs/protocol.md "Model types"). The pure parts live in viewutil.js.
+// (docs/protocol.md "Model types"). The pure parts live in viewutil.js; the
+// views of the widget set (RangeSlider ... Card) in widgets.js.
 //
 // A view is anywidget-shaped: `render({model, el, ...})`, optionally
 // returning a cleanup function, so more types (and anywidget ESM widgets)
 // plug in with `registerView(type, view)`.
 
-import { childIds, defaultScheduler, formatValue, frameThrottle, sparklinePoints, statusText } from "./viewutil.js";
+import { defaultScheduler, formatValue, frameThrottle, sparklinePoints, statusText } from "./viewutil.js";
+import { WIDGET_VIEWS, fits, keyedChildren } from "./widgets.js";
 
 /** @typedef {import("./wsbridge.js").Client} Client */
 /** @typedef {import("./model.js").Model} Model */
@@ -138,15 +140,6 @@ function placeholder(el, text) {
 }
 
 /**
- * Whether a mounted view still fits its model (same type, model present).
- * @param {View} view
- * @param {Client} client
- */
-function fits(view, client) {
-  return view.type === client.model(view.id).type;
-}
-
-/**
  * Draw the document into `el` and keep it live: the root view is replaced
  * when the root (or its type) changes; everything below updates itself.
  * @param {Element} el
@@ -212,7 +205,8 @@ export function renderStatus(el, client) {
  * @returns {(ctx: ViewContext) => () => void}
  */
 function box(direction) {
-  return ({ model, el, client, listen, child }) => {
+  return (ctx) => {
+    const { el } = ctx;
     Object.assign(el.style, {
       display: "flex",
       flexDirection: direction,
@@ -220,38 +214,12 @@ function box(direction) {
       alignItems: direction === "row" ? "center" : "stretch",
       flexWrap: direction === "row" ? "wrap" : "nowrap",
     });
-    /** @type {View[]} */
-    let views = [];
-    const update = () => {
-      const ids = childIds(model.get("children"));
-      /** @type {Map<string, View[]>} */
-      const pool = new Map();
-      for (const v of views) {
-        const list = pool.get(v.id);
-        if (list) list.push(v);
-        else pool.set(v.id, [v]);
-      }
-      const next = ids.map((id) => {
-        const reuse = pool.get(id)?.shift();
-        if (reuse && fits(reuse, client)) return reuse;
-        reuse?.destroy();
-        return child(id);
-      });
-      for (const list of pool.values()) for (const v of list) v.destroy();
-      views = next;
+    return keyedChildren(ctx, (views) => {
       const current = Array.from(el.children);
-      if (current.length !== next.length || next.some((v, i) => current[i] !== v.el)) {
-        el.replaceChildren(...next.map((v) => v.el));
+      if (current.length !== views.length || views.some((v, i) => current[i] !== v.el)) {
+        el.replaceChildren(...views.map((v) => v.el));
       }
-    };
-    listen(model, "change:children", update);
-    listen(client.state, "add", update); // a missing child may have arrived, a type changed
-    listen(client.state, "snapshot", update);
-    update();
-    return () => {
-      for (const v of views) v.destroy();
-      views = [];
-    };
+    });
   };
 }
 
@@ -432,3 +400,5 @@ registerView("Slider", slider);
 registerView("Label", labelView);
 registerView("Button", button);
 registerView("Sparkline", sparkline);
+// the widget set (widgets.js)
+for (const [type, view] of Object.entries(WIDGET_VIEWS)) registerView(type, view);

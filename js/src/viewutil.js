@@ -100,6 +100,8 @@ export function statusText(status, reason = "") {
       return "connecting…";
     case "reconnecting":
       return "reconnecting…";
+    case "stale":
+      return reason ? `stale: ${reason}` : "stale: the producer is gone";
     default:
       return reason ? `disconnected: ${reason}` : "disconnected";
   }

@@ -30,7 +30,7 @@ export const RESYNC_CLOSE_CODE = 4000;
 const OPEN = 1; // WebSocket.OPEN
 
 /**
- * @typedef {"connecting" | "connected" | "reconnecting" | "closed"} Status
+ * @typedef {"connecting" | "connected" | "reconnecting" | "stale" | "closed"} Status
  */
 
 /**
@@ -361,6 +361,9 @@ export class Client extends Emitter {
       console.warn(`wsbridge: the hub reported ${msg.code}: ${msg.message}`);
     }
     this.emit("error", msg);
+    // the document's producer (a kernel) went away: its last state stays on
+    // screen, marked stale, until a new snapshot arrives (docs/protocol.md)
+    if (msg.code === "producer_gone" && this.status === "connected") this._setStatus("stale", msg.message);
   }
 
   _onSynced() {

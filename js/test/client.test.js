@@ -470,3 +470,25 @@ test("Client can be created first, watched, then started", async () => {
 test("no WebSocket implementation is a clear failure", async () => {
   await assert.rejects(connect("http://h/b/d/main", { WebSocket: "none", ackInterval: 0 }), /no WebSocket implementation/);
 });
+
+test("producer_gone marks the client stale until the recreated document's snapshot", async () => {
+  const { statusText } = await import("../src/viewutil.js");
+  const { client, ws } = await connected();
+  const statuses = [];
+  client.on("status", (s, why) => statuses.push([s, why]));
+  const warn = console.warn;
+  console.warn = () => {};
+  try {
+    ws.deliver({ v: 1, type: "error", seq: 10, code: "producer_gone", message: "the kernel is gone" });
+  } finally {
+    console.warn = warn;
+  }
+  assert.equal(client.status, "stale");
+  assert.equal(statusText(client.status, client.reason), "stale: the kernel is gone");
+  assert.equal(client.model("m2").get("value"), snapshot(10).models.m2.state.value, "last state kept");
+  ws.deliver({ ...welcome(0), epoch: "e2" });
+  ws.deliver({ ...snapshot(0), epoch: "e2" });
+  assert.equal(client.status, "connected");
+  assert.deepEqual(statuses.map((s) => s[0]), ["stale", "connected"]);
+  client.close();
+});

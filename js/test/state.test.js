@@ -329,3 +329,16 @@ test("sameValue", () => {
   assert.ok(!sameValue(new Float64Array(1), new Float64Array(1)));
   assert.ok(!sameValue(null, {}));
 });
+
+test("a coalesced message stands for first..seq; any other first is a gap", () => {
+  const st = ready();
+  assert.equal(st.apply(patch(13, { value: 3 }, { first: 11 })), "applied");
+  assert.equal(st.seq, 13);
+  assert.equal(st.models.get("m2").state.get("value"), 3);
+  assert.equal(st.apply({ ...stream(15, { x: new Float64Array([7, 8]), name: ["p", "q"] }, 4), first: 14 }), "applied");
+  assert.equal(st.seq, 15);
+  assert.deepEqual(Array.from(st.source("s1").data.x), [1, 2, 7, 8]);
+  assert.equal(st.apply(patch(15, { value: 9 }, { first: 14 })), "duplicate");
+  assert.equal(st.apply(patch(18, { value: 9 }, { first: 17 })), "gap");
+  assert.equal(st.seq, 15);
+});

@@ -135,6 +135,11 @@ def valid_cases() -> list[tuple[str, p.Message]]:
             ),
         ),
         (
+            "stream_coalesced",
+            p.Stream(seq=60, source="s1", data={"x": np.arange(3.0)}, rollover=3, first=57),
+        ),
+        ("patch_coalesced", p.Patch(seq=61, model="m2", state={"value": 1.5}, first=58)),
+        (
             "stream_2d",
             p.Stream(seq=48, source="s3", data={"img": np.arange(6, dtype=np.int16).reshape(2, 3)}),
         ),
@@ -210,6 +215,12 @@ def invalid_cases() -> list[tuple[str, bool, bytes, str]]:
         ("unknown_type", False, b'{"v":1,"type":"teleport"}', "unknown_type"),
         ("missing_field", False, b'{"v":1,"type":"set","state":{"value":1}}', "bad_message"),
         ("bad_field_type", False, b'{"v":1,"type":"set","model":"m2","state":[1]}', "bad_message"),
+        (
+            "first_after_seq",
+            False,
+            b'{"v":1,"type":"patch","seq":3,"model":"m","state":{},"first":4}',
+            "bad_message",
+        ),
         ("short_binary", True, b"\x01\x00", "bad_frame"),
         ("header_too_long", True, struct.pack("<I", 1000) + b'{"v":1}', "bad_frame"),
         ("misaligned_buffer", True, binary(stream(offset=4), bytes(16), offset=4), "bad_frame"),
