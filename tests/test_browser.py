@@ -200,3 +200,23 @@ def test_replaced_dashboard_reaches_open_pages(app: Any, page: Any) -> None:
     )
     assert page.evaluate("window.wsbridgeClient.epoch") != epoch
     assert page.locator(f'[data-wsbridge-model="{s.id}"]').count() == 0
+
+
+def test_hub_restart_gives_open_pages_a_fresh_snapshot(app: Any, page: Any) -> None:
+    bridge, s, src = app
+    open_dashboard(page, bridge.url + "d/main")
+    epoch = page.evaluate("window.wsbridgeClient.epoch")
+    bridge.stop()
+    page.wait_for_function("() => window.wsbridgeClient.status !== 'connected'")
+    s.value = 9.0  # changed while the hub is down
+    src.stream({"x": np.array([100.0]), "y": np.array([1.0])})
+    bridge.start()
+    page.wait_for_function(
+        """([sid, mid]) => { const c = window.wsbridgeClient;
+             return c.status === 'connected' && c.model(mid).get('value') === 9
+               && c.source(sid).data.x[c.source(sid).data.x.length - 1] === 100; }""",
+        arg=[src.id, s.id],
+        timeout=30000,  # the client backs off while the hub is down (up to 10 s + jitter)
+    )
+    assert page.evaluate("window.wsbridgeClient.epoch") != epoch
+    assert page.locator(RANGE.format(s.id)).input_value() == "9"

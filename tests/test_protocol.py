@@ -209,6 +209,7 @@ def test_huge_declared_shape_is_refused_without_allocating() -> None:
 
 
 # -- fuzzing: whatever arrives, the decoder answers ProtocolError or a message
+# (10,000 cases in every run: 5,000 random frames and 5,000 mutated golden ones)
 
 
 _VALID = [(WIRE / c["file"]).read_bytes() for c in MANIFEST if "message" in c]
@@ -224,13 +225,13 @@ def _decode_any(data: bytes, as_text: bool) -> None:
         pass
 
 
-@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=5000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=512), st.booleans())
 def test_random_frames_never_raise_anything_else(data: bytes, as_text: bool) -> None:
     _decode_any(data, as_text)
 
 
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=5000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.sampled_from(_VALID),
     st.lists(st.tuples(st.integers(0, 1 << 16), st.integers(0, 255)), min_size=1, max_size=8),

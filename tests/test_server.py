@@ -202,6 +202,16 @@ def test_invalid_utf8_closes_with_1007(served: Any) -> None:
     assert raw.close_code() == 1007
 
 
+def test_invalid_utf8_split_across_fragments_closes_with_1007(served: Any) -> None:
+    bridge, _, _ = served
+    raw = RawClient(bridge)
+    text = '{"v":1,"type":"hello","doc":"\u00e9"}'.encode()
+    cut = text.index(b"\xc3") + 1  # a valid sequence cut between its two bytes...
+    raw.send(0x1, text[:cut], fin=False)
+    raw.send(0x0, b"\x28" + text[cut + 1 :], fin=True)  # ...completed by a bad byte
+    assert raw.close_code() == 1007
+
+
 def test_oversized_message_closes_with_1009() -> None:
     with wb.Bridge(max_message_size=1024) as bridge:
         bridge.dashboard("main", wb.Column())
