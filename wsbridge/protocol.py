@@ -135,11 +135,26 @@ def _wire_dtype_name(arr: np.ndarray) -> str:
     return _DTYPE_NAMES[arr.dtype.str]
 
 
+_SCALARS = (str, int, float, bool, type(None))
+_CONTAINERS = (np.ndarray, dict, list, tuple, np.generic)
+
+
 def _extract(value: Any, path: list[str | int], out: list[tuple[list[str | int], Any]]) -> Any:
-    """Copy of ``value`` with arrays replaced by None; arrays go to ``out``."""
+    """Copy of ``value`` with arrays replaced by None; arrays go to ``out``.
+
+    On the hot path (every message is encoded once): scalars and lists of
+    scalars (string columns) are returned as they are, and arrays already in
+    wire form are not converted again.
+    """
+    if type(value) in _SCALARS:
+        return value
     if isinstance(value, np.ndarray):
-        out.append((list(path), to_wire_array(value)))
+        if not (value.flags.c_contiguous and value.dtype.str in _DTYPE_NAMES):
+            value = to_wire_array(value)
+        out.append((list(path), value))
         return None
+    if type(value) is list and not any(isinstance(v, _CONTAINERS) for v in value):
+        return value
     if isinstance(value, dict):
         res: dict[str, Any] = {}
         for k, v in value.items():
