@@ -730,3 +730,26 @@ def test_coalesce_rules() -> None:
     assert joined.data["n"] == list("cdefg")
     assert coalesce(s1, Stream(seq=7, source="s", data=s2.data, rollover=9)) is None
     assert coalesce(None, s2) is None
+
+
+def test_sweep_removes_abandoned_per_session_documents() -> None:
+    clock = FakeClock()
+    pair = Pair(clock=clock)
+    closed: list[str] = []
+    pair.producer.on_closed = closed.append  # type: ignore[attr-defined]
+    Doc(pair, "app~1")
+    Doc(pair, "app~2")
+    Doc(pair, "shared")
+    for name in ("app~1", "app~2"):
+        pair.hub.documents[name].ephemeral = True
+    client = pair.connect("app~1")
+    clock.now = 5.0
+    assert pair.hub.sweep(grace=2.0) == []  # app~2 never joined: its page may be loading
+    pair.drop(client)
+    clock.now = 6.0
+    assert pair.hub.sweep(grace=2.0) == []  # app~1 left 1 s ago: within the grace
+    clock.now = 8.0
+    assert pair.hub.sweep(grace=2.0) == ["app~1"] and closed == ["app~1"]
+    clock.now = 40.0
+    assert pair.hub.sweep(grace=2.0) == ["app~2"]
+    assert set(pair.hub.documents) == {"shared"}  # shared documents are never swept

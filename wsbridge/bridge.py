@@ -16,9 +16,10 @@ import concurrent.futures
 import html
 import ipaddress
 import logging
+import secrets
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import tornado.httpserver
@@ -82,8 +83,14 @@ class _EmbeddedProducer:
             self.bridge._on_loop("input_done", session)
 
     # -- on the callbacks thread
+    def on_closed(self, doc: str) -> None:
+        """The hub dropped a per-session app document: free its objects."""
+        dash = self.bridge._app_sessions.pop(doc, None)
+        if dash is not None:
+            dash._release()
+
     def _model(self, doc: str, model_id: str) -> Model | None:
-        dash = self.bridge.dashboards.get(doc)
+        dash = self.bridge.dashboards.get(doc) or self.bridge._app_sessions.get(doc)
         obj = dash.get(model_id) if dash is not None else None
         return obj if isinstance(obj, Model) else None
 
@@ -164,6 +171,7 @@ class Bridge:
         queue_max_bytes: int = 32 * 1024 * 1024,
         queue_high_water: int = 4 * 1024 * 1024,
         ping_interval: float = 20.0,
+        session_grace: float = 30.0,
         write_timeout: float = 30.0,
         token_expires: float | None = None,
         max_clients: int = 10_000,
@@ -200,8 +208,13 @@ class Bridge:
             token_expires=token_expires,
             index=lambda: self.index,
             titles=self._titles,
+            open_app=self._open_app,
         )
         self.dashboards: dict[str, Dashboard] = {}
+        #: per-session apps: name -> (factory, title); see :meth:`app`
+        self.apps: dict[str, tuple[Callable[[Dashboard], Any], str]] = {}
+        self._app_sessions: dict[str, Dashboard] = {}
+        self.session_grace = session_grace
         #: the dashboard served at ``url`` itself (``wsbridge demo``), if any
         self.index: str | None = None
         self.hub: Hub | None = None
@@ -229,8 +242,10 @@ class Bridge:
     def _titles(self) -> dict[str, str]:
         """Served documents: ours, and those remote producers published here."""
         hub = self.hub
-        remote = {n: d.state.title or n for n, d in hub.documents.items()} if hub else {}
-        return {**remote, **{n: d.title for n, d in self.dashboards.items()}}
+        docs = hub.documents.items() if hub else ()
+        remote = {n: d.state.title or n for n, d in docs if not d.ephemeral}
+        apps = {n: title for n, (_, title) in self.apps.items()}
+        return {**remote, **apps, **{n: d.title for n, d in self.dashboards.items()}}
 
     # -- life cycle
     @property
@@ -270,6 +285,8 @@ class Bridge:
             )
             for dash in self.dashboards.values():
                 self._publish_dashboard(dash)
+            for dash in self._app_sessions.values():  # open app pages resume too
+                self._publish_dashboard(dash, ephemeral=True)
             return self
 
     def _run(self, started: threading.Event, failure: list[BaseException]) -> None:
@@ -295,6 +312,11 @@ class Bridge:
                     hub.expire_tokens()
 
                 tornado.ioloop.PeriodicCallback(expire, 500).start()
+
+            def sweep() -> None:  # per-session app documents nobody came back to
+                hub.sweep(self.session_grace)
+
+            tornado.ioloop.PeriodicCallback(sweep, 1000).start()
         except BaseException as exc:
             failure.append(exc)
             started.set()
@@ -314,7 +336,7 @@ class Bridge:
                 return
             loop = self._loop
             assert loop is not None and self._thread is not None
-            for dash in self.dashboards.values():
+            for dash in [*self.dashboards.values(), *self._app_sessions.values()]:
                 dash._detach()
             fut = asyncio.run_coroutine_threadsafe(self._shutdown(), loop)
             try:
@@ -364,9 +386,46 @@ class Bridge:
                 self._publish_dashboard(dash)
         return dash
 
-    def _publish_dashboard(self, dash: Dashboard) -> None:
+    def app(self, name: str, factory: Callable[[Dashboard], Any], title: str | None = None) -> None:
+        """A per-session app at ``url + "d/" + name``: each page load gets its own
+        document, built by ``factory(dash)`` (which may return the root layout).
+
+        Every viewer has their own state, as with Bokeh's and Panel's
+        sessions. A session whose browser left is freed after
+        ``session_grace`` seconds (a reconnect within it resumes).
+        """
+        Dashboard(name)  # validates the name
+        if "~" in name:
+            raise ValueError("an app name cannot contain '~' (it names its sessions)")
+        with self._lock:
+            self.apps[name] = (factory, title or name)
+
+    def _open_app(self, name: str) -> Awaitable[str] | None:
+        """For the page handler: build a new session of app ``name`` (or None)."""
+        if name not in self.apps or self._callbacks is None:
+            return None
+        future = self._callbacks.submit(self._new_app_session, name)
+        return asyncio.wrap_future(future)
+
+    def _new_app_session(self, name: str) -> str:
+        # on the callbacks thread: user code must not run on the hub's loop
+        factory, title = self.apps[name]
+        dash = Dashboard(f"{name}~{secrets.token_urlsafe(12)}", title=title)
+        root = factory(dash)
+        if isinstance(root, Model):
+            dash.root = root
+            dash.add(root)
+        elif dash.root is None:
+            raise TypeError(f"the factory of app {name!r} must return its root layout (a Model)")
+        with self._lock:
+            self._app_sessions[dash.name] = dash
+            dash._bridge = self
+            self._publish_dashboard(dash, ephemeral=True)
+        return dash.name
+
+    def _publish_dashboard(self, dash: Dashboard, ephemeral: bool = False) -> None:
         def create(spec: Add) -> None:
-            self._on_loop("create_document", dash.name, spec, self._producer, dash.title)
+            self._on_loop("create_document", dash.name, spec, self._producer, dash.title, ephemeral)
 
         dash._attach(self, self._submit, create)
 

@@ -55,6 +55,11 @@ __all__ = ["Document", "Hub", "HubConfig", "Producer", "Session", "new_epoch"]
 log = logging.getLogger("wsbridge.hub")
 
 
+#: a per-session document whose page never connected is kept at least this
+#: long (seconds): its page may still be loading
+NEVER_JOINED_GRACE = 30.0
+
+
 def new_epoch() -> str:
     return secrets.token_hex(8)
 
@@ -99,7 +104,9 @@ class Producer(Protocol):
     """Where browser input for a document goes (the Python side owning it).
 
     Each call must be answered, once handled, by ``hub.input_done(session)``
-    on the hub's loop: the hub bounds every session's inputs in flight.
+    on the hub's loop: the hub bounds every session's inputs in flight. A
+    producer may also define ``on_closed(doc)``: the hub removed that
+    per-session document (:meth:`Hub.sweep`).
     """
 
     def on_set(self, doc: str, session: str, message: Set) -> None: ...
@@ -121,6 +128,11 @@ class Document:
         self.log_bytes = 0
         self.sessions: set[Session] = set()
         self._snapshot: tuple[int, Frame] | None = None
+        #: a per-browser-session document (``Bridge.app``): removed by
+        #: :meth:`Hub.sweep` once nobody has been connected for a grace period
+        self.ephemeral = False
+        self.empty_since: float | None = config.clock()
+        self.joined = False  # anyone ever said hello (the page may still be loading)
         #: why the producer is gone (wsbridge.producer); None while it is live
         self.gone: str | None = None
 
@@ -318,7 +330,7 @@ class Hub:
 
     # -- producer side
     def create_document(
-        self, name: str, spec: Add, producer: Producer, title: str = ""
+        self, name: str, spec: Add, producer: Producer, title: str = "", ephemeral: bool = False
     ) -> Document:
         """Create (or recreate, with a new epoch) a document from a full spec.
 
@@ -326,6 +338,7 @@ class Hub:
         gone, so nothing they hold can be trusted to continue.
         """
         doc = Document(name, title, producer, self.config)
+        doc.ephemeral = ephemeral
         doc.state.apply(dataclasses.replace(spec, seq=0))
         old = self.documents.get(name)
         self.documents[name] = doc
@@ -333,6 +346,7 @@ class Hub:
             for session in list(old.sessions):
                 session.doc = doc
                 doc.sessions.add(session)
+                doc.empty_since = None
                 session.outbox.clear()  # may hold an unsent welcome: send a new one
                 session.queued_bytes = 0
                 self._welcome(session, doc, resumed=False)
@@ -433,6 +447,30 @@ class Hub:
         self.sessions.pop(session.id, None)
         if session.doc is not None:
             session.doc.sessions.discard(session)
+            if not session.doc.sessions:
+                session.doc.empty_since = self.config.clock()
+
+    def sweep(self, grace: float) -> list[str]:
+        """Remove per-session documents nobody joined for ``grace`` seconds.
+
+        The grace period lets a browser that lost its connection come back
+        and resume; after it, the producer is told (``on_closed``) so it can
+        free the session's objects. Returns the removed names.
+        """
+        now = self.config.clock()
+        gone = [
+            name
+            for name, doc in self.documents.items()
+            if doc.ephemeral
+            and doc.empty_since is not None
+            and now - doc.empty_since >= (grace if doc.joined else max(grace, NEVER_JOINED_GRACE))
+        ]
+        for name in gone:
+            doc = self.documents.pop(name)
+            closed = getattr(doc.producer, "on_closed", None)
+            if closed is not None:
+                closed(name)
+        return gone
 
     def receive(self, session: Session, data: str | bytes) -> None:
         """Handle one inbound frame; errors go back to that session only."""
@@ -546,6 +584,7 @@ class Hub:
             replay = doc.replay_from(hello.seq)
         session.doc = doc
         doc.sessions.add(session)
+        doc.empty_since, doc.joined = None, True
         self._welcome(session, doc, resumed=replay is not None)
         if replay is None:
             if hello.epoch is not None:

@@ -18,7 +18,7 @@ import logging
 import re
 import struct
 import urllib.parse
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,6 +62,9 @@ class ServerConfig:
     token_expires: float | None = None
     index: Callable[[], str | None] = field(default=lambda: None)
     titles: Callable[[], dict[str, str]] = field(default=dict)
+    #: ``open_app(name)``: for a per-session app, an awaitable of the new
+    #: session document's name; None when ``name`` is not an app
+    open_app: Callable[[str], Awaitable[str] | None] = field(default=lambda name: None)
 
     def token_valid(self, given: str | None) -> bool:
         return token_valid(self.token, self.token_expires, given)
@@ -204,7 +207,7 @@ _INDEX = """<!doctype html>
 class PageHandler(_Base):
     """``d/<name>``: a dashboard page whose module script connects back."""
 
-    def get(self, name: str = "") -> None:
+    async def get(self, name: str = "") -> None:
         base = "../"
         if not name:  # the index, when it shows a dashboard
             name, base = self.config.index() or "", "./"
@@ -214,13 +217,17 @@ class PageHandler(_Base):
         if name not in titles:
             raise tornado.web.HTTPError(404)
         self._remember_token()
+        doc = name
+        opening = self.config.open_app(name)
+        if opening is not None:  # a per-session app: this page gets its own document
+            doc = await opening
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.set_header("Cache-Control", "no-store")
         self.finish(
             _PAGE.format(
                 title=html.escape(titles[name]),
                 base=base,
-                doc=html.escape(json.dumps(name), quote=False),
+                doc=html.escape(json.dumps(doc), quote=False),
             )
         )
 
@@ -233,9 +240,9 @@ class PageHandler(_Base):
 class IndexHandler(PageHandler):
     """``/``: the index dashboard (``wsbridge demo``) or a list of dashboards."""
 
-    def get(self, name: str = "") -> None:
+    async def get(self, name: str = "") -> None:
         if self.config.index():
-            super().get("")
+            await super().get("")
             return
         if not self.token_ok():
             raise tornado.web.HTTPError(403, "a valid token is required")
