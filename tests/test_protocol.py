@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.wire.generate import describe as _meaning  # the manifest's own description
 from wsbridge import protocol as p
 
 WIRE = Path(__file__).parent / "wire"
@@ -21,32 +22,6 @@ MANIFEST = json.loads((WIRE / "manifest.json").read_text())
 def _frame(case: dict[str, Any]) -> str | bytes:
     data = (WIRE / case["file"]).read_bytes()
     return data if case["binary"] else data.decode()
-
-
-def _meaning(value: Any) -> Any:
-    """The manifest's description of a decoded value (see tests/wire/generate.py)."""
-    if isinstance(value, np.ndarray):
-        vals: list[Any]
-        if value.dtype.kind == "f":
-            vals = [
-                "NaN"
-                if np.isnan(v)
-                else ("Infinity" if v > 0 else "-Infinity")
-                if np.isinf(v)
-                else float(v)
-                for v in value.ravel()
-            ]
-        elif value.dtype.itemsize == 8:
-            vals = [str(int(v)) for v in value.ravel()]
-        else:
-            vals = [int(v) for v in value.ravel()]
-        name = "bool" if value.dtype.kind == "b" else value.dtype.name
-        return {"$array": {"dtype": name, "shape": list(value.shape), "values": vals}}
-    if isinstance(value, dict):
-        return {k: _meaning(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_meaning(v) for v in value]
-    return value
 
 
 @pytest.mark.parametrize("case", [c for c in MANIFEST if "message" in c], ids=lambda c: c["name"])
