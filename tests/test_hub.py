@@ -69,7 +69,7 @@ def test_first_hello_gets_welcome_then_snapshot() -> None:
     client = pair.connect(pump=False)
     outbox = list(pair.session(client).outbox)
     assert len(outbox) == 2
-    welcome, snapshot = (decode(payload(f)) for f, _ in outbox)
+    welcome, snapshot = (decode(payload(f)) for f, _, _ in outbox)
     assert isinstance(welcome, Welcome) and isinstance(snapshot, Snapshot)
     assert welcome.resumed is False
     assert welcome.seq == snapshot.seq == 1
@@ -698,9 +698,9 @@ def test_a_lagging_session_gets_coalesced_patches_and_streams() -> None:
     doc.label.value = "between"  # another model: not merged with the slider
     doc.slider.value = 7.5
     slow_session = pair.session(slow)
-    assert slow_session.coalesced > 0
-    queued = [m for _, m in slow_session.outbox]
+    queued = [m for _, m, _ in slow_session.outbox]
     assert len(queued) == 4  # stream run, slider run, label, slider: not 102 messages
+    assert slow_session.coalesced == 102 - 4
     assert any(getattr(m, "first", None) is not None for m in queued)
     pair.pump()
     assert not slow.needs_resync and not fast.needs_resync
@@ -712,24 +712,26 @@ def test_a_lagging_session_gets_coalesced_patches_and_streams() -> None:
 
 
 def test_coalesce_rules() -> None:
-    from wsbridge.hub import coalesce
+    from wsbridge.hub import _mergeable, coalesce
 
     a = Patch(seq=4, model="m", state={"a": 1, "b": 2}, origin={"session": "c1", "req": 1})
     b = Patch(seq=5, model="m", state={"b": 3}, origin={"session": "c1", "req": 2})
-    merged = coalesce(a, b)
+    merged = coalesce([a, b])
     assert isinstance(merged, Patch)
     assert merged.state == {"a": 1, "b": 3} and merged.first == 4 and merged.seq == 5
     assert merged.origin is None  # different requests: the values simply apply
-    assert coalesce(a, Patch(seq=5, model="other", state={"b": 3})) is None
-    assert coalesce(a, Patch(seq=5, model="m", state={}, reply=True)) is None
+    assert not _mergeable(a, Patch(seq=5, model="other", state={"b": 3}))
+    assert not _mergeable(a, Patch(seq=5, model="m", state={}, reply=True))
     s1 = Stream(seq=6, source="s", data={"x": np.arange(4.0), "n": list("abcd")}, rollover=5)
     s2 = Stream(seq=7, source="s", data={"x": np.arange(4.0, 7.0), "n": list("efg")}, rollover=5)
-    joined = coalesce(s1, s2)
-    assert isinstance(joined, Stream) and joined.first == 6 and joined.seq == 7
-    np.testing.assert_array_equal(joined.data["x"], [2.0, 3.0, 4.0, 5.0, 6.0])
-    assert joined.data["n"] == list("cdefg")
-    assert coalesce(s1, Stream(seq=7, source="s", data=s2.data, rollover=9)) is None
-    assert coalesce(None, s2) is None
+    s3 = Stream(seq=8, source="s", data={"x": np.array([9.0]), "n": ["h"]}, rollover=5)
+    joined = coalesce([s1, s2, s3])
+    assert isinstance(joined, Stream) and joined.first == 6 and joined.seq == 8
+    np.testing.assert_array_equal(joined.data["x"], [3.0, 4.0, 5.0, 6.0, 9.0])
+    assert joined.data["n"] == list("defgh")
+    assert not _mergeable(s1, Stream(seq=7, source="s", data=s2.data, rollover=9))
+    assert not _mergeable(None, s2) and not _mergeable(a, s1)
+    assert coalesce([a]) is a
 
 
 def test_sweep_removes_abandoned_per_session_documents() -> None:

@@ -177,53 +177,67 @@ def _with_seq(message: Message, seq: int) -> Message:
     return out
 
 
-def _join(a: Any, b: Any) -> Any:
-    if isinstance(a, list) or isinstance(b, list):
-        return list(a) + list(b)
-    return np.concatenate([a, b])
+def _mergeable(a: Message | None, b: Message | None) -> bool:
+    """Can ``b`` be folded into a coalesced message that starts with ``a``?"""
+    if isinstance(a, Patch) and isinstance(b, Patch):
+        return a.model == b.model and not a.reply and not b.reply
+    if isinstance(a, Stream) and isinstance(b, Stream):
+        return a.source == b.source and a.rollover == b.rollover and a.data.keys() == b.data.keys()
+    return False
 
 
-def coalesce(old: Message | None, new: Message) -> Message | None:
-    """One message with the effect of ``old`` then ``new``, or None.
+def _size_of(message: Message) -> int:
+    """Bytes a queued, not yet encoded message stands for (its arrays, mostly)."""
+    data = getattr(message, "data", None) or getattr(message, "state", {})
+    total = 256
+    for value in data.values():
+        if isinstance(value, np.ndarray):
+            total += value.nbytes
+        elif isinstance(value, list):
+            total += 16 * len(value)  # a string column: about a short string each
+        else:
+            total += 64
+    return total
+
+
+def coalesce(run: list[Message]) -> Message:
+    """One message with the effect of ``run`` (consecutive, all mergeable).
 
     Patches of one model keep the latest value per property; streams of one
-    source with the same rollover are joined and cut to the rollover. The
-    result carries ``first`` (docs/protocol.md "Coalesced messages").
+    source with the same rollover are joined once (a single concatenation)
+    and cut to the rollover. The result carries ``first`` (docs/protocol.md
+    "Coalesced messages").
     """
-    if old is None:
-        return None
-    if isinstance(old, Patch) and isinstance(new, Patch):
-        if old.model != new.model or old.reply or new.reply:
-            return None
+    head, last = run[0], run[-1]
+    if len(run) == 1:
+        return head
+    first = getattr(head, "first", None)
+    first = head.seq if first is None else first  # type: ignore[attr-defined]
+    if isinstance(last, Patch):
+        state: dict[str, Any] = {}
+        for m in run:
+            state.update(m.state)  # type: ignore[attr-defined]
+        origins = {str(m.origin) for m in run}  # type: ignore[attr-defined]
         return Patch(
-            seq=new.seq,
-            model=new.model,
-            state={**old.state, **new.state},
-            origin=new.origin if new.origin == old.origin else None,
-            first=old.first if old.first is not None else old.seq,
+            seq=last.seq,
+            model=last.model,
+            state=state,
+            origin=last.origin if len(origins) == 1 else None,
+            first=first,
         )
-    if isinstance(old, Stream) and isinstance(new, Stream):
-        if (
-            old.source != new.source
-            or old.rollover != new.rollover
-            or set(old.data) != set(new.data)
-        ):
-            return None
-        data = {name: _join(old.data[name], new.data[name]) for name in new.data}
-        if new.rollover is not None:
-            keep = new.rollover
-            data = {
-                name: col[len(col) - keep :] if len(col) > keep else col
-                for name, col in data.items()
-            }
-        return Stream(
-            seq=new.seq,
-            source=new.source,
-            data=data,
-            rollover=new.rollover,
-            first=old.first if old.first is not None else old.seq,
-        )
-    return None
+    assert isinstance(last, Stream)
+    keep = last.rollover
+    data: dict[str, Any] = {}
+    for name in last.data:
+        cols = [m.data[name] for m in run]  # type: ignore[attr-defined]
+        if any(isinstance(c, list) for c in cols):
+            joined: Any = [v for c in cols for v in c]
+        else:
+            joined = np.concatenate(cols)
+        if keep is not None and len(joined) > keep:
+            joined = joined[len(joined) - keep :]
+        data[name] = joined
+    return Stream(seq=last.seq, source=last.source, data=data, rollover=keep, first=first)
 
 
 class Session:
@@ -234,9 +248,10 @@ class Session:
         self.id = sid
         self.authenticated = authenticated
         self.doc: Document | None = None
-        #: frames to write, each with the message it encodes when it may be
-        #: merged with a later one (coalescing), else None
-        self.outbox: deque[tuple[Frame, Message | None]] = deque()
+        #: what to write: (frame, message, size). ``frame`` is the shared,
+        #: encoded-once frame, or None for a coalesced message encoded only
+        #: when written; ``message`` is kept so a lagging session can merge.
+        self.outbox: deque[tuple[Frame | None, Message | None, int]] = deque()
         self.coalesced = 0
         self.queued_bytes = 0
         self.need_snapshot = False
@@ -256,23 +271,35 @@ class Session:
         return f"<Session {self.id} doc={doc!r} queued={self.queued_bytes}B>"
 
     def push(self, frame: Frame, force: bool = False, message: Message | None = None) -> None:
-        """Queue a frame; coalesce past the high-water mark; past the bound,
-        drop the queue for a snapshot (DESIGN.md "Backpressure")."""
+        """Queue a frame; coalesce while behind; past the bound, drop the queue
+        for a snapshot (DESIGN.md "Backpressure").
+
+        Behind (more than ``queue_high_water`` queued), a patch or stream that
+        continues the run at the tail of the queue is merged into it instead
+        of queued: the memory a lagging client holds is then one message per
+        run, cut to its rollover, and the merged message is encoded once, when
+        it is written. A client that keeps up never pays for this.
+        """
         if self.closed or self.close_code is not None:
             return
         if self.need_snapshot and not force:
             return  # the snapshot sent when the client drains covers it
         cfg = self.hub.config
-        if message is not None and self.outbox and self.queued_bytes > cfg.queue_high_water:
-            merged = coalesce(self.outbox[-1][1], message)
-            if merged is not None:
-                old, _ = self.outbox.pop()
-                entry = (encode(merged), merged)
-                self.outbox.append(entry)
-                self.queued_bytes += len(entry[0].data) - len(old.data)
-                self.coalesced += 1
-                self.wake()
-                return
+        if (
+            message is not None
+            and self.outbox
+            and self.queued_bytes > cfg.queue_high_water
+            and _mergeable(self.outbox[-1][1], message)
+        ):
+            _, last, last_size = self.outbox.pop()
+            assert last is not None
+            merged = coalesce([last, message])
+            size = _size_of(merged)
+            self.outbox.append((None, merged, size))
+            self.queued_bytes += size - last_size
+            self.coalesced += 1
+            self.wake()
+            return
         size = len(frame.data)
         if not force and self.queued_bytes + size > cfg.queue_max_bytes:
             self.dropped += 1
@@ -285,15 +312,18 @@ class Session:
             self.queued_bytes = 0
             self.need_snapshot = True
         else:
-            self.outbox.append((frame, message))
+            self.outbox.append((frame, message, size))
             self.queued_bytes += size
         self.wake()
 
     def next_frame(self) -> Frame | None:
         """The next frame to write, or None when there is nothing to send."""
         if self.outbox:
-            frame, _ = self.outbox.popleft()
-            self.queued_bytes -= len(frame.data)
+            frame, message, size = self.outbox.popleft()
+            self.queued_bytes -= size
+            if frame is None:  # a coalesced message: encoded now, once
+                assert message is not None
+                frame = encode(message)
             return frame
         if self.need_snapshot and self.doc is not None:
             self.need_snapshot = False
