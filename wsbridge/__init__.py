@@ -10,10 +10,12 @@
 from __future__ import annotations
 
 from .bridge import Bridge
+from .custom import AnyWidget, Widget
 from .dashboard import Dashboard
 from .models import Button, Column, Label, Model, Row, Slider, Sparkline
 from .protocol import PROTOCOL_VERSION, ProtocolError
 from .sources import DataSource
+from .table import Table
 from .widgets import (
     HTML,
     Card,
@@ -36,6 +38,7 @@ __version__ = "0.1.0"
 __all__ = [
     "HTML",
     "PROTOCOL_VERSION",
+    "AnyWidget",
     "Bridge",
     "Button",
     "Card",
@@ -56,8 +59,10 @@ __all__ = [
     "Select",
     "Slider",
     "Sparkline",
+    "Table",
     "Tabs",
     "TextInput",
     "Toggle",
+    "Widget",
     "__version__",
 ]

@@ -14,6 +14,8 @@
 
 import { defaultScheduler, formatValue, frameThrottle, sparklinePoints, statusText } from "./viewutil.js";
 import { WIDGET_VIEWS, fits, keyedChildren } from "./widgets.js";
+import { ANYWIDGET_VIEWS } from "./anywidget.js";
+import { TABLE_VIEWS } from "./table.js";
 
 /** @typedef {import("./wsbridge.js").Client} Client */
 /** @typedef {import("./model.js").Model} Model */
@@ -402,3 +404,5 @@ registerView("Button", button);
 registerView("Sparkline", sparkline);
 // the widget set (widgets.js)
 for (const [type, view] of Object.entries(WIDGET_VIEWS)) registerView(type, view);
+// custom anywidget-style widgets (anywidget.js) and the virtual-scrolling Table (table.js)
+for (const [type, view] of Object.entries({ ...ANYWIDGET_VIEWS, ...TABLE_VIEWS })) registerView(type, view);
