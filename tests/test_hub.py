@@ -691,6 +691,7 @@ def test_client_caps_per_hub_and_per_document() -> None:
 def test_a_lagging_session_gets_coalesced_patches_and_streams() -> None:
     pair, doc = make(queue_high_water=1, queue_max_bytes=1 << 20)
     fast, slow = pair.connect(), pair.connect()
+    pair.session(slow).writing_since = -1e9  # its write has been pending for ages
     for i in range(50):
         doc.stream(3, start=float(i * 3))
     for i in range(50):
@@ -703,6 +704,7 @@ def test_a_lagging_session_gets_coalesced_patches_and_streams() -> None:
     assert slow_session.coalesced == 102 - 4
     assert any(getattr(m, "first", None) is not None for m in queued)
     pair.pump()
+    assert pair.session(fast).coalesced == 0  # queued as much, but never behind
     assert not slow.needs_resync and not fast.needs_resync
     for client in (fast, slow):
         assert client.seq == pair.hub.documents["main"].seq

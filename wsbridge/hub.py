@@ -17,7 +17,6 @@ cycle").
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import hmac
 import itertools
@@ -81,9 +80,13 @@ class HubConfig:
     log_max_messages: int = 10_000
     log_max_bytes: int = 64 * 1024 * 1024
     queue_max_bytes: int = 32 * 1024 * 1024
-    #: past this many queued bytes, a session's new patches and streams are
-    #: merged into the last queued one (docs/reliability.md "Coalescing")
+    #: a session is *behind* when it has this many bytes queued and its
+    #: current write has been pending for ``coalesce_after`` seconds; then its
+    #: new patches and streams are merged into the last queued one
+    #: (docs/reliability.md). A client that reads as fast as it can is never
+    #: coalesced, however bursty the producer.
     queue_high_water: int = 4 * 1024 * 1024
+    coalesce_after: float = 0.05
     token: str | None = None
     #: wall-clock time (``time.time()``) after which the token is refused
     token_expires: float | None = None
@@ -172,7 +175,10 @@ class Document:
 def _with_seq(message: Message, seq: int) -> Message:
     """``message`` with its seq set, without validating it again (hot path:
     the producer's message was validated when it was built)."""
-    out = copy.copy(message)
+    out = object.__new__(type(message))
+    slots: tuple[str, ...] = type(message).__slots__
+    for name in slots:
+        object.__setattr__(out, name, getattr(message, name))
     object.__setattr__(out, "seq", seq)
     return out
 
@@ -253,6 +259,8 @@ class Session:
         #: when written; ``message`` is kept so a lagging session can merge.
         self.outbox: deque[tuple[Frame | None, Message | None, int]] = deque()
         self.coalesced = 0
+        #: when the write in progress started (the I/O edge sets it), or None
+        self.writing_since: float | None = None
         self.queued_bytes = 0
         self.need_snapshot = False
         self.acked: int | None = None
@@ -274,10 +282,11 @@ class Session:
         """Queue a frame; coalesce while behind; past the bound, drop the queue
         for a snapshot (DESIGN.md "Backpressure").
 
-        Behind (more than ``queue_high_water`` queued), a patch or stream that
-        continues the run at the tail of the queue is merged into it instead
-        of queued: the memory a lagging client holds is then one message per
-        run, cut to its rollover, and the merged message is encoded once, when
+        Behind (more than ``queue_high_water`` queued and a write pending for
+        ``coalesce_after`` seconds), a patch or stream that continues the run
+        at the tail of the queue is merged into it instead of queued: the
+        memory a lagging client holds is then one message per run, cut to its
+        rollover, and the merged message is encoded once, when
         it is written. A client that keeps up never pays for this.
         """
         if self.closed or self.close_code is not None:
@@ -289,6 +298,7 @@ class Session:
             message is not None
             and self.outbox
             and self.queued_bytes > cfg.queue_high_water
+            and self.behind()
             and _mergeable(self.outbox[-1][1], message)
         ):
             _, last, last_size = self.outbox.pop()
@@ -315,6 +325,13 @@ class Session:
             self.outbox.append((frame, message, size))
             self.queued_bytes += size
         self.wake()
+
+    def behind(self) -> bool:
+        """Is the client not keeping up (a write pending for a while)?"""
+        since = self.writing_since
+        return (
+            since is not None and self.hub.config.clock() - since >= self.hub.config.coalesce_after
+        )
 
     def next_frame(self) -> Frame | None:
         """The next frame to write, or None when there is nothing to send."""

@@ -359,8 +359,11 @@ class WebSocketHandler(tornado.websocket.WebSocketHandler, _Redacted):
                 frame = session.next_frame()
                 if frame is not None:
                     write = self.write_message(frame.data, binary=frame.binary)
-                    if not write.done():  # most writes flush at once: no timer then
-                        await asyncio.wait([write], timeout=self.config.write_timeout)
+                    # the hub coalesces for this session only while a write is
+                    # pending long enough (Session.behind)
+                    session.writing_since = self.hub.config.clock()
+                    await asyncio.wait([write], timeout=self.config.write_timeout)
+                    session.writing_since = None
                     if not write.done():  # the client stopped reading: free what it holds
                         log.warning(
                             "session %s: a write pending for %.0f s; closing (4001 slow consumer)",

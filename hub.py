@@ -1,0 +1,729 @@
+"""The hub, sans I/O: documents, sessions, sequence numbers, log, fan-out.
+
+Everything here runs on one thread (the hub's event loop) and never touches
+a socket. The I/O edge (server.py) feeds it inbound frames with
+:meth:`Hub.receive` and drains each session's outbox with
+:meth:`Session.next_frame`, awaiting every write; the producer (an embedded
+``Bridge`` or, later, a remote kernel) feeds it changes with
+:meth:`Hub.publish` and hears browser input through the ``Producer``
+interface.
+
+Why a replica: the hub applies every change to its own ``DocumentState``
+and builds snapshots from that, never from the producer's live objects, so
+a snapshot at ``seq`` N is exactly the state after message N, whatever the
+producer's threads are doing meanwhile (docs/protocol.md "Connection life
+cycle").
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hmac
+import itertools
+import logging
+import secrets
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from .protocol import (
+    Ack,
+    Add,
+    Custom,
+    Error,
+    Event,
+    Frame,
+    Hello,
+    Message,
+    Patch,
+    ProtocolError,
+    Set,
+    Stream,
+    Welcome,
+    decode,
+    encode,
+)
+from .state import DocumentState, StateError
+
+__all__ = ["Document", "Hub", "HubConfig", "Producer", "Session", "new_epoch"]
+
+log = logging.getLogger("wsbridge.hub")
+
+
+#: a per-session document whose page never connected is kept at least this
+#: long (seconds): its page may still be loading
+NEVER_JOINED_GRACE = 30.0
+
+
+def new_epoch() -> str:
+    return secrets.token_hex(8)
+
+
+def token_valid(expected: str | None, expires: float | None, given: str | None) -> bool:
+    """Constant-time token check with optional expiry (wall clock); logs nothing."""
+    if expected is None:
+        return True
+    if given is None or (expires is not None and time.time() >= expires):
+        return False
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
+@dataclass
+class HubConfig:
+    """Limits and policy; every one is documented in docs/security.md."""
+
+    max_message_size: int = 16 * 1024 * 1024
+    log_max_messages: int = 10_000
+    log_max_bytes: int = 64 * 1024 * 1024
+    queue_max_bytes: int = 32 * 1024 * 1024
+    #: a session is *behind* when it has this many bytes queued and its
+    #: current write has been pending for ``coalesce_after`` seconds; then its
+    #: new patches and streams are merged into the last queued one
+    #: (docs/reliability.md). A client that reads as fast as it can is never
+    #: coalesced, however bursty the producer.
+    queue_high_water: int = 4 * 1024 * 1024
+    coalesce_after: float = 0.05
+    token: str | None = None
+    #: wall-clock time (``time.time()``) after which the token is refused
+    token_expires: float | None = None
+    #: connections per hub and per document (past them: close 1013)
+    max_clients: int = 10_000
+    max_clients_per_document: int = 5_000
+    #: browser input (set/event/custom) per session: a token bucket
+    input_rate: float = 200.0
+    input_burst: int = 400
+    #: refused-for-rate messages in a row before the session is closed (1008)
+    flood_close_after: int = 200
+    #: browser inputs handed to the producer and not yet handled, per session
+    max_pending_inbound: int = 256
+    clock: Callable[[], float] = field(default=time.monotonic)
+
+
+class Producer(Protocol):
+    """Where browser input for a document goes (the Python side owning it).
+
+    Each call must be answered, once handled, by ``hub.input_done(session)``
+    on the hub's loop: the hub bounds every session's inputs in flight. A
+    producer may also define ``on_closed(doc)``: the hub removed that
+    per-session document (:meth:`Hub.sweep`).
+    """
+
+    def on_set(self, doc: str, session: str, message: Set) -> None: ...
+
+    def on_event(self, doc: str, session: str, message: Event) -> None: ...
+
+    def on_custom(self, doc: str, session: str, message: Custom) -> None: ...
+
+
+class Document:
+    """One document: its replica state, bounded log and joined sessions."""
+
+    def __init__(self, name: str, title: str, producer: Producer, config: HubConfig):
+        self.name = name
+        self.state = DocumentState(name, new_epoch(), title)
+        self.producer = producer
+        self.config = config
+        self.log: deque[tuple[int, Frame]] = deque()
+        self.log_bytes = 0
+        self.sessions: set[Session] = set()
+        self._snapshot: tuple[int, Frame] | None = None
+        #: a per-browser-session document (``Bridge.app``): removed by
+        #: :meth:`Hub.sweep` once nobody has been connected for a grace period
+        self.ephemeral = False
+        self.empty_since: float | None = config.clock()
+        self.joined = False  # anyone ever said hello (the page may still be loading)
+        #: why the producer is gone (wsbridge.producer); None while it is live
+        self.gone: str | None = None
+
+    @property
+    def epoch(self) -> str:
+        return self.state.epoch
+
+    @property
+    def seq(self) -> int:
+        return self.state.seq
+
+    def snapshot_frame(self) -> Frame:
+        """The encoded snapshot at the current seq (built once per seq)."""
+        if self._snapshot is None or self._snapshot[0] != self.seq:
+            self._snapshot = (self.seq, encode(self.state.snapshot()))
+        return self._snapshot[1]
+
+    def append_log(self, seq: int, frame: Frame) -> None:
+        self.log.append((seq, frame))
+        self.log_bytes += len(frame.data)
+        cfg = self.config
+        while self.log and (
+            len(self.log) > cfg.log_max_messages or self.log_bytes > cfg.log_max_bytes
+        ):
+            _, old = self.log.popleft()
+            self.log_bytes -= len(old.data)
+
+    def replay_from(self, seq: int) -> list[Frame] | None:
+        """Every logged frame after ``seq``, or None when any one is gone."""
+        if seq == self.seq:
+            return []
+        if seq > self.seq or not self.log or self.log[0][0] > seq + 1:
+            return None
+        return [frame for s, frame in self.log if s > seq]
+
+
+def _with_seq(message: Message, seq: int) -> Message:
+    """``message`` with its seq set, without validating it again (hot path:
+    the producer's message was validated when it was built)."""
+    out = object.__new__(type(message))
+    slots: tuple[str, ...] = type(message).__slots__
+    for name in slots:
+        object.__setattr__(out, name, getattr(message, name))
+    object.__setattr__(out, "seq", seq)
+    return out
+
+
+def _mergeable(a: Message | None, b: Message | None) -> bool:
+    """Can ``b`` be folded into a coalesced message that starts with ``a``?"""
+    if isinstance(a, Patch) and isinstance(b, Patch):
+        return a.model == b.model and not a.reply and not b.reply
+    if isinstance(a, Stream) and isinstance(b, Stream):
+        return a.source == b.source and a.rollover == b.rollover and a.data.keys() == b.data.keys()
+    return False
+
+
+def _size_of(message: Message) -> int:
+    """Bytes a queued, not yet encoded message stands for (its arrays, mostly)."""
+    data = getattr(message, "data", None) or getattr(message, "state", {})
+    total = 256
+    for value in data.values():
+        if isinstance(value, np.ndarray):
+            total += value.nbytes
+        elif isinstance(value, list):
+            total += 16 * len(value)  # a string column: about a short string each
+        else:
+            total += 64
+    return total
+
+
+def coalesce(run: list[Message]) -> Message:
+    """One message with the effect of ``run`` (consecutive, all mergeable).
+
+    Patches of one model keep the latest value per property; streams of one
+    source with the same rollover are joined once (a single concatenation)
+    and cut to the rollover. The result carries ``first`` (docs/protocol.md
+    "Coalesced messages").
+    """
+    head, last = run[0], run[-1]
+    if len(run) == 1:
+        return head
+    first = getattr(head, "first", None)
+    first = head.seq if first is None else first  # type: ignore[attr-defined]
+    if isinstance(last, Patch):
+        state: dict[str, Any] = {}
+        for m in run:
+            state.update(m.state)  # type: ignore[attr-defined]
+        origins = {str(m.origin) for m in run}  # type: ignore[attr-defined]
+        return Patch(
+            seq=last.seq,
+            model=last.model,
+            state=state,
+            origin=last.origin if len(origins) == 1 else None,
+            first=first,
+        )
+    assert isinstance(last, Stream)
+    keep = last.rollover
+    data: dict[str, Any] = {}
+    for name in last.data:
+        cols = [m.data[name] for m in run]  # type: ignore[attr-defined]
+        if any(isinstance(c, list) for c in cols):
+            joined: Any = [v for c in cols for v in c]
+        else:
+            joined = np.concatenate(cols)
+        if keep is not None and len(joined) > keep:
+            joined = joined[len(joined) - keep :]
+        data[name] = joined
+    return Stream(seq=last.seq, source=last.source, data=data, rollover=keep, first=first)
+
+
+class Session:
+    """One client connection as the hub sees it: an outbox bounded in bytes."""
+
+    def __init__(self, hub: Hub, sid: str, authenticated: bool):
+        self.hub = hub
+        self.id = sid
+        self.authenticated = authenticated
+        self.doc: Document | None = None
+        #: what to write: (frame, message, size). ``frame`` is the shared,
+        #: encoded-once frame, or None for a coalesced message encoded only
+        #: when written; ``message`` is kept so a lagging session can merge.
+        self.outbox: deque[tuple[Frame | None, Message | None, int]] = deque()
+        self.coalesced = 0
+        #: when the write in progress started (the I/O edge sets it), or None
+        self.writing_since: float | None = None
+        self.queued_bytes = 0
+        self.need_snapshot = False
+        self.acked: int | None = None
+        self.close_code: int | None = None
+        self.close_reason = ""
+        self.closed = False
+        self.dropped = 0
+        self.pending_inbound = 0
+        self.throttled = 0  # refused for rate, in a row
+        self._tokens = float(hub.config.input_burst)
+        self._refilled = hub.config.clock()
+        self.wake: Callable[[], None] = lambda: None
+
+    def __repr__(self) -> str:
+        doc = self.doc.name if self.doc else None
+        return f"<Session {self.id} doc={doc!r} queued={self.queued_bytes}B>"
+
+    def push(self, frame: Frame, force: bool = False, message: Message | None = None) -> None:
+        """Queue a frame; coalesce while behind; past the bound, drop the queue
+        for a snapshot (DESIGN.md "Backpressure").
+
+        Behind (more than ``queue_high_water`` queued and a write pending for
+        ``coalesce_after`` seconds), a patch or stream that continues the run
+        at the tail of the queue is merged into it instead of queued: the
+        memory a lagging client holds is then one message per run, cut to its
+        rollover, and the merged message is encoded once, when
+        it is written. A client that keeps up never pays for this.
+        """
+        if self.closed or self.close_code is not None:
+            return
+        if self.need_snapshot and not force:
+            return  # the snapshot sent when the client drains covers it
+        cfg = self.hub.config
+        if (
+            message is not None
+            and self.outbox
+            and self.queued_bytes > cfg.queue_high_water
+            and self.behind()
+            and _mergeable(self.outbox[-1][1], message)
+        ):
+            _, last, last_size = self.outbox.pop()
+            assert last is not None
+            merged = coalesce([last, message])
+            size = _size_of(merged)
+            self.outbox.append((None, merged, size))
+            self.queued_bytes += size - last_size
+            self.coalesced += 1
+            self.wake()
+            return
+        size = len(frame.data)
+        if not force and self.queued_bytes + size > cfg.queue_max_bytes:
+            self.dropped += 1
+            log.warning(
+                "session %s fell %d bytes behind; dropping its queue for a snapshot",
+                self.id,
+                self.queued_bytes + size,
+            )
+            self.outbox.clear()
+            self.queued_bytes = 0
+            self.need_snapshot = True
+        else:
+            self.outbox.append((frame, message, size))
+            self.queued_bytes += size
+        self.wake()
+
+    def behind(self) -> bool:
+        """Is the client not keeping up (a write pending for a while)?"""
+        since = self.writing_since
+        return (
+            since is not None and self.hub.config.clock() - since >= self.hub.config.coalesce_after
+        )
+
+    def next_frame(self) -> Frame | None:
+        """The next frame to write, or None when there is nothing to send."""
+        if self.outbox:
+            frame, message, size = self.outbox.popleft()
+            self.queued_bytes -= size
+            if frame is None:  # a coalesced message: encoded now, once
+                assert message is not None
+                frame = encode(message)
+            return frame
+        if self.need_snapshot and self.doc is not None:
+            self.need_snapshot = False
+            return self.doc.snapshot_frame()
+        return None
+
+    def take_input_token(self) -> bool:
+        """Token bucket for browser input (docs/security.md "Limits")."""
+        cfg = self.hub.config
+        now = cfg.clock()
+        self._tokens = min(cfg.input_burst, self._tokens + (now - self._refilled) * cfg.input_rate)
+        self._refilled = now
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return True
+        return False
+
+    def request_close(self, code: int, reason: str) -> None:
+        """Ask the I/O edge to close once the queued frames are written."""
+        if self.close_code is None:
+            self.close_code = code
+            self.close_reason = reason[:120]
+            self.wake()
+
+
+class Hub:
+    """Documents and sessions; pure and single-threaded (see module doc)."""
+
+    def __init__(self, config: HubConfig | None = None):
+        self.config = config or HubConfig()
+        self.documents: dict[str, Document] = {}
+        self.sessions: dict[str, Session] = {}
+        self._ids = itertools.count(1)
+
+    # -- producer side
+    def create_document(
+        self, name: str, spec: Add, producer: Producer, title: str = "", ephemeral: bool = False
+    ) -> Document:
+        """Create (or recreate, with a new epoch) a document from a full spec.
+
+        Clients of a recreated document get a fresh snapshot: their epoch is
+        gone, so nothing they hold can be trusted to continue.
+        """
+        doc = Document(name, title, producer, self.config)
+        doc.ephemeral = ephemeral
+        doc.state.apply(dataclasses.replace(spec, seq=0))
+        old = self.documents.get(name)
+        self.documents[name] = doc
+        if old is not None:
+            for session in list(old.sessions):
+                session.doc = doc
+                doc.sessions.add(session)
+                doc.empty_since = None
+                session.outbox.clear()  # may hold an unsent welcome: send a new one
+                session.queued_bytes = 0
+                self._welcome(session, doc, resumed=False)
+                session.need_snapshot = True
+        return doc
+
+    def mark_gone(self, name: str, producer: Producer, reason: str) -> None:
+        """The producer of ``name`` went away (wsbridge.producer).
+
+        The document keeps its last state, so viewers still see it, but every
+        viewer, now and later, gets a ``producer_gone`` error; ``producer``
+        answers (refuses) their input until the document is created again.
+        """
+        doc = self.documents.get(name)
+        if doc is None:
+            return
+        doc.gone = reason
+        doc.producer = producer
+        for session in list(doc.sessions):
+            self._error(session, "producer_gone", reason)
+
+    def remove_document(self, name: str, reason: str = "document removed") -> None:
+        doc = self.documents.pop(name, None)
+        if doc is not None:
+            for session in list(doc.sessions):
+                self._error(session, "unknown_document", reason)
+                session.request_close(1008, reason)
+
+    def publish(self, name: str, message: Message) -> int | None:
+        """Sequence, apply, log and fan out one change; returns its seq.
+
+        ``message`` is built by the producer with ``seq=0``; it is encoded
+        once and the same bytes go to every session.
+        """
+        doc = self.documents.get(name)
+        if doc is None:
+            log.debug("publish to unknown document %r dropped", name)
+            return None
+        seq = doc.seq + 1
+        message = _with_seq(message, seq)
+        try:
+            doc.state.apply(message)
+        except (StateError, ValueError) as exc:
+            log.error("document %r: producer message %s refused: %s", name, message.type, exc)
+            return None
+        frame = encode(message)
+        doc.append_log(seq, frame)
+        for session in doc.sessions:
+            session.push(frame, message=message)
+        return seq
+
+    def reject(
+        self,
+        name: str,
+        session_id: str,
+        code: str,
+        text: str,
+        ref: dict[str, Any] | None = None,
+        model: str | None = None,
+        properties: list[str] | None = None,
+    ) -> None:
+        """Tell one session its input was refused, then re-send canonical values."""
+        session = self.sessions.get(session_id)
+        if session is None or session.doc is None or session.doc.name != name:
+            return
+        self._error(session, code, text, ref)
+        if model is not None and properties:
+            self.reply_state(name, session_id, model, properties)
+
+    def reply_state(self, name: str, session_id: str, model: str, properties: list[str]) -> None:
+        """A ``reply`` patch: the canonical values of ``properties``, to one session."""
+        session = self.sessions.get(session_id)
+        doc = self.documents.get(name)
+        if session is None or doc is None or session.doc is not doc:
+            return
+        spec = doc.state.models.get(model)
+        if spec is None:
+            return
+        state = {p: spec["state"][p] for p in properties if p in spec["state"]}
+        if state:
+            patch = Patch(seq=doc.seq, model=model, state=state, reply=True)
+            session.push(encode(patch), force=True)
+
+    # -- client side
+    def open_session(self, authenticated: bool = False) -> Session:
+        """A new connection; ``authenticated`` when the edge already checked a token."""
+        session = Session(self, f"c{next(self._ids)}", authenticated or self.config.token is None)
+        self.sessions[session.id] = session
+        if len(self.sessions) > self.config.max_clients:
+            self._error(session, "too_many_clients", "this hub has too many clients; retry later")
+            session.request_close(1013, "too many clients")
+        return session
+
+    def close_session(self, session: Session) -> None:
+        session.closed = True
+        session.outbox.clear()
+        session.queued_bytes = 0
+        self.sessions.pop(session.id, None)
+        if session.doc is not None:
+            session.doc.sessions.discard(session)
+            if not session.doc.sessions:
+                session.doc.empty_since = self.config.clock()
+
+    def sweep(self, grace: float) -> list[str]:
+        """Remove per-session documents nobody joined for ``grace`` seconds.
+
+        The grace period lets a browser that lost its connection come back
+        and resume; after it, the producer is told (``on_closed``) so it can
+        free the session's objects. Returns the removed names.
+        """
+        now = self.config.clock()
+        gone = [
+            name
+            for name, doc in self.documents.items()
+            if doc.ephemeral
+            and doc.empty_since is not None
+            and now - doc.empty_since >= (grace if doc.joined else max(grace, NEVER_JOINED_GRACE))
+        ]
+        for name in gone:
+            doc = self.documents.pop(name)
+            closed = getattr(doc.producer, "on_closed", None)
+            if closed is not None:
+                closed(name)
+        return gone
+
+    def receive(self, session: Session, data: str | bytes) -> None:
+        """Handle one inbound frame; errors go back to that session only."""
+        if session.closed or session.close_code is not None:
+            return
+        try:
+            message = decode(data)
+        except ProtocolError as exc:
+            self._refuse(session, exc)
+            return
+        if session.doc is None:
+            if not isinstance(message, Hello):
+                self._error(session, "hello_required", "the first message must be hello")
+                session.request_close(1008, "hello required")
+                return
+            self._hello(session, message)
+            return
+        doc = session.doc
+        if isinstance(message, (Set, Event, Custom)) and not self._admit(session, message):
+            return
+        if isinstance(message, Set):
+            self._set(session, doc, message)
+        elif isinstance(message, Event):
+            spec = self._model(session, doc, message.model, message)
+            if spec is None:
+                return
+            if message.name not in spec.get("events", ()):
+                self._error(
+                    session,
+                    "unknown_event",
+                    f"{spec['type']} has no event {message.name[:64]!r}",
+                    {"type": "event", "model": message.model, "name": message.name[:64]},
+                )
+                return
+            self._forward(session, doc.producer.on_event, doc, message)
+        elif isinstance(message, Custom):
+            if self._model(session, doc, message.model, message) is not None:
+                self._forward(session, doc.producer.on_custom, doc, message)
+        elif isinstance(message, Ack):
+            session.acked = message.seq
+        elif isinstance(message, Hello):
+            self._error(session, "bad_message", "hello was already sent on this connection")
+        else:
+            self._error(
+                session,
+                "bad_message",
+                f"{message.type} is not sent by clients",
+                {"type": message.type},
+            )
+
+    def _admit(self, session: Session, message: Message) -> bool:
+        """Rate and backlog limits on browser input; past them, refuse (then close)."""
+        cfg = self.config
+        if session.pending_inbound >= cfg.max_pending_inbound:
+            why = f"{session.pending_inbound} inputs are still being handled"
+        elif not session.take_input_token():
+            why = f"more than {cfg.input_rate:g} inputs per second"
+        else:
+            session.throttled = 0
+            return True
+        session.throttled += 1
+        if session.throttled == 1:  # log and answer once per burst, not per message
+            self._error(session, "rate_limited", why, {"type": message.type})
+        if session.throttled >= cfg.flood_close_after:
+            self._error(session, "rate_limited", "input flood; closing")
+            session.request_close(1008, "input flood")
+        return False
+
+    def input_done(self, session_id: str) -> None:
+        """The producer finished one input of this session (frees backlog)."""
+        session = self.sessions.get(session_id)
+        if session is not None and session.pending_inbound > 0:
+            session.pending_inbound -= 1
+
+    def _forward(
+        self, session: Session, call: Callable[..., None], doc: Document, msg: Any
+    ) -> None:
+        session.pending_inbound += 1
+        call(doc.name, session.id, msg)
+
+    def expire_tokens(self) -> int:
+        """Close every session once the token expired (1008); returns how many."""
+        cfg = self.config
+        if cfg.token is None or cfg.token_expires is None or time.time() < cfg.token_expires:
+            return 0
+        closing = [s for s in self.sessions.values() if s.close_code is None]
+        for session in closing:
+            self._error(session, "unauthorized", "the token expired")
+            session.request_close(1008, "token expired")
+        return len(closing)
+
+    def _hello(self, session: Session, hello: Hello) -> None:
+        cfg = self.config
+        if not session.authenticated:
+            if cfg.token is None or not token_valid(cfg.token, cfg.token_expires, hello.token):
+                self._error(session, "unauthorized", "a valid token is required")
+                session.request_close(1008, "unauthorized")
+                return
+            session.authenticated = True
+        doc = self.documents.get(hello.doc)
+        if doc is None:
+            self._error(session, "unknown_document", f"no document {hello.doc[:64]!r}")
+            session.request_close(1008, "unknown document")
+            return
+        if len(doc.sessions) >= self.config.max_clients_per_document:
+            self._error(session, "too_many_clients", f"document {doc.name!r} has too many clients")
+            session.request_close(1013, "too many clients")
+            return
+        replay = None
+        if hello.epoch == doc.epoch and hello.seq is not None:
+            replay = doc.replay_from(hello.seq)
+        session.doc = doc
+        doc.sessions.add(session)
+        doc.empty_since, doc.joined = None, True
+        self._welcome(session, doc, resumed=replay is not None)
+        if replay is None:
+            if hello.epoch is not None:
+                log.info(
+                    "session %s: resume of %r from %s/%s impossible, sending a snapshot",
+                    session.id,
+                    doc.name,
+                    "current epoch" if hello.epoch == doc.epoch else "another epoch",
+                    hello.seq,
+                )
+            session.push(doc.snapshot_frame(), force=True)
+        else:
+            for frame in replay:
+                session.push(frame, force=True)
+        if doc.gone is not None:  # the last state is shown, but say it is stale
+            self._error(session, "producer_gone", doc.gone)
+
+    def _welcome(self, session: Session, doc: Document, resumed: bool) -> None:
+        welcome = Welcome(
+            doc=doc.name,
+            epoch=doc.epoch,
+            seq=doc.seq,
+            session=session.id,
+            resumed=resumed,
+            title=doc.state.title,
+            limits={"max_message_size": self.config.max_message_size},
+        )
+        session.push(encode(welcome), force=True)
+
+    def _model(
+        self, session: Session, doc: Document, model: str, message: Message
+    ) -> dict[str, Any] | None:
+        spec = doc.state.models.get(model)
+        if spec is None:
+            self._error(
+                session,
+                "unknown_model",
+                f"no model {model[:64]!r} in document {doc.name!r}",
+                {"type": message.type, "model": model[:64]},
+            )
+        return spec
+
+    def _set(self, session: Session, doc: Document, message: Set) -> None:
+        spec = self._model(session, doc, message.model, message)
+        if spec is None:
+            return
+        settable = spec.get("settable", ())
+        for prop in message.state:
+            if prop not in settable:
+                code = "read_only" if prop in spec["state"] else "unknown_property"
+                why = "cannot be set by a client" if code == "read_only" else "does not exist"
+                self.reject(
+                    doc.name,
+                    session.id,
+                    code,
+                    f"{spec['type']}.{prop[:64]} {why}",
+                    {
+                        "type": "set",
+                        "model": message.model,
+                        "property": prop[:64],
+                        "req": message.req,
+                    },
+                    message.model,
+                    [p for p in message.state if p in spec["state"]],
+                )
+                return
+        self._forward(session, doc.producer.on_set, doc, message)
+
+    def _refuse(self, session: Session, exc: ProtocolError) -> None:
+        self._error(session, exc.code, exc.message, exc.ref)
+        if exc.close_code is not None:
+            session.request_close(exc.close_code, exc.message)
+
+    def _error(
+        self, session: Session, code: str, text: str, ref: dict[str, Any] | None = None
+    ) -> None:
+        log.warning("session %s: %s: %s", session.id, code, text)
+        seq = session.doc.seq if session.doc is not None else 0
+        session.push(encode(Error(code=code, message=text, seq=seq, ref=ref)), force=True)
+
+    # -- introspection
+    def stats(self) -> dict[str, Any]:
+        return {
+            "sessions": len(self.sessions),
+            "documents": {
+                name: {
+                    "epoch": doc.epoch,
+                    "seq": doc.seq,
+                    "sessions": len(doc.sessions),
+                    "log_messages": len(doc.log),
+                    "log_bytes": doc.log_bytes,
+                }
+                for name, doc in self.documents.items()
+            },
+        }
