@@ -31,7 +31,7 @@ from . import _sync
 from ._display import embed_html
 from .dashboard import Dashboard
 from .hub import Hub, HubConfig
-from .models import Model
+from .models import Model, _as_model
 from .protocol import Add, Custom, Event, Message, Set
 from .server import ServerConfig, make_app
 
@@ -411,7 +411,7 @@ class Bridge:
         # on the callbacks thread: user code must not run on the hub's loop
         factory, title = self.apps[name]
         dash = Dashboard(f"{name}~{secrets.token_urlsafe(12)}", title=title)
-        root = factory(dash)
+        root = _as_model(factory(dash))  # an ipywidgets root becomes its mirror
         if isinstance(root, Model):
             dash.root = root
             dash.add(root)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from . import _sync
-from .models import Model
+from .models import Model, _as_model
 from .protocol import Add, Message, Patch
 from .sources import DataSource
 
@@ -42,6 +42,7 @@ class Dashboard:
             raise ValueError("a dashboard name is 1-128 characters without '/'")
         self.name = name
         self.title = title or name
+        root = _as_model(root)  # an ipywidgets root becomes its mirror
         self.root = root
         self.members: dict[str, Member] = {}
         self._sink: Sink | None = None
@@ -68,7 +69,11 @@ class Dashboard:
         return embed_html(self._bridge.page_url(f"d/{self.name}"), self.title)
 
     def add(self, obj: Member) -> Member:
-        """Add a model or a data source (and what it refers to) to the document."""
+        """Add a model or a data source (and what it refers to) to the document.
+
+        An ipywidgets object is added as its native mirror, which is returned.
+        """
+        obj = _as_model(obj)
         if not isinstance(obj, (Model, DataSource)):
             raise TypeError(f"a dashboard holds models and data sources, not {type(obj).__name__}")
         with _sync.LOCK:

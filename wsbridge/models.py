@@ -14,6 +14,7 @@ as ids (docs/protocol.md "Values").
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
@@ -219,9 +220,32 @@ class Slider(Model):
         return float(proposal["value"])
 
 
+def _as_model(value: Any) -> Any:
+    """An ipywidgets object becomes its native mirror (wsbridge/ipy.py); any
+    other value is returned unchanged.
+
+    Looked up in ``sys.modules`` rather than imported: whoever holds an
+    ipywidget has imported ipywidgets already, and wsbridge must import
+    without it.
+    """
+    ipw = sys.modules.get("ipywidgets")
+    if ipw is not None and not isinstance(value, Model) and isinstance(value, ipw.Widget):
+        from .ipy import mirror
+
+        return mirror(value)
+    return value
+
+
+class _Child(Instance):  # type: ignore[type-arg]
+    """A layout's child: a Model, or an ipywidget (stored as its mirror)."""
+
+    def validate(self, obj: Any, value: Any) -> Any:
+        return super().validate(obj, _as_model(value))
+
+
 class _Box(Model):
     _client_settable = frozenset()
-    children = List(Instance(Model)).tag(sync=True, ref=True)
+    children = List(_Child(Model)).tag(sync=True, ref=True)
 
     def __init__(self, *children: Model, **kwargs: Any) -> None:
         if children:
