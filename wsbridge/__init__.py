@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from .bridge import Bridge
 from .custom import AnyWidget, Widget
 from .dashboard import Dashboard
@@ -33,6 +35,13 @@ from .widgets import (
 )
 
 __version__ = "0.1.0"
+
+
+def _jupyter_server_extension_points() -> list[dict[str, Any]]:
+    """Jupyter server extension discovery (the ``wsbridge`` key in jpserver_extensions)."""
+    from .jupyter import _jupyter_server_extension_points as points
+
+    return points()
 
 
 __all__ = [

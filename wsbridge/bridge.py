@@ -178,6 +178,7 @@ class Bridge:
         max_clients_per_document: int = 5_000,
         input_rate: float = 200.0,
         input_burst: int = 400,
+        producer_token: str | None = None,
     ) -> None:
         if not is_loopback(host) and not token:
             raise ValueError(
@@ -186,6 +187,8 @@ class Bridge:
             )
         self.host = host
         self.port = port
+        #: with a token, remote producers may publish here (wsbridge.producer)
+        self.producer_token = producer_token
         self.hub_config = HubConfig(
             max_message_size=max_message_size,
             log_max_messages=log_max_messages,
@@ -229,6 +232,20 @@ class Bridge:
     def __repr__(self) -> str:
         state = self.url if self.running else "stopped"
         return f"<Bridge {state}, {len(self.dashboards)} dashboards>"
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Bridge:
+        # ``Bridge()`` with no arguments in a kernel whose Jupyter server runs
+        # the wsbridge extension publishes there (wsbridge.remote), so the
+        # dashboards are reachable wherever the notebook is (JupyterHub too).
+        if cls is Bridge and not args and not kwargs:
+            from .remote import RemoteBridge, find_jupyter_server
+
+            server = find_jupyter_server()
+            if server is not None:
+                remote = object.__new__(RemoteBridge)
+                remote._jupyter = server
+                return remote
+        return super().__new__(cls)
 
     def _repr_html_(self) -> str:
         if not self.running:
@@ -294,7 +311,12 @@ class Bridge:
         asyncio.set_event_loop(loop)
         try:
             hub = Hub(self.hub_config)
-            app = make_app(hub, self.server_config)
+            extra: list[Any] = []
+            if self.producer_token:
+                from .producer import producer_routes
+
+                extra = producer_routes(hub, "/", self.producer_token)
+            app = make_app(hub, self.server_config, extra_routes=extra)
             port = self._bound_port if self._bound_port is not None else self.port
             try:
                 sockets = tornado.netutil.bind_sockets(port, self.host)
@@ -354,6 +376,10 @@ class Bridge:
         self._server.stop()
         for session in list(self.hub.sessions.values()):
             session.request_close(1001, "server stopping")
+        if self.producer_token:
+            from .producer import close_producers
+
+            close_producers(self.hub)  # remote producers reconnect and republish
         for _ in range(50):  # let the writers send their close frames
             if not self.hub.sessions:
                 break
