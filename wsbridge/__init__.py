@@ -15,6 +15,7 @@ from .bridge import Bridge
 from .custom import AnyWidget, Widget
 from .dashboard import Dashboard
 from .models import Button, Column, Label, Model, Row, Slider, Sparkline
+from .plot import Plot
 from .protocol import PROTOCOL_VERSION, ProtocolError
 from .sources import DataSource
 from .table import Table
@@ -61,6 +62,7 @@ __all__ = [
     "MultiSelect",
     "Number",
     "NumberInput",
+    "Plot",
     "Progress",
     "ProtocolError",
     "RangeSlider",

@@ -29,6 +29,7 @@ from tornado.log import access_log
 from tornado.websocket import WebSocketClosedError, WebSocketProtocol13
 
 from .hub import Hub, Session, token_valid
+from .plot import bokeh_static_dir
 
 __all__ = ["STATIC_DIR", "ServerConfig", "WebSocketHandler", "make_app"]
 
@@ -44,6 +45,7 @@ def _static_dir() -> Path:
 
 
 STATIC_DIR = _static_dir()
+BOKEH_DIR = bokeh_static_dir() or STATIC_DIR / "bokeh-not-installed"
 TOKEN_COOKIE = "wsbridge_token"
 
 
@@ -400,6 +402,8 @@ def make_app(
         (rf"{prefix}ws", WebSocketHandler, kw),
         (rf"{prefix}healthz", HealthHandler, kw),
         (rf"{prefix}favicon.ico", NoFaviconHandler),
+        # BokehJS from the installed bokeh package, for Plot (js/src/plot.js); 404 without it
+        (rf"{prefix}static/bokeh/(.*)", StaticHandler, {"path": str(BOKEH_DIR)}),
         (rf"{prefix}static/(.*)", StaticHandler, {"path": str(STATIC_DIR)}),
     ]
     routes.extend(extra_routes)

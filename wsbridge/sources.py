@@ -304,6 +304,13 @@ class DataSource:
         with _sync.LOCK:
             return self._store.data
 
+    @property
+    def bokeh(self) -> Any:
+        """A ``bokeh.models.ColumnDataSource`` tied to this source (see ``wsbridge.plot``)."""
+        from .plot import bokeh_source
+
+        return bokeh_source(self)
+
     def _spec(self) -> dict[str, Any]:
         return {"data": self._store.data}
 

@@ -16,6 +16,7 @@ import { defaultScheduler, formatValue, frameThrottle, sparklinePoints, statusTe
 import { WIDGET_VIEWS, fits, keyedChildren } from "./widgets.js";
 import { ANYWIDGET_VIEWS } from "./anywidget.js";
 import { TABLE_VIEWS } from "./table.js";
+import { PLOT_VIEWS } from "./plot.js";
 
 /** @typedef {import("./wsbridge.js").Client} Client */
 /** @typedef {import("./model.js").Model} Model */
@@ -406,3 +407,4 @@ registerView("Sparkline", sparkline);
 for (const [type, view] of Object.entries(WIDGET_VIEWS)) registerView(type, view);
 // custom anywidget-style widgets (anywidget.js) and the virtual-scrolling Table (table.js)
 for (const [type, view] of Object.entries({ ...ANYWIDGET_VIEWS, ...TABLE_VIEWS })) registerView(type, view);
+for (const [type, view] of Object.entries(PLOT_VIEWS)) registerView(type, view); // Bokeh figures (plot.js)

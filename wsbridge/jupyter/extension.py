@@ -41,7 +41,15 @@ from traitlets import Int
 
 from ..hub import Hub, HubConfig
 from ..producer import ProducerHandler, close_producers
-from ..server import _INDEX, _PAGE, STATIC_DIR, ServerConfig, StaticHandler, WebSocketHandler
+from ..server import (
+    _INDEX,
+    _PAGE,
+    BOKEH_DIR,
+    STATIC_DIR,
+    ServerConfig,
+    StaticHandler,
+    WebSocketHandler,
+)
 
 __all__ = [
     "AUTH_RESOURCE",
@@ -232,6 +240,8 @@ class WsbridgeApp(ExtensionApp):
                 (r"/wsbridge/ws", HubSocketHandler, {**hub, "config": self.server_config}),
                 (r"/wsbridge/producer", ProducerSocketHandler, hub),
                 (r"/wsbridge/healthz", StatsHandler, hub),
+                # BokehJS from the installed bokeh package, for Plot (js/src/plot.js)
+                (r"/wsbridge/static/bokeh/(.*)", StaticHandler, {"path": str(BOKEH_DIR)}),
                 (r"/wsbridge/static/(.*)", StaticHandler, {"path": str(STATIC_DIR)}),
             ]
         )
