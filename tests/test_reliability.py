@@ -161,6 +161,7 @@ SOAK_APP = textwrap.dedent(
 )
 
 
+@pytest.mark.timeout(420)  # a 60 s soak plus connecting and draining 1,000 clients
 def test_500_clients_for_a_soak_with_streaming(tmp_path: Path) -> None:
     n = 500
     seconds = float(os.environ.get("WSBRIDGE_SOAK_SECONDS", "60"))
