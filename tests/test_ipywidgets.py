@@ -317,3 +317,10 @@ def test_wsbridge_imports_without_ipywidgets() -> None:
         "assert not wsbridge.ipy.is_ipywidget(c)\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_textarea_is_mirrored_as_a_multiline_text_input() -> None:
+    area = W.Textarea("first\nsecond", rows=4)
+    m = mirror(area)
+    assert isinstance(m, wb.TextInput) and m.rows == 4 and m.value == "first\nsecond"
+    assert mirror(W.Text("x")).rows == 1

@@ -398,3 +398,27 @@ def test_layouts_follow_children_added_and_removed_from_python(w: Widgets, page:
         assert other.get_by_label("late toggle").is_checked()
     finally:
         ctx.close()
+
+
+def test_multiline_text_input_is_a_textarea_keeping_line_breaks(
+    bridge: wb.Bridge, page: Any
+) -> None:
+    text = wb.TextInput("one", rows=3, label="notes")
+    bridge.dashboard("notes", wb.Column(text))
+    open_dashboard(page, bridge.url + "d/notes")
+    box = page.locator(f'[data-wsbridge-model="{text.id}"] textarea')
+    assert box.get_attribute("rows") == "3"
+    box.fill("")
+    box.press_sequentially("a")
+    box.press("Enter")  # a new line, not a commit
+    box.press_sequentially("b")
+    time.sleep(0.2)
+    assert text.value == "one"
+    box.press("Control+Enter")
+    wait_until(lambda: text.value == "a\nb")
+    text.value = "x\ny"
+    wait_dom(
+        page,
+        "(sel) => document.querySelector(sel).value === 'x\\ny'",
+        f'[data-wsbridge-model="{text.id}"] textarea',
+    )

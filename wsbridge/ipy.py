@@ -33,9 +33,8 @@ Choices worth knowing:
   ``SelectMultiple``) travel by *index*: option values may be any Python
   object, which JSON could not carry. A ``Dropdown`` with no selection
   (``index=None``) shows its first option until the viewer picks one.
-- ``Textarea`` is mirrored by a single-line :class:`~wsbridge.TextInput`
-  (the native view has no multi-line variant yet): line breaks in its value
-  are not shown and are lost if the viewer edits it.
+- ``Textarea`` is mirrored by a multi-line :class:`~wsbridge.TextInput`
+  (``rows`` > 1: a ``textarea``, its line breaks kept both ways).
 - ``Accordion`` becomes a :class:`~wsbridge.Column` of collapsible
   :class:`~wsbridge.Card` s, one per child: it keeps what makes an accordion
   (every section's title visible, at most one open, all may be closed),
@@ -251,6 +250,8 @@ def _text(widget: Any) -> Built:
         _LABEL,
         _DISABLED,
     ]
+    if hasattr(widget, "rows"):  # a Textarea: a multi-line <textarea>, line breaks kept
+        return TextInput(rows=max(2, int(widget.rows or 3))), binds
     return TextInput(), binds
 
 

@@ -243,10 +243,11 @@ class MultiSelect(_Choice):
 
 
 class TextInput(Model):
-    """One line of text: ``input[type=text]``.
+    """Text: ``input[type=text]``, or a ``textarea`` when ``rows`` > 1.
 
     The browser sends the value when the user commits it (Enter, or leaving
-    the field), not per keystroke, unless ``continuous=True``. Escape
+    the field; in a textarea Enter is a new line and Ctrl/Cmd+Enter or
+    leaving commits), not per keystroke, unless ``continuous=True``. Escape
     reverts an uncommitted edit.
     """
 
@@ -258,6 +259,7 @@ class TextInput(Model):
     label = Unicode("").tag(sync=True)
     continuous = Bool(False).tag(sync=True)
     max_length = Int(None, allow_none=True, min=0).tag(sync=True)
+    rows = Int(1, min=1, max=200).tag(sync=True)
     disabled = Bool(False).tag(sync=True)
 
     def __init__(self, value: str = "", **kwargs: Any) -> None:

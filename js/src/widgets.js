@@ -283,16 +283,19 @@ function choice(multiple) {
 }
 
 /**
- * TextInput: <input type=text>. Sends on Enter and on leaving the field
- * (or per keystroke, at most once a frame, when `continuous`); Escape
- * reverts an uncommitted edit.
+ * TextInput: <input type=text>, or a <textarea> when `rows` > 1. Sends on
+ * Enter (Ctrl/Cmd+Enter in a textarea, where Enter is a new line) and on
+ * leaving the field (or per keystroke, at most once a frame, when
+ * `continuous`); Escape reverts an uncommitted edit.
  * @param {ViewContext} ctx
  */
 function textInput({ model, el, listen }) {
   const id = newId("text");
   const label = labelFor(id);
-  const input = h("input");
-  input.type = "text";
+  const multiline = Number(model.get("rows")) > 1;
+  const input = /** @type {HTMLInputElement} */ (h(multiline ? "textarea" : "input"));
+  if (multiline) /** @type {any} */ (input).rows = Number(model.get("rows"));
+  else input.type = "text";
   input.id = id;
   el.append(label, input);
   const sync = () => {
@@ -319,7 +322,7 @@ function textInput({ model, el, listen }) {
     send.call();
   });
   input.addEventListener("keydown", (e) => {
-    if (e.key === "Enter") commit();
+    if (e.key === "Enter" && (!multiline || e.ctrlKey || e.metaKey)) commit();
     else if (e.key === "Escape") show();
   });
   input.addEventListener("blur", commit);
