@@ -307,38 +307,11 @@ class Bridge:
             return self
 
     def _run(self, started: threading.Event, failure: list[BaseException]) -> None:
+        """The hub thread: set up on a new loop, report, then serve until stopped."""
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
         try:
-            hub = Hub(self.hub_config)
-            extra: list[Any] = []
-            if self.producer_token:
-                from .producer import producer_routes
-
-                extra = producer_routes(hub, "/", self.producer_token)
-            app = make_app(hub, self.server_config, extra_routes=extra)
-            port = self._bound_port if self._bound_port is not None else self.port
-            try:
-                sockets = tornado.netutil.bind_sockets(port, self.host)
-            except OSError:
-                if self.port != 0 or port == 0:
-                    raise
-                sockets = tornado.netutil.bind_sockets(0, self.host)  # old port taken
-            server = tornado.httpserver.HTTPServer(app, xheaders=False)
-            server.add_sockets(sockets)
-            self.hub, self._server, self._loop = hub, server, loop
-            self._bound_port = sockets[0].getsockname()[1]
-            if self.hub_config.token_expires is not None:  # close sessions when it lapses
-
-                def expire() -> None:
-                    hub.expire_tokens()
-
-                tornado.ioloop.PeriodicCallback(expire, 500).start()
-
-            def sweep() -> None:  # per-session app documents nobody came back to
-                hub.sweep(self.session_grace)
-
-            tornado.ioloop.PeriodicCallback(sweep, 1000).start()
+            self._setup(loop)
         except BaseException as exc:
             failure.append(exc)
             started.set()
@@ -350,6 +323,38 @@ class Bridge:
         finally:
             loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()
+
+    def _setup(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Bind the port and start the embedded hub on ``loop`` (its own thread)."""
+        hub = Hub(self.hub_config)
+        extra: list[Any] = []
+        if self.producer_token:
+            from .producer import producer_routes
+
+            extra = producer_routes(hub, "/", self.producer_token)
+        app = make_app(hub, self.server_config, extra_routes=extra)
+        port = self._bound_port if self._bound_port is not None else self.port
+        try:
+            sockets = tornado.netutil.bind_sockets(port, self.host)
+        except OSError:
+            if self.port != 0 or port == 0:
+                raise
+            sockets = tornado.netutil.bind_sockets(0, self.host)  # old port taken
+        server = tornado.httpserver.HTTPServer(app, xheaders=False)
+        server.add_sockets(sockets)
+        self.hub, self._server, self._loop = hub, server, loop
+        self._bound_port = sockets[0].getsockname()[1]
+        if self.hub_config.token_expires is not None:  # close sessions when it lapses
+
+            def expire() -> None:
+                hub.expire_tokens()
+
+            tornado.ioloop.PeriodicCallback(expire, 500).start()
+
+        def sweep() -> None:  # per-session app documents nobody came back to
+            hub.sweep(self.session_grace)
+
+        tornado.ioloop.PeriodicCallback(sweep, 1000).start()
 
     def stop(self, timeout: float = 5.0) -> None:
         """Close every connection (1001), free the port, end the thread."""

@@ -22,7 +22,6 @@ import asyncio
 import logging
 import os
 import random
-import threading
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -396,29 +395,16 @@ class RemoteBridge(Bridge):
         """A path on the notebook's own origin: right for local Jupyter and JupyterHub."""
         return self.public_path + path
 
-    def _run(self, started: threading.Event, failure: list[BaseException]) -> None:
-        loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(loop)
-        try:
-            remote = RemoteHub(
-                self.hub_url,
-                self.remote_token,
-                on_reconnect=self._republish,
-                max_queue_bytes=self.max_queue_bytes,
-            )
-            loop.run_until_complete(asyncio.wait_for(remote.start(), self.connect_timeout))
-            self.remote, self._loop = remote, loop
-        except BaseException as exc:
-            failure.append(exc)
-            started.set()
-            loop.close()
-            return
-        started.set()
-        try:
-            loop.run_forever()
-        finally:
-            loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.close()
+    def _setup(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Connect to the server's hub (instead of binding a port of our own)."""
+        remote = RemoteHub(
+            self.hub_url,
+            self.remote_token,
+            on_reconnect=self._republish,
+            max_queue_bytes=self.max_queue_bytes,
+        )
+        loop.run_until_complete(asyncio.wait_for(remote.start(), self.connect_timeout))
+        self.remote, self._loop = remote, loop
 
     def _republish(self) -> None:
         """After a reconnection: create every dashboard again from its state.
