@@ -192,6 +192,55 @@ def _mergeable(a: Message | None, b: Message | None) -> bool:
     return False
 
 
+class _Run:
+    """Consecutive mergeable messages queued for a session that is behind.
+
+    Adding is O(1) (a list append); stream messages whose rows the rollover
+    has already pushed out are dropped from the front, so a stalled client
+    holds at most about one rollover window per run. The run becomes one
+    message, joined once, when it is written (:func:`coalesce`).
+    """
+
+    __slots__ = ("first", "messages", "rows", "size")
+
+    def __init__(self, message: Message) -> None:
+        first = getattr(message, "first", None)
+        self.first: int = message.seq if first is None else first  # type: ignore[attr-defined]
+        self.messages: list[Message] = [message]
+        self.rows = _rows(message)
+        self.size = _size_of(message)
+
+    @property
+    def last(self) -> Message:
+        return self.messages[-1]
+
+    def add(self, message: Message) -> None:
+        if isinstance(message, Patch):  # one merged patch: cheap, and bounded
+            self.messages = [coalesce([self.last, message], first=self.first)]
+            self.size = _size_of(self.messages[0])
+            return
+        self.messages.append(message)
+        self.rows += _rows(message)
+        self.size += _size_of(message)
+        keep = getattr(message, "rollover", None)
+        while (
+            keep is not None
+            and len(self.messages) > 1
+            and self.rows - _rows(self.messages[0]) >= keep
+        ):
+            dropped = self.messages.pop(0)  # wholly cut by the rollover
+            self.rows -= _rows(dropped)
+            self.size -= _size_of(dropped)
+
+    def message(self) -> Message:
+        return coalesce(self.messages, first=self.first)
+
+
+def _rows(message: Message) -> int:
+    data = getattr(message, "data", None)
+    return len(next(iter(data.values()))) if data else 0
+
+
 def _size_of(message: Message) -> int:
     """Bytes a queued, not yet encoded message stands for (its arrays, mostly)."""
     data = getattr(message, "data", None) or getattr(message, "state", {})
@@ -206,7 +255,7 @@ def _size_of(message: Message) -> int:
     return total
 
 
-def coalesce(run: list[Message]) -> Message:
+def coalesce(run: list[Message], first: int | None = None) -> Message:
     """One message with the effect of ``run`` (consecutive, all mergeable).
 
     Patches of one model keep the latest value per property; streams of one
@@ -215,10 +264,11 @@ def coalesce(run: list[Message]) -> Message:
     "Coalesced messages").
     """
     head, last = run[0], run[-1]
-    if len(run) == 1:
+    if len(run) == 1 and first is None:
         return head
-    first = getattr(head, "first", None)
-    first = head.seq if first is None else first  # type: ignore[attr-defined]
+    if first is None:
+        first = getattr(head, "first", None)
+        first = head.seq if first is None else first  # type: ignore[attr-defined]
     if isinstance(last, Patch):
         state: dict[str, Any] = {}
         for m in run:
@@ -257,7 +307,7 @@ class Session:
         #: what to write: (frame, message, size). ``frame`` is the shared,
         #: encoded-once frame, or None for a coalesced message encoded only
         #: when written; ``message`` is kept so a lagging session can merge.
-        self.outbox: deque[tuple[Frame | None, Message | None, int]] = deque()
+        self.outbox: deque[tuple[Frame | None, Message | _Run | None, int]] = deque()
         self.coalesced = 0
         #: when the write in progress started (the I/O edge sets it), or None
         self.writing_since: float | None = None
@@ -299,17 +349,17 @@ class Session:
             and self.outbox
             and self.queued_bytes > cfg.queue_high_water
             and self.behind()
-            and _mergeable(self.outbox[-1][1], message)
         ):
-            _, last, last_size = self.outbox.pop()
-            assert last is not None
-            merged = coalesce([last, message])
-            size = _size_of(merged)
-            self.outbox.append((None, merged, size))
-            self.queued_bytes += size - last_size
-            self.coalesced += 1
-            self.wake()
-            return
+            _, tail, tail_size = self.outbox[-1]
+            last = tail.last if isinstance(tail, _Run) else tail
+            if _mergeable(last, message):
+                run = tail if isinstance(tail, _Run) else _Run(tail)  # type: ignore[arg-type]
+                run.add(message)
+                self.outbox[-1] = (None, run, run.size)
+                self.queued_bytes += run.size - tail_size
+                self.coalesced += 1
+                self.wake()
+                return
         size = len(frame.data)
         if not force and self.queued_bytes + size > cfg.queue_max_bytes:
             self.dropped += 1
@@ -338,9 +388,9 @@ class Session:
         if self.outbox:
             frame, message, size = self.outbox.popleft()
             self.queued_bytes -= size
-            if frame is None:  # a coalesced message: encoded now, once
-                assert message is not None
-                frame = encode(message)
+            if frame is None:  # a coalesced run: joined and encoded now, once
+                assert isinstance(message, _Run)
+                frame = encode(message.message())
             return frame
         if self.need_snapshot and self.doc is not None:
             self.need_snapshot = False
