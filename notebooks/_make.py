@@ -14,9 +14,13 @@ HERE = Path(__file__).parent
 
 
 def write(name: str, cells: list[tuple[str, str]]) -> None:
+    # fixed cell ids (nbformat would draw random ones), so regenerating is a no-op
     nb = new_notebook(
         cells=[
-            new_markdown_cell(src) if kind == "md" else new_code_cell(src) for kind, src in cells
+            new_markdown_cell(src, id=f"cell-{i}")
+            if kind == "md"
+            else new_code_cell(src, id=f"cell-{i}")
+            for i, (kind, src) in enumerate(cells)
         ],
         metadata={
             "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
@@ -156,6 +160,161 @@ assert seen[-1] > seen[0], "the stream kept flowing while this cell ran\"""",
             """worker.join(timeout=20)
 assert status.value == "done" and len(src.data["t"]) == 300  # cut to the rollover
 print(status.value, len(src.data["t"]))""",
+        ),
+        ("code", """bridge.stop()"""),
+    ],
+)
+
+write(
+    "03-ipywidgets-dashboard.ipynb",
+    [
+        (
+            "md",
+            """# An ipywidgets UI as a standalone dashboard
+
+Give an ipywidgets object where wsbridge accepts a widget and it is
+*mirrored* by the matching native model, in two-way sync: a browser's change
+reaches the ipywidget (so its observers fire as in Jupyter), and a Python
+change to the ipywidget reaches every browser. The page needs no Jupyter
+front end, so it can be shared as a standalone dashboard.""",
+        ),
+        (
+            "code",
+            """import ipywidgets as W
+import wsbridge as wb
+from wsbridge.ipy import mirror
+
+bridge = wb.Bridge().start()
+
+level = W.IntSlider(2, min=0, max=10, description="level")
+mode = W.Dropdown(options=["sine", "square", "saw"], value="sine", description="mode")
+armed = W.Checkbox(False, description="armed")
+summary = W.Label()
+
+def update(_change=None):
+    summary.value = f"{mode.value} at level {level.value}" + (" (armed)" if armed.value else "")
+
+for w in (level, mode, armed):
+    w.observe(update, names="value")
+update()
+
+dash = bridge.dashboard("ipy", W.VBox([level, mode, armed, summary]), title="ipywidgets")
+dash""",
+        ),
+        (
+            "md",
+            """Change an ipywidget from Python: its mirror (what every page shows)
+follows, and so does the label its observer rewrites.""",
+        ),
+        (
+            "code",
+            """level.value = 7
+armed.value = True
+bridge.flush()
+assert mirror(level).value == 7
+assert mirror(summary).value == summary.value == "sine at level 7 (armed)"
+mirror(summary).value""",
+        ),
+        (
+            "md",
+            """A browser (here wsbridge's Python client, speaking the page's protocol)
+moves the slider: the ipywidget and its observer see it.""",
+        ),
+        (
+            "code",
+            """from wsbridge.client import Client
+
+async def drag():
+    async with await Client.connect(bridge.url, "ipy") as browser:
+        await browser.set(mirror(level).id, value=4)
+        await browser.wait_for(lambda c: c.model(mirror(summary).id)["value"].endswith("4 (armed)"))
+    return level.value, summary.value
+
+await drag()""",
+        ),
+        ("code", """bridge.stop()"""),
+    ],
+)
+
+write(
+    "04-custom-widget.ipynb",
+    [
+        (
+            "md",
+            """# A custom widget in the anywidget style
+
+`wb.AnyWidget` takes the same `_esm` module (and optional `_css`) an
+anywidget does; only the base class differs. Every synced trait that is not
+a reference is settable by the browser, validated by the trait.""",
+        ),
+        (
+            "code",
+            """import traitlets
+import wsbridge as wb
+
+class Counter(wb.AnyWidget):
+    _esm = \"\"\"
+    function render({ model, el }) {
+      const button = document.createElement("button");
+      const show = () => { button.textContent = `count is ${model.get("value")}`; };
+      button.addEventListener("click", () => {
+        model.set("value", model.get("value") + 1);
+        model.save_changes();
+      });
+      model.on("change:value", show);
+      model.on("msg:custom", (content) => { if (content.reset) { model.set("value", 0); model.save_changes(); } });
+      show();
+      el.appendChild(button);
+    }
+    export default { render };
+    \"\"\"
+    _css = "button { font-size: 1.5em }"
+    value = traitlets.Int(0).tag(sync=True)
+
+bridge = wb.Bridge().start()
+counter = Counter(value=1)
+dash = bridge.dashboard("counter", wb.Column(counter), title="Counter")
+dash""",
+        ),
+        ("md", """Python sets the value; every page shows it."""),
+        (
+            "code",
+            """from wsbridge.client import Client
+
+counter.value = 41
+bridge.flush()
+assert counter.value == 41
+
+async def look():
+    async with await Client.connect(bridge.url, "counter") as browser:
+        return browser.model(counter.id)["value"]
+
+await look()""",
+        ),
+        (
+            "md",
+            """Custom messages: `send` from Python reaches the module's
+`msg:custom` handlers (here, one that resets the count); a message from the
+page reaches `on_msg` (here, a handler that answers it).""",
+        ),
+        (
+            "code",
+            """received = []
+
+def answer(widget, content, buffers):  # runs on the bridge's callbacks thread
+    received.append(content)
+    widget.send({"thanks": content})
+
+counter.on_msg(answer)
+
+async def chat():
+    async with await Client.connect(bridge.url, "counter") as browser:
+        counter.send({"reset": True})
+        await browser.custom(counter.id, {"clicked": 3})
+        await browser.wait_for(lambda c: len(c.connection.customs) == 2)
+        return received, [m.content for m in browser.connection.customs]
+
+await chat()""",
         ),
         ("code", """bridge.stop()"""),
     ],

@@ -101,3 +101,12 @@ def test_url_and_repr() -> None:
     with bridge:
         assert bridge.url.startswith("http://127.0.0.1:") and bridge.url.endswith("/")
         assert bridge.url in bridge._repr_html_()
+
+
+def test_a_bare_model_displays_its_dashboard_while_the_bridge_runs() -> None:
+    label = wb.Label(value="hi")
+    with wb.Bridge() as bridge:
+        dash = bridge.dashboard("shown", wb.Column(label), title="Shown")
+        assert f'<iframe src="{bridge.url}d/shown"' in label._repr_html_()
+        assert label._repr_html_() == dash._repr_html_()
+    assert "<iframe" not in label._repr_html_()  # stopped: the text, not a dead page

@@ -127,3 +127,40 @@ def test_dashboard_names_are_validated() -> None:
             wb.Dashboard(bad)
     with pytest.raises(TypeError):
         wb.Dashboard("ok").add(object())  # type: ignore[arg-type]
+
+
+class _RunningBridge:
+    """Just what a dashboard's display reads of a started bridge."""
+
+    running = True
+
+    def page_url(self, path: str) -> str:
+        return "http://hub.test/" + path
+
+
+def test_a_bare_model_displays_the_dashboard_that_shows_it() -> None:
+    freq = wb.Slider(value=2.0, label="<f>")
+    dash = wb.Dashboard("main", wb.Column(wb.Row(freq)), title="Main")
+    dash._bridge = _RunningBridge()  # type: ignore[assignment]
+    shown = freq._repr_html_()
+    assert shown == dash._repr_html_()  # nested two levels deep: the same page
+    assert '<iframe src="http://hub.test/d/main" title="Main"' in shown
+    assert dash.root is not None and dash.root._repr_html_() == shown
+
+
+def test_a_bare_model_not_served_says_what_to_do() -> None:
+    freq = wb.Slider(value=2.0, label="<f>")
+    shown = freq._repr_html_()
+    assert "<iframe" not in shown
+    assert "<code>Slider(" in shown and "label=&#x27;&lt;f&gt;&#x27;" in shown  # escaped
+    assert "not published" in shown and "bridge.dashboard(" in shown
+
+    bridge = wb.Bridge(port=0)  # never started: no thread, no socket
+    dash = bridge.dashboard("main", wb.Column(freq))
+    shown = freq._repr_html_()
+    assert "<iframe" not in shown and "not published" not in shown
+    assert "&#x27;main&#x27;" in shown and "no running bridge serves" in shown
+    assert dash._repr_html_().startswith("<code>&lt;Dashboard ")  # escaped too
+
+    bridge.dashboard("main", wb.Column(wb.Label()))  # replaced: freq is in no dashboard
+    assert "not published" in freq._repr_html_()

@@ -19,7 +19,15 @@ NOTEBOOKS = Path(__file__).parent.parent / "notebooks"
 
 
 @pytest.mark.timeout(60)
-@pytest.mark.parametrize("name", ["01-quickstart.ipynb", "02-streaming.ipynb"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "01-quickstart.ipynb",
+        "02-streaming.ipynb",
+        "03-ipywidgets-dashboard.ipynb",
+        "04-custom-widget.ipynb",
+    ],
+)
 def test_notebook_runs_top_to_bottom(name: str, tmp_path: Path) -> None:
     try:
         import nbformat
@@ -42,5 +50,12 @@ def test_notebook_runs_top_to_bottom(name: str, tmp_path: Path) -> None:
     shown = [o for o in outputs if o.output_type == "execute_result"]
     html = [o["data"]["text/html"] for o in shown if "text/html" in o.get("data", {})]
     assert any("<iframe" in h for h in html), "a dashboard displays inline"
+    plain = [o["data"].get("text/plain") for o in shown]
     if name.startswith("01"):
-        assert any(o["data"].get("text/plain") == "(3.0, '3.0')" for o in shown)
+        assert "(3.0, '3.0')" in plain
+    if name.startswith("03"):  # the mirror followed Python; a browser drag reached Python
+        assert "'sine at level 7 (armed)'" in plain
+        assert "(4, 'sine at level 4 (armed)')" in plain
+    if name.startswith("04"):  # the value a page sees; a custom message each way
+        assert "41" in plain
+        assert "([{'clicked': 3}], [{'reset': True}, {'thanks': {'clicked': 3}}])" in plain

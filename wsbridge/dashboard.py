@@ -11,6 +11,7 @@ so no client ever sees a dangling id.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -63,7 +64,7 @@ class Dashboard:
 
     def _repr_html_(self) -> str:
         if self._bridge is None or not self._bridge.running:
-            return f"<code>{self!r}</code>"
+            return f"<code>{html.escape(repr(self))}</code>"
         from ._display import embed_html
 
         return embed_html(self._bridge.page_url(f"d/{self.name}"), self.title)

@@ -14,9 +14,10 @@ as ids (docs/protocol.md "Values").
 
 from __future__ import annotations
 
+import html
 import sys
 from collections.abc import Callable, Iterator
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import traitlets
@@ -25,6 +26,9 @@ from traitlets import Bool, Float, HasTraits, Instance, Int, List, Unicode, vali
 from . import _sync
 from .protocol import Custom, Patch
 from .sources import DataSource, new_id
+
+if TYPE_CHECKING:
+    from .dashboard import Dashboard
 
 __all__ = [
     "Button",
@@ -76,6 +80,37 @@ class Model(HasTraits):
     def __repr__(self) -> str:
         state = ", ".join(f"{k}={getattr(self, k)!r}" for k in self.trait_names(sync=True))
         return f"{type(self).__name__}({state})"
+
+    def _dashboards(self) -> list[Dashboard]:
+        """The dashboards that hold this model (directly or through a layout)."""
+        from .dashboard import Dashboard
+
+        found: list[Dashboard] = []
+        for listener in list(self._listeners):
+            owner = getattr(listener, "__self__", None)
+            if isinstance(owner, Dashboard) and owner not in found:
+                found.append(owner)
+        return found
+
+    def _repr_html_(self) -> str:
+        """In a notebook: the page of a dashboard that shows this model, inline.
+
+        A bare widget has no view of its own (browsers render documents, not
+        loose models), so it shows the first dashboard holding it that a
+        running bridge serves, exactly as displaying that dashboard would;
+        otherwise its repr and what to do about it.
+        """
+        holders = self._dashboards()
+        for dash in holders:
+            bridge = dash._bridge
+            if bridge is not None and bridge.running:
+                return dash._repr_html_()
+        if holders:
+            names = ", ".join(repr(d.name) for d in holders)
+            hint = f"in dashboard {names}, which no running bridge serves now"
+        else:
+            hint = 'not published: add it to a dashboard, bridge.dashboard("name", widget)'
+        return f"<code>{html.escape(repr(self))}</code><div>{html.escape(hint)}</div>"
 
     # -- what travels
     def _ref_names(self) -> list[str]:
