@@ -77,7 +77,9 @@ export class Emitter {
   /**
    * Call every listener of `name` in subscription order. A listener that
    * throws is reported with `console.error` and does not stop the others
-   * (nor the state update that emitted the event).
+   * (nor the state update that emitted the event). A listener removed by an
+   * earlier one during this emit is not called (as with DOM events): a view
+   * destroyed by a snapshot must not react to that snapshot.
    * @param {string} name
    * @param {...any} args
    */
@@ -85,6 +87,7 @@ export class Emitter {
     const set = this._listeners.get(name);
     if (!set || set.size === 0) return;
     for (const cb of [...set]) {
+      if (!set.has(cb)) continue;
       try {
         cb(...args);
       } catch (err) {

@@ -102,3 +102,17 @@ test("the core types have views; more can be registered", () => {
   registerView("Custom", { render() {} });
   assert.ok(viewTypes().includes("Custom"));
 });
+
+test("a listener removed during an emit is not called by that emit", async () => {
+  const { Emitter } = await import("../src/events.js");
+  const e = new Emitter();
+  const calls = [];
+  const second = () => calls.push("second");
+  e.on("snapshot", () => {
+    calls.push("first");
+    e.off("snapshot", second);
+  });
+  e.on("snapshot", second);
+  e.emit("snapshot");
+  assert.deepEqual(calls, ["first"]);
+});
