@@ -17,7 +17,7 @@
 // The pure helpers (`virtualWindow`, `formatCell`, `cellAt`) are tested in
 // node; the view in Chromium.
 
-import { defaultScheduler, frameThrottle } from "./viewutil.js";
+import { defaultScheduler, followSource, frameThrottle } from "./viewutil.js";
 import { dtypeOf, isTypedArray } from "./arrays.js";
 
 /** @typedef {import("./views.js").ViewContext} ViewContext */
@@ -281,29 +281,12 @@ function tableView({ model, el, client, listen }) {
     schedule();
   });
 
-  /** @type {import("./state.js").Source | null} */
-  let watched = null;
-  const watch = () => {
-    const src = source();
-    if (src === watched) return;
-    watched?.off("change", schedule);
-    watched = src;
-    watched?.on("change", schedule);
-  };
-  listen(model, "change:source", () => {
-    watch();
-    schedule();
-  });
+  const unfollow = followSource(model, client, listen, schedule);
   listen(model, "change", schedule);
-  listen(client.state, "snapshot", () => {
-    watch();
-    schedule();
-  });
-  watch();
   draw();
   return () => {
     redraw.cancel();
-    watched?.off("change", schedule);
+    unfollow();
   };
 }
 

@@ -12,7 +12,14 @@
 // returning a cleanup function, so more types (and anywidget ESM widgets)
 // plug in with `registerView(type, view)`.
 
-import { defaultScheduler, formatValue, frameThrottle, sparklinePoints, statusText } from "./viewutil.js";
+import {
+  defaultScheduler,
+  followSource,
+  formatValue,
+  frameThrottle,
+  sparklinePoints,
+  statusText,
+} from "./viewutil.js";
 import { WIDGET_VIEWS, fits, keyedChildren } from "./widgets.js";
 import { ANYWIDGET_VIEWS } from "./anywidget.js";
 import { TABLE_VIEWS } from "./table.js";
@@ -366,20 +373,7 @@ function sparkline({ model, el, client, listen }) {
   };
   const redraw = frameThrottle(draw, scheduler);
   const schedule = () => redraw.call();
-  /** @type {import("./state.js").Source | null} */
-  let watched = null;
-  const watch = () => {
-    const sid = model.get("source");
-    const src = typeof sid === "string" ? client.source(sid) : null;
-    if (src === watched) return;
-    watched?.off("change", schedule);
-    watched = src;
-    watched?.on("change", schedule);
-  };
-  listen(model, "change:source", () => {
-    watch();
-    schedule();
-  });
+  const unfollow = followSource(model, client, listen, schedule);
   listen(model, "change", schedule);
   /** @type {any} */
   let observer = null;
@@ -388,11 +382,10 @@ function sparkline({ model, el, client, listen }) {
     observer = new RO(schedule);
     observer.observe(el);
   }
-  watch();
   schedule();
   return () => {
     redraw.cancel();
-    watched?.off("change", schedule);
+    unfollow();
     observer?.disconnect();
   };
 }

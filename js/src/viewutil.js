@@ -173,3 +173,35 @@ export function sparklinePoints(x, y, width, height, pad = 2) {
   }
   return { points, drawn };
 }
+
+/**
+ * Keep `onChange` subscribed to the source named by a model's `source`
+ * property, following that property and snapshots (a snapshot may replace
+ * the Source object); `onChange` also runs when the source is swapped. The
+ * views that draw a source (Sparkline, Table) share this. No DOM.
+ * @param {{get: (name: string) => any}} model
+ * @param {{source: (id: string) => any, state: any}} client
+ * @param {(target: {on: Function, off: Function}, name: string, cb: (...args: any[]) => void) => void} listen
+ * @param {() => void} onChange
+ * @returns {() => void} unsubscribes from the current source
+ */
+export function followSource(model, client, listen, onChange) {
+  /** @type {{on: Function, off: Function} | null} */
+  let watched = null;
+  const watch = () => {
+    const sid = model.get("source");
+    const src = typeof sid === "string" ? client.source(sid) : null;
+    if (src === watched) return;
+    watched?.off("change", onChange);
+    watched = src;
+    watched?.on("change", onChange);
+  };
+  const swap = () => {
+    watch();
+    onChange();
+  };
+  listen(model, "change:source", swap);
+  listen(client.state, "snapshot", swap);
+  watch();
+  return () => watched?.off("change", onChange);
+}

@@ -116,3 +116,35 @@ test("a listener removed during an emit is not called by that emit", async () =>
   e.emit("snapshot");
   assert.deepEqual(calls, ["first"]);
 });
+
+test("followSource follows the source property and snapshots, and stops", async () => {
+  const { Emitter } = await import("../src/events.js");
+  const { followSource } = await import("../src/viewutil.js");
+  const model = new Emitter();
+  let sid = "s1";
+  model.get = () => sid;
+  const sources = { s1: new Emitter(), s2: new Emitter() };
+  const client = { state: new Emitter(), source: (id) => sources[id] };
+  const offs = [];
+  const listen = (t, n, cb) => { t.on(n, cb); offs.push(() => t.off(n, cb)); };
+  let n = 0;
+  const stop = followSource(model, client, listen, () => n++);
+  sources.s1.emit("change");
+  assert.equal(n, 1);
+  sid = "s2";
+  model.emit("change:source");
+  assert.equal(n, 2);
+  sources.s1.emit("change");
+  sources.s2.emit("change");
+  assert.equal(n, 3);
+  sources.s2 = new Emitter(); // a snapshot replaced the Source object
+  client.state.emit("snapshot");
+  assert.equal(n, 4);
+  sources.s2.emit("change");
+  assert.equal(n, 5);
+  stop();
+  offs.forEach((off) => off());
+  sources.s2.emit("change");
+  client.state.emit("snapshot");
+  assert.equal(n, 5);
+});
