@@ -82,3 +82,18 @@ def page(chromium: Any) -> Iterator[Any]:
         yield pg
     finally:
         context.close()
+
+
+@pytest.fixture(scope="module")
+def redis_server() -> Iterator[Any]:
+    """A real redis-server on a free loopback port, one per test module."""
+    require(
+        shutil.which("redis-server") is not None, "redis-server", "apt-get install -y redis-server"
+    )
+    from tests.redisserver import RedisServer
+
+    server = RedisServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()

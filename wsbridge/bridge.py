@@ -20,7 +20,7 @@ import secrets
 import socket
 import threading
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import tornado.httpserver
 import tornado.ioloop
@@ -34,6 +34,10 @@ from .hub import Hub, HubConfig
 from .models import Model, _as_model
 from .protocol import Add, Custom, Event, Message, Set
 from .server import ServerConfig, make_app
+
+if TYPE_CHECKING:
+    from .backplane import BackplaneConfig, RedisPublisher
+    from .follower import BackplaneFollower
 
 __all__ = ["Bridge", "is_loopback"]
 
@@ -179,14 +183,31 @@ class Bridge:
         input_rate: float = 200.0,
         input_burst: int = 400,
         producer_token: str | None = None,
+        backplane: str | BackplaneConfig | None = None,
+        follow: str | BackplaneConfig | None = None,
+        serve: bool = True,
     ) -> None:
         if not is_loopback(host) and not token:
             raise ValueError(
                 f"listening on {host!r} exposes the dashboards beyond this machine: "
                 "pass token=... (e.g. secrets.token_urlsafe())"
             )
+        if backplane is not None and follow is not None:
+            raise ValueError("a bridge either publishes to a backplane or follows one, not both")
+        if not serve and backplane is None:
+            raise ValueError("serve=False needs a backplane= to publish to")
         self.host = host
         self.port = port
+        if backplane is not None or follow is not None:
+            from .backplane import BackplaneConfig  # needs redis (the "redis" extra)
+        #: publish our dashboards to this Redis backplane (wsbridge.backplane)
+        self.backplane = BackplaneConfig.of(backplane) if backplane is not None else None
+        #: serve the documents of this backplane (``wsbridge hub``, wsbridge.follower)
+        self.follow = BackplaneConfig.of(follow) if follow is not None else None
+        #: bind a port and serve pages (False: only publish to the backplane)
+        self.serve = serve
+        self._publisher: RedisPublisher | None = None
+        self._follower: BackplaneFollower | None = None
         #: with a token, remote producers may publish here (wsbridge.producer)
         self.producer_token = producer_token
         self.hub_config = HubConfig(
@@ -212,6 +233,7 @@ class Bridge:
             index=lambda: self.index,
             titles=self._titles,
             open_app=self._open_app,
+            health=self._health,
         )
         self.dashboards: dict[str, Dashboard] = {}
         #: per-session apps: name -> (factory, title); see :meth:`app`
@@ -273,6 +295,8 @@ class Bridge:
     def url(self) -> str:
         """``http://host:port/`` of the running server."""
         if self._bound_port is None:
+            if not self.serve:
+                raise RuntimeError("this bridge serves no pages (serve=False): open a hub's URL")
             raise RuntimeError("the bridge is not started; call start()")
         host = self.host
         if host in ("", "0.0.0.0", "::"):
@@ -327,6 +351,21 @@ class Bridge:
     def _setup(self, loop: asyncio.AbstractEventLoop) -> None:
         """Bind the port and start the embedded hub on ``loop`` (its own thread)."""
         hub = Hub(self.hub_config)
+        if self.backplane is not None:  # connect first: a wrong URL fails start()
+            from .backplane import RedisPublisher
+
+            publisher = RedisPublisher(self.backplane, self._backplane_reset)
+            loop.run_until_complete(asyncio.wait_for(publisher.start(hub), 15.0))
+            self._publisher = publisher
+        if self.follow is not None:
+            from .follower import BackplaneFollower
+
+            follower = BackplaneFollower(hub, self.follow)
+            loop.run_until_complete(follower.start())
+            self._follower = follower
+        if not self.serve:
+            self.hub, self._loop = hub, loop
+            return
         extra: list[Any] = []
         if self.producer_token:
             from .producer import producer_routes
@@ -377,7 +416,15 @@ class Bridge:
             self._thread = self._loop = self._server = self.hub = self._callbacks = None
 
     async def _shutdown(self) -> None:
-        assert self._server is not None and self.hub is not None
+        assert self.hub is not None
+        if self._publisher is not None:
+            await self._publisher.close()
+            self._publisher = None
+        if self._follower is not None:
+            await self._follower.close()
+            self._follower = None
+        if self._server is None:
+            return
         self._server.stop()
         for session in list(self.hub.sessions.values()):
             session.request_close(1001, "server stopping")
@@ -475,8 +522,41 @@ class Bridge:
 
     def _call_hub(self, method: str, args: tuple[Any, ...]) -> None:
         hub = self.hub
-        if hub is not None:
+        if hub is None:
+            return
+        if self._publisher is not None:  # the hub, then a copy to Redis
+            self._publisher.call(hub, method, args)
+        else:
             getattr(hub, method)(*args)
+
+    def _backplane_reset(self, name: str) -> None:
+        """Redis lost ``name`` (flushed, restarted, lagging): publish it again.
+
+        On the loop, like RemoteBridge._republish: a new epoch, so every
+        viewer, on every hub, gets a fresh snapshot.
+        """
+        dash = self.dashboards.get(name)
+        if dash is not None:
+            self._publish_dashboard(dash)
+
+    def _health(self) -> dict[str, Any]:
+        """Extra /healthz fields: the backplane's state, when there is one."""
+        if self._follower is not None:
+            return self._follower.health()
+        publisher = self._publisher
+        if publisher is not None:
+            from .backplane import redact_url
+
+            return {
+                "backplane": {
+                    "status": "ok" if publisher.healthy else "down",
+                    "url": redact_url(publisher.config.url),
+                    "documents": len(publisher.documents),
+                    "resets": publisher.resets,
+                    "last_error": publisher.last_error,
+                }
+            }
+        return {}
 
     def _callback(self, fn: Callable[..., None], *args: Any) -> None:
         pool = self._callbacks

@@ -42,6 +42,7 @@ from .protocol import (
     Patch,
     ProtocolError,
     Set,
+    Snapshot,
     Stream,
     Welcome,
     decode,
@@ -138,6 +139,8 @@ class Document:
         self.joined = False  # anyone ever said hello (the page may still be loading)
         #: why the producer is gone (wsbridge.producer); None while it is live
         self.gone: str | None = None
+        #: the frame of the last message published (wsbridge.backplane copies it)
+        self.last_frame: Frame | None = None
 
     @property
     def epoch(self) -> str:
@@ -424,6 +427,9 @@ class Hub:
         self.documents: dict[str, Document] = {}
         self.sessions: dict[str, Session] = {}
         self._ids = itertools.count(1)
+        #: sessions are named ``<prefix>c<n>``: hubs sharing a backplane use
+        #: ``<hub id>/`` so a session id names one browser across all of them
+        self.session_prefix = ""
 
     # -- producer side
     def create_document(
@@ -437,6 +443,26 @@ class Hub:
         doc = Document(name, title, producer, self.config)
         doc.ephemeral = ephemeral
         doc.state.apply(dataclasses.replace(spec, seq=0))
+        return self._install(doc)
+
+    def adopt_document(
+        self, snapshot: Snapshot, producer: Producer, ephemeral: bool = False
+    ) -> Document:
+        """Install a document from another hub's snapshot, keeping its epoch and seq.
+
+        A hub following a shared log (wsbridge.follower) must number messages
+        exactly as every other hub does, so a browser can resume on any of
+        them (docs/deploy.md). Viewers already joined get a new welcome and
+        this snapshot, as after :meth:`create_document`.
+        """
+        doc = Document(snapshot.doc, snapshot.title, producer, self.config)
+        doc.ephemeral = ephemeral
+        doc.state.load(snapshot)
+        doc.empty_since = self.config.clock()
+        return self._install(doc)
+
+    def _install(self, doc: Document) -> Document:
+        name = doc.name
         old = self.documents.get(name)
         self.documents[name] = doc
         if old is not None:
@@ -491,9 +517,34 @@ class Hub:
             return None
         frame = encode(message)
         doc.append_log(seq, frame)
+        doc.last_frame = frame
         for session in doc.sessions:
             session.push(frame, message=message)
         return seq
+
+    def publish_frame(self, name: str, message: Message, frame: Frame) -> int | None:
+        """Apply, log and fan out a message sequenced elsewhere, as its own bytes.
+
+        For a hub following a shared log (wsbridge.follower): ``message``
+        carries its seq, which must be the next one; ``frame`` is its
+        encoding, sent to every session as is (nothing re-encoded). Returns
+        the seq, or None when it is not the next one (the caller repairs the
+        gap) or does not apply.
+        """
+        doc = self.documents.get(name)
+        seq = getattr(message, "seq", None)
+        if doc is None or seq != doc.seq + 1:
+            return None
+        try:
+            doc.state.apply(message)
+        except (StateError, ValueError) as exc:
+            log.error("document %r: message %s seq %s refused: %s", name, message.type, seq, exc)
+            return None
+        doc.append_log(seq, frame)
+        doc.last_frame = frame
+        for session in doc.sessions:
+            session.push(frame, message=message)
+        return doc.seq
 
     def reject(
         self,
@@ -530,7 +581,11 @@ class Hub:
     # -- client side
     def open_session(self, authenticated: bool = False) -> Session:
         """A new connection; ``authenticated`` when the edge already checked a token."""
-        session = Session(self, f"c{next(self._ids)}", authenticated or self.config.token is None)
+        session = Session(
+            self,
+            f"{self.session_prefix}c{next(self._ids)}",
+            authenticated or self.config.token is None,
+        )
         self.sessions[session.id] = session
         if len(self.sessions) > self.config.max_clients:
             self._error(session, "too_many_clients", "this hub has too many clients; retry later")

@@ -67,6 +67,8 @@ class ServerConfig:
     #: ``open_app(name)``: for a per-session app, an awaitable of the new
     #: session document's name; None when ``name`` is not an app
     open_app: Callable[[str], Awaitable[str] | None] = field(default=lambda name: None)
+    #: extra ``/healthz`` fields; a part with ``"status": "down"`` makes it 503
+    health: Callable[[], dict[str, Any]] = field(default=dict)
 
     def token_valid(self, given: str | None) -> bool:
         return token_valid(self.token, self.token_expires, given)
@@ -258,9 +260,14 @@ class IndexHandler(PageHandler):
 
 class HealthHandler(_Base):
     def get(self) -> None:
+        extra = self.config.health()
+        down = [k for k, v in extra.items() if isinstance(v, dict) and v.get("status") == "down"]
+        if down:  # a load balancer should send browsers to another hub
+            self.set_status(503)
         self.set_header("Content-Type", "application/json")
         self.set_header("Cache-Control", "no-store")
-        self.finish(json.dumps({"status": "ok", **self.hub.stats()}))
+        status = "degraded" if down else "ok"
+        self.finish(json.dumps({"status": status, **self.hub.stats(), **extra}))
 
 
 class NoFaviconHandler(_Redacted):

@@ -1,0 +1,601 @@
+"""The Redis backplane: the shared log, and a producer's side of it.
+
+One process cannot serve thousands of viewers on several machines; many hub
+processes can, if they share each document's ordered log. That log lives in
+Redis, an engine built for it, laid out per document (docs/deploy.md):
+
+- ``<p>doc:<name>:meta``, a hash: ``epoch``, ``seq`` (the last message's),
+  ``snap_seq`` and ``title``;
+- ``<p>doc:<name>:log``, a Redis Stream of the document's frames, entry id
+  ``<seq>-0``, trimmed with ``MAXLEN ~``: exact replay for any hub;
+- ``<p>doc:<name>:snap``, the encoded snapshot at ``snap_seq``, rewritten at
+  a bounded rate and always on (re)creation;
+- ``<p>doc:<name>:in``, a stream of browser input for the producer;
+- ``<p>doc:<name>:alive``, a key the producer keeps alive (its heartbeat);
+- ``<p>docs``, a hash of every document (name -> epoch), and ``<p>bus``, a
+  pub/sub channel announcing each change; ``<p>hub:<id>`` carries the
+  producer's answers to one hub's sessions.
+
+Appending checks the epoch and the seq and does the ``XADD`` and the
+``PUBLISH`` in one Lua script, so the log can never hold two messages with
+one seq, or a message of a dead epoch. Pub/sub is at-most-once: hubs number
+what they get and repair gaps from the stream (wsbridge.follower).
+
+:class:`RedisPublisher` is the producer's half: a tap on the embedded hub of
+a ``Bridge(backplane=...)``. The embedded hub still sequences and encodes
+each message once; the publisher copies those very bytes to Redis, with the
+embedded document's epoch and seq, so a browser can move between the
+producer's own pages and any hub's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import time
+import urllib.parse
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import redis.asyncio as aioredis
+import redis.exceptions
+
+from .hub import Document, Hub
+from .producer import decode_envelope, encode_envelope
+from .protocol import Custom, Event, Frame, ProtocolError, Set
+
+__all__ = [
+    "BUS_INLINE_MAX",
+    "BackplaneConfig",
+    "Keys",
+    "RedisPublisher",
+    "bus_payload",
+    "connect",
+    "parse_bus",
+    "redact_url",
+    "snap_value",
+    "split_snap",
+]
+
+log = logging.getLogger("wsbridge.backplane")
+
+#: frames up to this size travel inside the pub/sub message; larger ones are
+#: only referenced (by seq) and each hub reads them from the stream, so Redis
+#: never buffers a large frame once per subscribed hub
+BUS_INLINE_MAX = 64 * 1024
+
+#: errors that mean "Redis is unreachable for now": retried with backoff
+REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
+
+
+@dataclass(frozen=True)
+class BackplaneConfig:
+    """Where the shared log lives and how it is kept; see docs/deploy.md."""
+
+    url: str
+    prefix: str = "wsbridge:"
+    #: stream entries kept per document (``XADD MAXLEN ~``); a hub or browser
+    #: further behind than this gets a snapshot instead of a replay
+    maxlen: int = 10_000
+    bus_inline_max: int = BUS_INLINE_MAX
+    #: the snapshot key is rewritten at most this often (seconds), and also
+    #: every ``maxlen // 2`` messages, so it always lies inside the stream
+    snapshot_interval: float = 1.0
+    #: the producer refreshes ``alive`` this often; hubs mark its documents
+    #: gone when the key has been missing for ``alive_ttl``
+    heartbeat: float = 1.0
+    alive_ttl: float = 5.0
+    #: hubs compare their seq with Redis this often (repairs lost tails)
+    poll_interval: float = 1.0
+    #: bytes queued for Redis before the documents are re-created instead
+    max_queue_bytes: int = 64 * 1024 * 1024
+    backoff: tuple[float, float] = (0.1, 5.0)
+
+    @classmethod
+    def of(cls, value: str | BackplaneConfig) -> BackplaneConfig:
+        return value if isinstance(value, BackplaneConfig) else cls(url=value)
+
+
+class Keys:
+    """The Redis key names of one deployment (one ``prefix``)."""
+
+    def __init__(self, prefix: str = "wsbridge:") -> None:
+        self.prefix = prefix
+        self.docs = f"{prefix}docs"
+        self.bus = f"{prefix}bus"
+
+    def meta(self, name: str) -> str:
+        return f"{self.prefix}doc:{name}:meta"
+
+    def log(self, name: str) -> str:
+        return f"{self.prefix}doc:{name}:log"
+
+    def snap(self, name: str) -> str:
+        return f"{self.prefix}doc:{name}:snap"
+
+    def inbox(self, name: str) -> str:
+        return f"{self.prefix}doc:{name}:in"
+
+    def alive(self, name: str) -> str:
+        return f"{self.prefix}doc:{name}:alive"
+
+    def hub(self, hub_id: str) -> str:
+        return f"{self.prefix}hub:{hub_id}"
+
+
+def redact_url(url: str) -> str:
+    """``url`` without its password (``redis://user:***@host:port/0``): for logs."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = f"{user}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+
+
+def connect(url: str) -> aioredis.Redis:
+    """A client for ``redis://`` or ``rediss://`` (TLS) URLs, AUTH included."""
+    return aioredis.Redis.from_url(
+        url, decode_responses=False, socket_connect_timeout=5.0, health_check_interval=10
+    )
+
+
+# -- values in Redis
+
+
+def snap_value(frame: Frame) -> bytes:
+    """A frame as stored in a string key: one kind byte, then the payload."""
+    return (b"b" if frame.binary else b"t") + frame.data
+
+
+def split_snap(value: bytes) -> Frame:
+    return Frame(value[1:], value[:1] == b"b")
+
+
+def bus_payload(header: dict[str, Any], frame: Frame | None = None) -> bytes:
+    """One pub/sub message: a JSON header line, then the frame if inline."""
+    if frame is not None:
+        header = {**header, "bin": frame.binary}
+    head = json.dumps(header, separators=(",", ":")).encode()
+    return head + b"\n" + (frame.data if frame is not None else b"")
+
+
+def parse_bus(data: bytes) -> tuple[dict[str, Any], Frame | None]:
+    """The header and the inline frame (or None) of a pub/sub message."""
+    head, _, rest = data.partition(b"\n")
+    header = json.loads(head)
+    if not isinstance(header, dict):
+        raise ValueError("bus header is not an object")
+    if "bin" not in header:
+        return header, None
+    return header, Frame(bytes(rest), bool(header["bin"]))
+
+
+# The sequenced append: epoch and seq checked, log and bus written at once.
+# KEYS: meta, log, bus. ARGV: epoch, seq, frame, kind, maxlen, bus payload.
+PUBLISH_LUA = """
+local m = redis.call('HMGET', KEYS[1], 'epoch', 'seq')
+if m[1] ~= ARGV[1] then return redis.error_reply('WSB_EPOCH') end
+if tonumber(m[2]) + 1 ~= tonumber(ARGV[2]) then
+  return redis.error_reply('WSB_SEQ ' .. m[2])
+end
+redis.call('HSET', KEYS[1], 'seq', ARGV[2])
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], ARGV[2] .. '-0', 'f', ARGV[3], 'b', ARGV[4])
+redis.call('PUBLISH', KEYS[3], ARGV[6])
+return tonumber(ARGV[2])
+"""
+
+# A new epoch: the log restarts, the snapshot is the whole state.
+# KEYS: meta, log, snap, docs, bus, inbox, alive.
+# ARGV: name, epoch, seq, title, snap, bus payload, alive ttl (ms).
+CREATE_LUA = """
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[6])
+redis.call('SET', KEYS[7], ARGV[2], 'PX', ARGV[7])
+redis.call('HSET', KEYS[1], 'epoch', ARGV[2], 'seq', ARGV[3], 'snap_seq', ARGV[3], 'title', ARGV[4])
+redis.call('SET', KEYS[3], ARGV[5])
+redis.call('HSET', KEYS[4], ARGV[1], ARGV[2])
+redis.call('PUBLISH', KEYS[5], ARGV[6])
+return 1
+"""
+
+# A newer snapshot of the same epoch. KEYS: meta, snap. ARGV: epoch, seq, snap.
+SNAPSHOT_LUA = """
+local m = redis.call('HMGET', KEYS[1], 'epoch', 'snap_seq')
+if m[1] ~= ARGV[1] or tonumber(m[2]) >= tonumber(ARGV[2]) then return 0 end
+redis.call('SET', KEYS[2], ARGV[3])
+redis.call('HSET', KEYS[1], 'snap_seq', ARGV[2])
+return 1
+"""
+
+# KEYS: meta, log, snap, docs, bus, inbox, alive. ARGV: name, epoch, bus payload.
+REMOVE_LUA = """
+if redis.call('HGET', KEYS[1], 'epoch') ~= ARGV[2] then return 0 end
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[6], KEYS[7])
+redis.call('HDEL', KEYS[4], ARGV[1])
+redis.call('PUBLISH', KEYS[5], ARGV[3])
+return 1
+"""
+
+
+def is_remote_session(session: str) -> bool:
+    """Sessions of backplane hubs are named ``<hub id>/c<n>`` (ours have no '/')."""
+    return "/" in session
+
+
+class _Op:
+    """One queued write to Redis (ordered; executed in pipelined batches)."""
+
+    __slots__ = ("args", "epoch", "kind", "name", "seq", "size")
+
+    def __init__(self, kind: str, name: str, epoch: str, seq: int, args: list[Any]) -> None:
+        self.kind, self.name, self.epoch, self.seq, self.args = kind, name, epoch, seq, args
+        self.size = sum(len(a) for a in args if isinstance(a, bytes))
+
+
+class RedisPublisher:
+    """The producer's side of the backplane; every method runs on the bridge's loop.
+
+    ``call(hub, method, args)`` replaces ``getattr(hub, method)(*args)`` in
+    the bridge: the embedded hub does the work, then the result is copied
+    to Redis. Answers to other hubs' sessions go to those hubs instead.
+    ``reset(name)`` is called when Redis lost the document (flushed,
+    restarted, or the link lagged too far): the bridge publishes it again,
+    which makes a new epoch.
+    """
+
+    def __init__(
+        self,
+        config: BackplaneConfig,
+        reset: Callable[[str], None],
+    ) -> None:
+        self.config = config
+        self.keys = Keys(config.prefix)
+        self.reset = reset
+        self.redis: aioredis.Redis | None = None
+        self._reader: aioredis.Redis | None = None
+        self._ops: deque[_Op] = deque()
+        self._queued = 0
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
+        #: our documents: name -> epoch (the embedded document's)
+        self.documents: dict[str, str] = {}
+        #: epoch Redis confirmed creating, per document
+        self._confirmed: dict[str, str] = {}
+        self._snap_at: dict[str, tuple[float, int]] = {}
+        self._inbox_ids: dict[str, bytes] = {}
+        #: counters for /healthz and tests
+        self.resets = 0
+        self.healthy = False
+        self.last_error: str | None = None
+        self._hub: Hub | None = None
+
+    # -- lifecycle
+    async def start(self, hub: Hub) -> None:
+        """Connect (a failure raises, with the password redacted) and start the tasks."""
+        self._hub = hub
+        self.redis = connect(self.config.url)
+        self._reader = connect(self.config.url)
+        try:
+            await self.redis.ping()
+        except Exception as exc:
+            raise ConnectionError(
+                f"cannot reach the backplane at {redact_url(self.config.url)}: {exc}"
+            ) from None
+        self.healthy = True
+        self._publish = self.redis.register_script(PUBLISH_LUA)
+        self._create = self.redis.register_script(CREATE_LUA)
+        self._snapshot = self.redis.register_script(SNAPSHOT_LUA)
+        self._remove = self.redis.register_script(REMOVE_LUA)
+        loop = asyncio.get_running_loop()
+        for coro in (self._write_loop(), self._heartbeat_loop(), self._input_loop()):
+            self._tasks.append(loop.create_task(coro))
+
+    async def close(self) -> None:
+        """Let queued writes out (bounded), then stop; hubs see ``alive`` lapse."""
+        for _ in range(200):
+            if not self._ops:
+                break
+            await asyncio.sleep(0.01)
+        self._stopping = True
+        self._wake.set()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.redis is not None:
+            try:
+                await self.redis.delete(*[self.keys.alive(n) for n in self.documents] or ["-"])
+            except Exception:
+                pass
+        for client in (self.redis, self._reader):
+            if client is not None:
+                await client.aclose()
+
+    # -- the tap
+    def call(self, hub: Hub, method: str, args: tuple[Any, ...]) -> None:
+        if method in ("reject", "reply_state") and is_remote_session(args[1]):
+            self._answer(method, args)
+            return
+        if method == "input_done" and is_remote_session(args[0]):
+            self._answer(method, args)
+            return
+        result = getattr(hub, method)(*args)
+        if method == "publish" and result is not None:
+            doc = hub.documents.get(args[0])
+            if doc is not None and doc.name in self.documents and doc.last_frame is not None:
+                self._published(doc, result, doc.last_frame)
+        elif method == "create_document" and not result.ephemeral:
+            self._created(result)
+        elif method == "remove_document":
+            self._removed(args[0])
+
+    def _created(self, doc: Document) -> None:
+        self.documents[doc.name] = doc.epoch
+        self._snap_at[doc.name] = (time.monotonic(), doc.seq)
+        bus = bus_payload({"t": "reset", "doc": doc.name, "epoch": doc.epoch})
+        k = self.keys
+        keys = [k.meta(doc.name), k.log(doc.name), k.snap(doc.name), k.docs, k.bus]
+        keys += [k.inbox(doc.name), k.alive(doc.name)]
+        args = [doc.name, doc.epoch, doc.seq, doc.state.title, snap_value(doc.snapshot_frame())]
+        ttl = int(self.config.alive_ttl * 1000)
+        self._push(_Op("create", doc.name, doc.epoch, doc.seq, [*keys, *args, bus, ttl]))
+
+    def _published(self, doc: Document, seq: int, frame: Frame) -> None:
+        cfg = self.config
+        header = {"t": "msg", "doc": doc.name, "epoch": doc.epoch, "seq": seq}
+        inline = frame if len(frame.data) <= cfg.bus_inline_max else None
+        bus = bus_payload(header if inline else {**header, "ref": True}, inline)
+        k = self.keys
+        args = [k.meta(doc.name), k.log(doc.name), k.bus, doc.epoch, seq, frame.data]
+        self._push(
+            _Op(
+                "publish",
+                doc.name,
+                doc.epoch,
+                seq,
+                [*args, b"1" if frame.binary else b"0", cfg.maxlen, bus],
+            )
+        )
+        at, at_seq = self._snap_at.get(doc.name, (0.0, 0))
+        now = time.monotonic()
+        if now - at >= cfg.snapshot_interval or seq - at_seq >= cfg.maxlen // 2:
+            self._snap_at[doc.name] = (now, seq)
+            value = snap_value(doc.snapshot_frame())
+            self._push(
+                _Op(
+                    "snapshot",
+                    doc.name,
+                    doc.epoch,
+                    seq,
+                    [k.meta(doc.name), k.snap(doc.name), doc.epoch, seq, value],
+                )
+            )
+
+    def _removed(self, name: str) -> None:
+        epoch = self.documents.pop(name, None)
+        self._confirmed.pop(name, None)
+        if epoch is None:
+            return
+        k = self.keys
+        keys = [
+            k.meta(name),
+            k.log(name),
+            k.snap(name),
+            k.docs,
+            k.bus,
+            k.inbox(name),
+            k.alive(name),
+        ]
+        bus = bus_payload({"t": "remove", "doc": name, "epoch": epoch})
+        self._push(_Op("remove", name, epoch, 0, [*keys, name, epoch, bus]))
+
+    def _answer(self, method: str, args: tuple[Any, ...]) -> None:
+        """An answer to another hub's session, on that hub's channel."""
+        if method == "input_done":
+            session = args[0]
+            frame = encode_envelope("done", session=session)
+        elif method == "reject":
+            name, session, code, text, *rest = args
+            ref, model, props = [*rest, None, None, None][:3]
+            frame = encode_envelope(
+                "reject",
+                doc=name,
+                session=session,
+                code=code,
+                text=text,
+                ref=ref,
+                model=model,
+                properties=props,
+            )
+        else:  # reply_state
+            name, session, model, props = args
+            frame = encode_envelope(
+                "reply_state", doc=name, session=session, model=model, properties=props
+            )
+        channel = self.keys.hub(session.partition("/")[0])
+        self._push(_Op("answer", "", "", 0, [channel, snap_value(frame)]), control=True)
+
+    def _push(self, op: _Op, control: bool = False) -> None:
+        if not control and self._queued + op.size > self.config.max_queue_bytes:
+            log.warning("the backplane is %d bytes behind; re-creating the documents", self._queued)
+            self._ops = deque(o for o in self._ops if o.kind == "answer")
+            self._queued = sum(o.size for o in self._ops)
+            for name in list(self.documents):
+                self._confirmed.pop(name, None)
+                self.resets += 1
+                self.reset(name)
+            return
+        self._ops.append(op)
+        self._queued += op.size
+        self._wake.set()
+
+    # -- writing
+    async def _write_loop(self) -> None:
+        attempt = 0
+        while not self._stopping:
+            if not self._ops:
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            batch = [self._ops.popleft() for _ in range(min(len(self._ops), 256))]
+            try:
+                results = await self._execute(batch)
+            except REDIS_DOWN as exc:
+                self._down(exc)
+                self._ops.extendleft(reversed(batch))
+                low, high = self.config.backoff
+                await asyncio.sleep(min(high, low * 2**attempt) * (0.5 + random.random() / 2))
+                attempt += 1
+                continue
+            attempt = 0
+            self._up()
+            for op in batch:
+                self._queued -= op.size
+            for op, result in zip(batch, results, strict=True):
+                self._settle(op, result)
+
+    async def _execute(self, batch: list[_Op]) -> list[Any]:
+        assert self.redis is not None
+        pipe = self.redis.pipeline(transaction=False)
+        for op in batch:
+            a = op.args
+            if op.kind == "publish":
+                await self._publish(keys=a[:3], args=a[3:], client=pipe)
+            elif op.kind == "create":
+                await self._create(keys=a[:7], args=a[7:], client=pipe)
+            elif op.kind == "snapshot":
+                await self._snapshot(keys=a[:2], args=a[2:], client=pipe)
+            elif op.kind == "remove":
+                await self._remove(keys=a[:7], args=a[7:], client=pipe)
+            else:  # answer: the frame, kind byte first, on the hub's channel
+                pipe.publish(a[0], a[1])
+        results: list[Any] = await pipe.execute(raise_on_error=False)
+        return results
+
+    def _settle(self, op: _Op, result: Any) -> None:
+        if op.kind == "create" and not isinstance(result, Exception):
+            self._confirmed[op.name] = op.epoch
+        if not isinstance(result, redis.exceptions.ResponseError):
+            return
+        current = self.documents.get(op.name)
+        if op.kind != "publish" or current != op.epoch or self._confirmed.get(op.name) != op.epoch:
+            if op.kind != "publish":
+                log.warning("backplane %s of %r failed: %s", op.kind, op.name, result)
+            return  # an older epoch's leftovers, or a re-creation already queued
+        log.warning("the backplane lost document %r (%s); publishing it again", op.name, result)
+        self._confirmed.pop(op.name, None)
+        self.resets += 1
+        self.reset(op.name)
+
+    def _down(self, exc: BaseException) -> None:
+        if self.healthy:
+            log.warning("lost the backplane at %s: %s; retrying", redact_url(self.config.url), exc)
+        self.healthy, self.last_error = False, f"{type(exc).__name__}: {exc}"
+
+    def _up(self) -> None:
+        if not self.healthy:
+            log.info("the backplane at %s is back", redact_url(self.config.url))
+        self.healthy = True
+
+    # -- heartbeat: keep ``alive``, notice a Redis that forgot us
+    async def _heartbeat_loop(self) -> None:
+        cfg = self.config
+        while not self._stopping:
+            await asyncio.sleep(cfg.heartbeat)
+            names = [n for n, e in self.documents.items() if self._confirmed.get(n) == e]
+            if not names or self.redis is None:
+                continue
+            pipe = self.redis.pipeline(transaction=False)
+            for name in names:
+                pipe.set(self.keys.alive(name), self.documents[name], px=int(cfg.alive_ttl * 1000))
+                pipe.hget(self.keys.meta(name), "epoch")
+            try:
+                replies = await pipe.execute()
+            except REDIS_DOWN as exc:
+                self._down(exc)
+                continue
+            self._up()
+            for name, stored in zip(names, replies[1::2], strict=True):
+                epoch = self.documents.get(name)
+                if (
+                    epoch is not None
+                    and self._confirmed.get(name) == epoch
+                    and stored != epoch.encode()
+                ):
+                    log.warning("the backplane forgot document %r; publishing it again", name)
+                    self._confirmed.pop(name, None)
+                    self.resets += 1
+                    self.reset(name)
+
+    # -- browser input from every hub
+    async def _input_loop(self) -> None:
+        while not self._stopping:
+            names = list(self.documents)
+            if not names or self._reader is None:
+                await asyncio.sleep(0.2)
+                continue
+            streams: dict[Any, Any] = {
+                self.keys.inbox(n): self._inbox_ids.get(n, b"0-0") for n in names
+            }
+            try:
+                got: Any = await self._reader.xread(streams, count=256, block=250)
+            except REDIS_DOWN as exc:
+                self._down(exc)
+                await asyncio.sleep(self.config.backoff[0])
+                continue
+            for key, entries in got or ():
+                name = key.decode()[len(self.config.prefix) + 4 : -3]
+                for entry_id, fields in entries:
+                    self._inbox_ids[name] = entry_id
+                    self._input(name, fields)
+
+    def _input(self, name: str, fields: dict[bytes, bytes]) -> None:
+        try:
+            frame = split_snap(fields[b"f"])
+            env = decode_envelope(frame.data if frame.binary else frame.data.decode())
+        except (ProtocolError, KeyError, ValueError) as exc:
+            log.warning("dropped a bad input for %r from the backplane: %s", name, exc)
+            return
+        session = env.get("session")
+        if not isinstance(session, str) or not is_remote_session(session):
+            return
+        message = env.get("message")
+        hub = self._hub
+        doc = hub.documents.get(name) if hub is not None else None
+        if (
+            doc is None
+            or env.get("epoch") != doc.epoch
+            or not isinstance(message, (Set, Event, Custom))
+            or not _allowed(doc, message)
+        ):
+            # a past epoch, or input the hub should have refused: drop it,
+            # answering so the hub frees the session's slot
+            self._answer("input_done", (session,))
+            return
+        if isinstance(message, Set):
+            doc.producer.on_set(name, session, message)
+        elif isinstance(message, Event):
+            doc.producer.on_event(name, session, message)
+        else:
+            doc.producer.on_custom(name, session, message)
+
+
+def _allowed(doc: Document, message: Set | Event | Custom) -> bool:
+    """The hub's checks again (settable properties, declared events): Redis is
+    shared, so input is checked where it is applied too."""
+    spec = doc.state.models.get(message.model)
+    if spec is None:
+        return False
+    if isinstance(message, Set):
+        settable = spec.get("settable", ())
+        return all(p in settable for p in message.state)
+    if isinstance(message, Event):
+        return message.name in spec.get("events", ())
+    return True
