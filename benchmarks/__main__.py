@@ -25,6 +25,7 @@ BENCHMARKS = {
     "stalled": "benchmarks.bench_stalled",
     "browser": "benchmarks.bench_browser",
     "producer": "benchmarks.bench_producer",
+    "scaleout": "benchmarks.bench_scaleout",
 }
 
 

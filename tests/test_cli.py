@@ -10,6 +10,7 @@ also tested in-process, without sockets.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import select
@@ -546,3 +547,53 @@ def test_demo_reset_and_readout() -> None:
     assert s.source.data["t"].tolist() == [0.0, 0.01, 0.02, 0.03, 0.04]
     with pytest.raises(ValueError):
         DemoStreamer(rate=10.0, chunk_rate=20.0)
+
+
+# -- wsbridge hub --redis / wsbridge serve --redis
+def test_hub_serves_what_serve_publishes_to_redis(
+    run: Callable[..., Cli], tmp_path: Path, redis_server: Any
+) -> None:
+    """``serve --redis`` publishes, ``hub --redis`` serves it; the password is never printed."""
+    from tests.redisserver import RedisServer
+
+    secured = RedisServer(password="pa55-word").start()
+    try:
+        app = tmp_path / "app.py"
+        app.write_text("import wsbridge as wb\nbridge.dashboard('board', wb.Slider(4.0))\n")
+        producer = run("serve", str(app), "--port", "0", "--redis", secured.url)
+        producer.url()
+        hub = run("hub", "--redis", secured.url, "--port", "0")
+        base = hub.url()
+        assert "pa55-word" not in " ".join(hub.lines) and "redis://:***@" in hub.lines[0]
+        deadline = time.monotonic() + TIMEOUT
+        while "d/board" not in http_get(base)[1]:  # the index lists the producer's dashboard
+            assert time.monotonic() < deadline, "the hub never listed the dashboard"
+            time.sleep(0.05)
+        status, body, _ = http_get(base + "d/board")
+        assert status == 200 and "static/wsbridge.js" in body
+        status, body, _ = http_get(base + "healthz")
+        assert status == 200 and json.loads(body)["backplane"]["status"] == "ok"
+        secured.stop()  # Redis gone: the hub says so, with the password redacted
+        deadline = time.monotonic() + TIMEOUT
+        while http_get(base + "healthz")[0] != 503:
+            assert time.monotonic() < deadline, "healthz never reported the backplane down"
+            time.sleep(0.05)
+        hub.proc.send_signal(signal.SIGTERM)
+        code, out, err = hub.wait()
+        assert code == 0
+        assert "pa55-word" not in out + err and "lost the backplane at redis://:***@" in err
+    finally:
+        secured.stop()
+
+
+def test_hub_requires_redis_and_serve_reports_a_bad_one(
+    run: Callable[..., Cli], tmp_path: Path
+) -> None:
+    code, _, err = run("hub").wait()
+    assert code == 2 and "--redis" in err
+    app = tmp_path / "app.py"
+    app.write_text("bridge.dashboard('x')\n")
+    dead = "redis://:topsecret@127.0.0.1:1/0"  # nothing listens on port 1
+    code, _, err = run("serve", str(app), "--port", "0", "--redis", dead).wait(timeout=30)
+    assert code == 1 and "cannot reach the backplane at redis://:***@127.0.0.1:1/0" in err
+    assert "topsecret" not in err

@@ -495,14 +495,14 @@ class RedisPublisher:
         self.reset(op.name)
 
     def _down(self, exc: BaseException) -> None:
-        if self.healthy:
+        if self.healthy or self.last_error is None:  # once per outage
             log.warning("lost the backplane at %s: %s; retrying", redact_url(self.config.url), exc)
         self.healthy, self.last_error = False, f"{type(exc).__name__}: {exc}"
 
     def _up(self) -> None:
         if not self.healthy:
             log.info("the backplane at %s is back", redact_url(self.config.url))
-        self.healthy = True
+        self.healthy, self.last_error = True, None
 
     # -- heartbeat: keep ``alive``, notice a Redis that forgot us
     async def _heartbeat_loop(self) -> None:

@@ -1,6 +1,7 @@
-"""The ``wsbridge`` command: ``wsbridge demo`` and ``wsbridge serve app.py``.
+"""The ``wsbridge`` command: ``wsbridge demo``, ``wsbridge serve app.py`` and
+``wsbridge hub --redis URL``.
 
-Both start an embedded ``Bridge`` (the hub and Tornado on their own thread),
+Each starts an embedded ``Bridge`` (the hub and Tornado on their own thread),
 print where to point a browser, and then park the main thread until Ctrl-C
 (SIGINT) or SIGTERM. The main thread only waits: all the work happens on the
 bridge's threads, so the signal handlers just set a flag and the main thread
@@ -123,7 +124,37 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("app", help="the Python file to run")
     _add_server_options(serve)
     serve.add_argument("--open", action="store_true", help="open the first dashboard in a browser")
+    serve.add_argument(
+        "--redis",
+        metavar="URL",
+        default=None,
+        help="also publish the dashboards to this Redis backplane (redis:// or rediss://), "
+        "so 'wsbridge hub' processes serve them too (docs/deploy.md)",
+    )
     serve.set_defaults(func=_cmd_serve)
+
+    hub = sub.add_parser(
+        "hub",
+        help="serve the documents of a Redis backplane (run as many as you need)",
+        description=(
+            "A hub process holding no document of its own: it serves every document "
+            "producers publish to the Redis backplane at URL. Any number of hubs can "
+            "serve the same documents, behind a load balancer (docs/deploy.md)."
+        ),
+    )
+    hub.add_argument(
+        "--redis",
+        metavar="URL",
+        required=True,
+        help="the backplane: redis://[:password@]host:port/db, or rediss:// for TLS",
+    )
+    hub.add_argument(
+        "--prefix",
+        default="wsbridge:",
+        help="key prefix in Redis, shared with the producers (default wsbridge:)",
+    )
+    _add_server_options(hub)
+    hub.set_defaults(func=_cmd_hub)
     return parser
 
 
@@ -182,9 +213,20 @@ def _start_bridge(args: argparse.Namespace) -> tuple[Bridge, str | None] | None:
     if not 0 <= args.port <= 65535:
         _error(f"--port must be between 0 and 65535, not {args.port}")
         return None
+    backplane: dict[str, Any] = {}
+    redis_url = getattr(args, "redis", None)
+    if redis_url is not None:
+        from .backplane import BackplaneConfig
+
+        config = BackplaneConfig(redis_url, prefix=getattr(args, "prefix", "wsbridge:"))
+        backplane = {"follow" if args.func is _cmd_hub else "backplane": config}
     try:
         bridge = Bridge(
-            host=args.host, port=args.port, token=token, allow_origins=args.allow_origins
+            host=args.host,
+            port=args.port,
+            token=token,
+            allow_origins=args.allow_origins,
+            **backplane,
         )
         bridge.start()
     except OSError as exc:
@@ -193,10 +235,32 @@ def _start_bridge(args: argparse.Namespace) -> tuple[Bridge, str | None] | None:
             "(choose another --port, or --port 0 for a free one)"
         )
         return None
-    except ValueError as exc:
+    except (ValueError, ConnectionError) as exc:
         _error(str(exc))
         return None
+    except TimeoutError:
+        from .backplane import redact_url
+
+        _error(f"the Redis backplane at {redact_url(redis_url or '')} did not answer")
+        return None
     return bridge, token
+
+
+def _cmd_hub(args: argparse.Namespace, stop: threading.Event) -> int:
+    from .backplane import redact_url
+
+    started = _start_bridge(args)
+    if started is None:
+        return 1
+    bridge, token = started
+    try:
+        where = _with_token(bridge.url, token)
+        print(f"Serving the documents of {redact_url(args.redis)} at {where}", flush=True)
+        print("Press Ctrl-C to stop.", file=sys.stderr, flush=True)
+        _wait(stop, bridge)
+    finally:
+        bridge.stop()
+    return 0
 
 
 def _open_browser(url: str) -> None:

@@ -193,7 +193,7 @@ class BackplaneFollower:
         self.healthy, self.last_error = True, None
 
     def _down(self, exc: BaseException) -> None:
-        if self.healthy:
+        if self.healthy or self.last_error is None:  # once per outage
             log.warning("lost the backplane at %s: %s; retrying", redact_url(self.config.url), exc)
         self.healthy, self.last_error = False, f"{type(exc).__name__}: {exc}"
 
