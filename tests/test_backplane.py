@@ -12,6 +12,7 @@ import asyncio
 import itertools
 import json
 import logging
+import shutil
 import time
 import urllib.error
 import urllib.request
@@ -26,6 +27,8 @@ import wsbridge as wb
 from wsbridge.backplane import BackplaneConfig, Keys, bus_payload, parse_bus, redact_url
 from wsbridge.client import Client
 from wsbridge.protocol import Frame
+
+from .conftest import require
 
 _prefixes = itertools.count()
 
@@ -359,5 +362,41 @@ def test_password_never_logged(caplog: pytest.LogCaptureFixture) -> None:
         assert "hunter2-secret" not in caplog.text and "wrong-secret" not in caplog.text
         assert "wrong-secret" not in str(info.value)
         assert "127.0.0.1" in caplog.text  # the URL itself is logged, redacted
+    finally:
+        server.stop()
+
+
+def test_tls_and_auth(caplog: pytest.LogCaptureFixture) -> None:
+    """rediss:// with a password: the whole path works, the password is never logged."""
+    require(shutil.which("openssl") is not None, "openssl", "apt-get install -y openssl")
+    from tests.redisserver import RedisServer
+
+    server = RedisServer(password="tls-pass-9", tls=True).start()
+    try:
+        cfg = BackplaneConfig(server.url, heartbeat=0.2, alive_ttl=1.0, poll_interval=0.2)
+        assert cfg.url.startswith("rediss://")
+        with caplog.at_level(logging.INFO):
+            producer, slider, src = _producer(cfg)
+            hub = _hub(cfg)
+            try:
+                _wait(lambda: _has(hub))
+
+                async def main() -> None:
+                    c = await Client.connect(hub.url, "live")
+                    src.stream({"x": np.arange(10.0)})
+                    await c.set("s", value=6)
+                    await c.wait_for(lambda c: len(c.source("src")["x"]) == 14, timeout=10)
+                    await c.wait_for(lambda c: slider.value == 6, timeout=10)
+                    await c.close()
+
+                asyncio.run(main())
+            finally:
+                hub.stop()
+                producer.stop()
+        assert "rediss://:***@127.0.0.1" in caplog.text  # the follower logged its URL
+        assert "tls-pass-9" not in caplog.text
+        plain = server.url.replace("rediss://", "redis://")  # TLS port, no TLS: refused
+        with pytest.raises(ConnectionError):
+            wb.Bridge(backplane=plain, serve=False).start()
     finally:
         server.stop()
