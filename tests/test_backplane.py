@@ -400,3 +400,25 @@ def test_tls_and_auth(caplog: pytest.LogCaptureFixture) -> None:
             wb.Bridge(backplane=plain, serve=False).start()
     finally:
         server.stop()
+
+
+def test_a_second_producer_of_a_document_takes_it_over(cfg: BackplaneConfig) -> None:
+    """No tug of war: the newer producer keeps the document, the older one lets go."""
+    first, slider1, _ = _producer(cfg)
+    second, slider2, _ = _producer(cfg)
+    hub = _hub(cfg)
+    try:
+        _wait(lambda: _has(hub))
+        epoch2 = second.call(lambda h: h.documents["live"].epoch)
+        slider1.value = 1  # the older producer publishes: refused, it lets go
+        slider2.value = 9
+        assert first._publisher is not None
+        _wait(lambda: "live" not in first._publisher.documents)
+        _wait(lambda: hub.call(lambda h: h.documents["live"].state.model_state("s")["value"]) == 9)
+        time.sleep(1.0)  # several heartbeats: the epoch stays the second producer's
+        assert hub.call(lambda h: h.documents["live"].epoch) == epoch2
+        assert second._publisher is not None and second._publisher.resets == 0
+    finally:
+        hub.stop()
+        first.stop()
+        second.stop()

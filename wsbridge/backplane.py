@@ -182,7 +182,8 @@ def parse_bus(data: bytes) -> tuple[dict[str, Any], Frame | None]:
 # KEYS: meta, log, bus. ARGV: epoch, seq, frame, kind, maxlen, bus payload.
 PUBLISH_LUA = """
 local m = redis.call('HMGET', KEYS[1], 'epoch', 'seq')
-if m[1] ~= ARGV[1] then return redis.error_reply('WSB_EPOCH') end
+if not m[1] then return redis.error_reply('WSB_GONE') end
+if m[1] ~= ARGV[1] then return redis.error_reply('WSB_EPOCH ' .. m[1]) end
 if tonumber(m[2]) + 1 ~= tonumber(ARGV[2]) then
   return redis.error_reply('WSB_SEQ ' .. m[2])
 end
@@ -489,10 +490,27 @@ class RedisPublisher:
             if op.kind != "publish":
                 log.warning("backplane %s of %r failed: %s", op.kind, op.name, result)
             return  # an older epoch's leftovers, or a re-creation already queued
+        if str(result).startswith("WSB_EPOCH"):
+            self._taken(op.name)
+            return
         log.warning("the backplane lost document %r (%s); publishing it again", op.name, result)
         self._confirmed.pop(op.name, None)
         self.resets += 1
         self.reset(op.name)
+
+    def _taken(self, name: str) -> None:
+        """Another producer created ``name`` since (a newer epoch): let it have it.
+
+        Re-creating it would make the two producers take turns forever, each
+        giving every viewer a new snapshot; the newest one wins instead.
+        """
+        log.error(
+            "document %r is now published to the backplane by another producer; "
+            "this process stops publishing it there",
+            name,
+        )
+        self.documents.pop(name, None)
+        self._confirmed.pop(name, None)
 
     def _down(self, exc: BaseException) -> None:
         if self.healthy or self.last_error is None:  # once per outage
@@ -524,11 +542,11 @@ class RedisPublisher:
             self._up()
             for name, stored in zip(names, replies[1::2], strict=True):
                 epoch = self.documents.get(name)
-                if (
-                    epoch is not None
-                    and self._confirmed.get(name) == epoch
-                    and stored != epoch.encode()
-                ):
+                if epoch is None or self._confirmed.get(name) != epoch or stored == epoch.encode():
+                    continue
+                if stored is not None:
+                    self._taken(name)
+                else:
                     log.warning("the backplane forgot document %r; publishing it again", name)
                     self._confirmed.pop(name, None)
                     self.resets += 1
