@@ -230,20 +230,23 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_page_fails_over_to_a_peer_hub_when_its_hub_stops(page: Any) -> None:
+@pytest.mark.parametrize("token", [None, "s3cret"])
+def test_page_fails_over_to_a_peer_hub_when_its_hub_stops(page: Any, token: str | None) -> None:
     # Two hubs serving a document of the same name; here each with its own
     # state (a Redis backplane would share it), so B answers with a snapshot.
+    # With a shared token, A's HttpOnly cookie reaches B (cookies ignore ports).
     port_a = free_port()
     origin_a = f"http://127.0.0.1:{port_a}"
-    with wb.Bridge(allow_origins=[origin_a]) as b:  # the page's Origin stays A's
+    # the page's Origin stays A's: B must allow it
+    with wb.Bridge(allow_origins=[origin_a], token=token) as b:
         b_value = wb.Number(2.0, format="{:.0f}", label="hub")
         b.dashboard("main", wb.Column(b_value), title="Failover")
-        a = wb.Bridge(port=port_a, peers=[b.url])
+        a = wb.Bridge(port=port_a, peers=[b.url], token=token)
         try:
             a.start()
             a_value = wb.Number(1.0, format="{:.0f}", label="hub")
             a.dashboard("main", wb.Column(a_value), title="Failover")
-            open_dashboard(page, a.url + "d/main")
+            open_dashboard(page, a.url + "d/main" + (f"?token={token}" if token else ""))
             ws_a, ws_b = (h.url.replace("http://", "ws://") + "ws" for h in (a, b))
             assert page.evaluate("window.wsbridgeClient.endpoints") == [ws_a, ws_b]
             assert page.evaluate("window.wsbridgeClient.endpoint") == ws_a
