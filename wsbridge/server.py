@@ -31,7 +31,7 @@ from tornado.websocket import WebSocketClosedError, WebSocketProtocol13
 from .hub import Hub, Session, token_valid
 from .plot import bokeh_static_dir
 
-__all__ = ["STATIC_DIR", "ServerConfig", "WebSocketHandler", "make_app"]
+__all__ = ["STATIC_DIR", "ServerConfig", "WebSocketHandler", "make_app", "render_page"]
 
 log = logging.getLogger("wsbridge.server")
 
@@ -231,6 +231,20 @@ def _script_json(value: Any) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
+def render_page(title: str, base: str, doc: str, peers: Iterable[str] = ()) -> str:
+    """The dashboard page of ``doc``: its script connects to ``base`` (relative
+    to the page), then fails over to ``peers`` (docs/reliability.md "Several
+    hubs"). One function for every server that serves pages, so the
+    template's fields are filled in one place.
+    """
+    return _PAGE.format(
+        title=html.escape(title),
+        base=base,
+        doc=html.escape(json.dumps(doc), quote=False),
+        peers=_script_json(list(peers)),
+    )
+
+
 class PageHandler(_Base):
     """``d/<name>``: a dashboard page whose module script connects back."""
 
@@ -252,14 +266,7 @@ class PageHandler(_Base):
             peers = ()  # which lives in this process only: no peer serves it
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.set_header("Cache-Control", "no-store")
-        self.finish(
-            _PAGE.format(
-                title=html.escape(titles[name]),
-                base=base,
-                doc=html.escape(json.dumps(doc), quote=False),
-                peers=_script_json(list(peers)),
-            )
-        )
+        self.finish(render_page(titles[name], base, doc, peers))
 
     def _remember_token(self) -> None:
         token = self.get_query_argument("token", None)
