@@ -99,6 +99,14 @@ def test_pages_list_peer_hubs_after_their_own_base() -> None:
         assert "connect([base, ...[]]" in http_get(bridge.url + "d/main")[2]
 
 
+def test_page_names_its_document_exactly_in_the_script() -> None:
+    with wb.Bridge() as bridge:
+        bridge.dashboard("R&D <x>", wb.Column())
+        body = http_get(bridge.url + "d/R%26D%20%3Cx%3E")[2]
+        # a script's text is not HTML-unescaped: "&amp;" would name another document
+        assert 'doc: "R\\u0026D \\u003cx\\u003e"' in body
+
+
 @pytest.mark.parametrize("peer", ["hub-b:8001", "ws://hub-b/ws", "http://", "/relative/"])
 def test_a_peer_must_be_a_hub_base_url(peer: str) -> None:
     with pytest.raises(ValueError, match="hub base URL"):

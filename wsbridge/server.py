@@ -240,7 +240,7 @@ def render_page(title: str, base: str, doc: str, peers: Iterable[str] = ()) -> s
     return _PAGE.format(
         title=html.escape(title),
         base=base,
-        doc=html.escape(json.dumps(doc), quote=False),
+        doc=_script_json(doc),
         peers=_script_json(list(peers)),
     )
 
