@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import socket
 import subprocess
 import sys
 import threading
@@ -220,3 +221,58 @@ def test_hub_restart_gives_open_pages_a_fresh_snapshot(app: Any, page: Any) -> N
     )
     assert page.evaluate("window.wsbridgeClient.epoch") != epoch
     assert page.locator(RANGE.format(s.id)).input_value() == "9"
+
+
+def free_port() -> int:
+    """A loopback port free now (for a hub whose origin must be known before it starts)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.parametrize("token", [None, "s3cret"])
+def test_page_fails_over_to_a_peer_hub_when_its_hub_stops(page: Any, token: str | None) -> None:
+    # Two hubs serving a document of the same name; here each with its own
+    # state (a Redis backplane would share it), so B answers with a snapshot.
+    # With a shared token, A's HttpOnly cookie reaches B (cookies ignore ports).
+    port_a = free_port()
+    origin_a = f"http://127.0.0.1:{port_a}"
+    # the page's Origin stays A's: B must allow it
+    with wb.Bridge(allow_origins=[origin_a], token=token) as b:
+        b_value = wb.Number(2.0, format="{:.0f}", label="hub")
+        b.dashboard("main", wb.Column(b_value), title="Failover")
+        a = wb.Bridge(port=port_a, peers=[b.url], token=token)
+        try:
+            a.start()
+            a_value = wb.Number(1.0, format="{:.0f}", label="hub")
+            a.dashboard("main", wb.Column(a_value), title="Failover")
+            open_dashboard(page, a.url + "d/main" + (f"?token={token}" if token else ""))
+            ws_a, ws_b = (h.url.replace("http://", "ws://") + "ws" for h in (a, b))
+            assert page.evaluate("window.wsbridgeClient.endpoints") == [ws_a, ws_b]
+            assert page.evaluate("window.wsbridgeClient.endpoint") == ws_a
+            number = '[data-wsbridge-model="{}"] .wsbridge-number-value'
+            assert page.locator(number.format(a_value.id)).text_content() == "1"
+            epoch_a = page.evaluate("window.wsbridgeClient.epoch")
+        finally:
+            a.stop()
+        page.wait_for_function(
+            "([url]) => window.wsbridgeClient.status === 'connected'"
+            " && window.wsbridgeClient.endpoint === url",
+            arg=[ws_b],
+            timeout=3000,
+        )
+        assert page.evaluate("window.wsbridgeClient.epoch") != epoch_a
+        page.wait_for_function(
+            "([sel]) => document.querySelector(sel)?.textContent === '2'",
+            arg=[number.format(b_value.id)],
+            timeout=2000,
+        )
+        assert page.locator(number.format(a_value.id)).count() == 0
+        # B is live: a change in B's producer reaches the page
+        b_value.value = 3.0
+        page.wait_for_function(
+            "([sel]) => document.querySelector(sel)?.textContent === '3'",
+            arg=[number.format(b_value.id)],
+            timeout=2000,
+        )
+        assert not page.js_errors

@@ -81,6 +81,38 @@ def test_index_serves_the_index_dashboard(served: Any) -> None:
     assert status == 200 and 'doc: "main"' in body and '"./static/wsbridge.js"' in body
 
 
+def test_pages_list_peer_hubs_after_their_own_base() -> None:
+    peers = ["http://hub-b:8001/", "https://hub-c/x/?a=1&b=</script>"]
+    with wb.Bridge(peers=peers) as bridge:
+        assert bridge.server_config.peers == tuple(peers)
+        bridge.dashboard("main", wb.Column())
+        bridge.app("solo", lambda dash: wb.Column())
+        body = http_get(bridge.url + "d/main")[2]
+        assert 'connect([base, ...["http://hub-b:8001/", ' in body
+        # exact in a script (no HTML entities), and no way out of it
+        assert '"https://hub-c/x/?a=1\\u0026b=\\u003c/script\\u003e"]' in body
+        assert body.count("</script>") == 1
+        # a per-session app's document lives in this process only
+        assert "connect([base, ...[]]" in http_get(bridge.url + "d/solo")[2]
+    with wb.Bridge() as bridge:
+        bridge.dashboard("main", wb.Column())
+        assert "connect([base, ...[]]" in http_get(bridge.url + "d/main")[2]
+
+
+def test_page_names_its_document_exactly_in_the_script() -> None:
+    with wb.Bridge() as bridge:
+        bridge.dashboard("R&D <x>", wb.Column())
+        body = http_get(bridge.url + "d/R%26D%20%3Cx%3E")[2]
+        # a script's text is not HTML-unescaped: "&amp;" would name another document
+        assert 'doc: "R\\u0026D \\u003cx\\u003e"' in body
+
+
+@pytest.mark.parametrize("peer", ["hub-b:8001", "ws://hub-b/ws", "http://", "/relative/"])
+def test_a_peer_must_be_a_hub_base_url(peer: str) -> None:
+    with pytest.raises(ValueError, match="hub base URL"):
+        wb.Bridge(peers=[peer])
+
+
 async def test_foreign_origin_is_refused_and_own_origin_accepted(served: Any) -> None:
     bridge, _, _ = served
     with pytest.raises(Exception) as info:

@@ -159,7 +159,9 @@ class Bridge:
     self), ``stop()``, or use it as a context manager. ``url`` is the base
     URL; ``dashboard(name, root)`` is served at ``url + "d/" + name``.
     Binding a non-loopback address requires a ``token``. Every limit is
-    described in docs/security.md and docs/reliability.md.
+    described in docs/security.md and docs/reliability.md. ``peers`` are
+    other hubs' base URLs serving the same documents: pages fail over to
+    them (docs/reliability.md "Several hubs").
     """
 
     def __init__(
@@ -169,6 +171,7 @@ class Bridge:
         *,
         token: str | None = None,
         allow_origins: tuple[str, ...] | list[str] = (),
+        peers: tuple[str, ...] | list[str] = (),
         max_message_size: int = 16 * 1024 * 1024,
         log_max_messages: int = 10_000,
         log_max_bytes: int = 64 * 1024 * 1024,
@@ -226,6 +229,7 @@ class Bridge:
         self.server_config = ServerConfig(
             token=token,
             allow_origins=tuple(allow_origins),
+            peers=tuple(peers),
             max_message_size=max_message_size,
             ping_interval=ping_interval,
             write_timeout=write_timeout,

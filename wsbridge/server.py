@@ -31,7 +31,7 @@ from tornado.websocket import WebSocketClosedError, WebSocketProtocol13
 from .hub import Hub, Session, token_valid
 from .plot import bokeh_static_dir
 
-__all__ = ["STATIC_DIR", "ServerConfig", "WebSocketHandler", "make_app"]
+__all__ = ["STATIC_DIR", "ServerConfig", "WebSocketHandler", "make_app", "render_page"]
 
 log = logging.getLogger("wsbridge.server")
 
@@ -55,6 +55,11 @@ class ServerConfig:
 
     token: str | None = None
     allow_origins: tuple[str, ...] = ()
+    #: other hubs' base URLs (``http(s)://host:port/prefix/``) serving the
+    #: same documents (a shared backplane): dashboard pages fail over to them
+    #: in turn when this hub drops. Each peer must allow this hub's origin
+    #: (its ``allow_origins``), as the page's Origin stays this hub's.
+    peers: tuple[str, ...] = ()
     max_message_size: int = 16 * 1024 * 1024
     ping_interval: float = 20.0
     ping_timeout: float = 20.0
@@ -69,6 +74,15 @@ class ServerConfig:
     open_app: Callable[[str], Awaitable[str] | None] = field(default=lambda name: None)
     #: extra ``/healthz`` fields; a part with ``"status": "down"`` makes it 503
     health: Callable[[], dict[str, Any]] = field(default=dict)
+
+    def __post_init__(self) -> None:
+        # checked here, not in the browser: a bad peer would otherwise only
+        # show up as a TypeError on every page load, killing the dashboard
+        self.peers = tuple(self.peers)
+        for peer in self.peers:
+            parsed = urllib.parse.urlsplit(peer)
+            if parsed.scheme not in ("http", "https") or not parsed.netloc:
+                raise ValueError(f"peer {peer!r} is not a hub base URL http(s)://host:port/prefix/")
 
     def token_valid(self, given: str | None) -> bool:
         return token_valid(self.token, self.token_expires, given)
@@ -192,7 +206,7 @@ _PAGE = """<!doctype html>
 import {{ connect }} from "{base}static/wsbridge.js";
 import {{ renderStatus }} from "{base}static/views.js";
 const base = new URL("{base}", location.href).href;
-const client = await connect(base, {{ doc: {doc} }});
+const client = await connect([base, ...{peers}], {{ doc: {doc} }});
 window.wsbridgeClient = client;
 renderStatus(document.getElementById("wsbridge-status"), client);
 client.render(document.getElementById("wsbridge-root"));
@@ -206,6 +220,31 @@ _INDEX = """<!doctype html>
 <body><header class="wsbridge-header"><h1>wsbridge</h1></header>
 <main><ul class="wsbridge-index">{items}</ul></main></body></html>
 """
+
+
+def _script_json(value: Any) -> str:
+    """``value`` as JSON that is safe inside a ``<script>`` element.
+
+    A script's text is not HTML-unescaped, so ``html.escape`` would corrupt
+    an ``&`` in a URL; escaping ``<``, ``>`` and ``&`` as JSON ``\\u``
+    escapes keeps the value exact and ``</script>`` impossible.
+    """
+    text = json.dumps(value)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def render_page(title: str, base: str, doc: str, peers: Iterable[str] = ()) -> str:
+    """The dashboard page of ``doc``: its script connects to ``base`` (relative
+    to the page), then fails over to ``peers`` (docs/reliability.md "Several
+    hubs"). One function for every server that serves pages, so the
+    template's fields are filled in one place.
+    """
+    return _PAGE.format(
+        title=html.escape(title),
+        base=base,
+        doc=_script_json(doc),
+        peers=_script_json(list(peers)),
+    )
 
 
 class PageHandler(_Base):
@@ -222,18 +261,14 @@ class PageHandler(_Base):
             raise tornado.web.HTTPError(404)
         self._remember_token()
         doc = name
+        peers = self.config.peers
         opening = self.config.open_app(name)
         if opening is not None:  # a per-session app: this page gets its own document
             doc = await opening
+            peers = ()  # which lives in this process only: no peer serves it
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.set_header("Cache-Control", "no-store")
-        self.finish(
-            _PAGE.format(
-                title=html.escape(titles[name]),
-                base=base,
-                doc=html.escape(json.dumps(doc), quote=False),
-            )
-        )
+        self.finish(render_page(titles[name], base, doc, peers))
 
     def _remember_token(self) -> None:
         token = self.get_query_argument("token", None)

@@ -4,7 +4,8 @@
 // connection life cycle of docs/protocol.md: hello -> welcome -> snapshot or
 // replay -> live messages; automatic reconnection with exponential back-off
 // and full jitter; resumption from the last applied (epoch, seq); a seq gap
-// closes the socket and resumes. Decoding is protocol.js, the replica
+// closes the socket and resumes; with several hub URLs, failover between
+// them (endpoints.js). Decoding is protocol.js, the replica
 // state.js, the anywidget models model.js, the DOM views.js.
 
 import { Emitter } from "./events.js";
@@ -12,15 +13,19 @@ import { ProtocolError, ack, custom, decode, encode, event, hello, set } from ".
 import { DocumentState } from "./state.js";
 import { EchoGuard, Model } from "./model.js";
 import { render as renderDocument, renderStatus } from "./views.js";
+import { backoffStep, nextEndpoint, resolveEndpoint, resolveEndpoints } from "./endpoints.js";
 
-export { ProtocolError, renderStatus };
+export { ProtocolError, renderStatus, resolveEndpoint, resolveEndpoints };
 
 /**
  * Close codes after which reconnecting cannot help (docs/protocol.md "Close
  * codes"): 1002 wrong protocol version (RFC 6455 §7.4.1), 1008 policy (no
  * hello, bad token, unknown document, sustained flood). Every other code,
  * 1001 (hub stopping), 1006 (connection lost, RFC 6455 §7.1.5), 4001 (slow
- * consumer), 1011..., reconnects.
+ * consumer), 1011..., reconnects. With several hub URLs a fatal code ends
+ * the client too, whichever hub sent it: hubs serving the same documents
+ * share their token, version and documents, so the others would refuse the
+ * same way.
  */
 export const FATAL_CLOSE_CODES = Object.freeze(new Set([1002, 1008]));
 
@@ -36,50 +41,13 @@ const OPEN = 1; // WebSocket.OPEN
 /**
  * @typedef {object} ConnectOptions
  * @property {string} [doc] the document name (derived from a dashboard page URL)
- * @property {string} [token] sent in `hello` (default: a `token` query parameter of an http(s) `url`)
+ * @property {string} [token] sent in `hello` to every hub (default: each http(s) URL's own `token` query parameter)
  * @property {any} [WebSocket] the WebSocket constructor (default `globalThis.WebSocket`)
  * @property {{initial?: number, max?: number}} [backoff] reconnection delays in ms (default 250 / 10000)
  * @property {number | null} [ackInterval] ms between `ack`s of the applied seq; null or 0: never (default 1000)
  * @property {{setTimeout: typeof setTimeout, clearTimeout: typeof clearTimeout}} [timers] for tests
  * @property {() => number} [random] uniform in [0, 1), for the jitter (tests)
  */
-
-/**
- * Where to connect, from what the caller has:
- * - a WebSocket endpoint `ws(s)://host/base/ws` (then `doc` is required);
- * - a hub base `http(s)://host/base/` (then `doc` is required); the endpoint
- *   is `<base>ws` (docs/protocol.md "Roles and transport");
- * - a dashboard page `http(s)://host/base/d/<name>`: base and document from it.
- * Relative URLs resolve against the page's location.
- * @param {string | URL} url
- * @param {{doc?: string | null, token?: string | null}} [opts]
- * @returns {{endpoint: string, doc: string, token: string | null}}
- */
-export function resolveEndpoint(url, { doc = null, token = null } = {}) {
-  const u = new URL(String(url), globalThis.location?.href);
-  let name = doc;
-  let endpoint;
-  if (u.protocol === "ws:" || u.protocol === "wss:") {
-    endpoint = u.href;
-  } else if (u.protocol === "http:" || u.protocol === "https:") {
-    const page = /^(.*\/)d\/([^/]+)\/?$/.exec(u.pathname);
-    let base;
-    if (page) {
-      base = page[1];
-      name = name ?? decodeURIComponent(page[2]);
-    } else {
-      base = u.pathname.endsWith("/") ? u.pathname : `${u.pathname}/`;
-    }
-    endpoint = `${u.protocol === "https:" ? "wss:" : "ws:"}//${u.host}${base}ws`;
-    token = token ?? u.searchParams.get("token");
-  } else {
-    throw new TypeError(`connect: ${u.protocol} URLs are not supported (use http(s) or ws(s))`);
-  }
-  if (typeof name !== "string" || name === "") {
-    throw new TypeError("connect: name the document with opts.doc (or pass a dashboard page URL .../d/<name>)");
-  }
-  return { endpoint, doc: name, token };
-}
 
 /**
  * Exponential back-off with full jitter: uniform in [0, min(max, initial * 2^attempt)).
@@ -96,24 +64,33 @@ export function backoffDelay(attempt, { initial, max }, random = Math.random) {
  * `new Client(url, opts)`, attach status listeners or `renderStatus`, then
  * `client.start()` and `await client.ready`.
  *
+ * `url` may be a list of URLs of hubs serving the same document (hubs
+ * sharing a backplane, or a hub's peers): the client connects to the first,
+ * and after a failed or dropped connection tries the next one, round-robin
+ * (endpoints.js). The replica, its epoch and seq are kept across hubs, so a
+ * hub sharing the document's log (same epoch) replays exactly what was
+ * missed and any other hub answers with a snapshot (docs/protocol.md).
+ *
  * Events (`on`/`off`): `"status"` (status, reason), `"error"` (the hub's
  * error message object), `"snapshot"` (message), `"message"` (every decoded
  * hub message, after it was applied).
  */
 export class Client extends Emitter {
   /**
-   * @param {string | URL} url
+   * @param {string | URL | (string | URL)[]} url one URL, or hubs serving the same document
    * @param {ConnectOptions} [opts]
    */
   constructor(url, opts = {}) {
     super();
-    const { endpoint, doc, token } = resolveEndpoint(url, opts);
-    /** the WebSocket URL */
-    this.endpoint = endpoint;
+    const { endpoints, doc } = resolveEndpoints(url, opts);
+    /** @type {import("./endpoints.js").Endpoint[]} */
+    this._endpoints = endpoints;
+    /** @type {readonly string[]} every WebSocket URL, in rotation order */
+    this.endpoints = Object.freeze(endpoints.map((e) => e.endpoint));
+    /** index in `endpoints` of the current (or next) connection */
+    this._index = 0;
     /** @type {string} */
     this._docName = doc;
-    /** @type {string | null} */
-    this._token = token;
     this._WebSocket = opts.WebSocket ?? globalThis.WebSocket;
     this._backoff = { initial: 250, max: 10000, ...(opts.backoff ?? {}) };
     this._ackInterval = opts.ackInterval === undefined ? 1000 : opts.ackInterval;
@@ -132,7 +109,8 @@ export class Client extends Emitter {
     /** @type {Map<string, Record<string, any>>} sets made while not connected, sent after the next sync */
     this._unsent = new Map();
     this._req = 0;
-    this._attempt = 0;
+    /** consecutive failed or dropped connections since the last sync */
+    this._failures = 0;
     /** @type {any} */
     this._ws = null;
     /** @type {any} */
@@ -166,6 +144,11 @@ export class Client extends Emitter {
   }
 
   // -- the document
+
+  /** @returns {string} the WebSocket URL of the current (or next) connection */
+  get endpoint() {
+    return this._endpoints[this._index].endpoint;
+  }
 
   /** @returns {number | null} the last seq applied */
   get seq() {
@@ -320,7 +303,9 @@ export class Client extends Emitter {
     ws.onopen = () => {
       if (ws !== this._ws) return;
       const { epoch, seq } = this.state;
-      this._send(hello({ doc: this._docName, token: this._token, epoch: seq === null ? null : epoch, seq }));
+      // the same resume point whichever hub this is: the replica is the client's, not the hub's
+      const { token } = this._endpoints[this._index];
+      this._send(hello({ doc: this._docName, token, epoch: seq === null ? null : epoch, seq }));
     };
     ws.onmessage = (/** @type {{data: any}} */ ev) => {
       if (ws === this._ws) this._onFrame(ev.data);
@@ -367,7 +352,7 @@ export class Client extends Emitter {
   }
 
   _onSynced() {
-    this._attempt = 0;
+    this._failures = 0;
     this._everSynced = true;
     this._lastError = null;
     this._setStatus("connected", "");
@@ -390,10 +375,16 @@ export class Client extends Emitter {
       this._fail(why);
       return;
     }
+    // this hub failed or dropped us (1001 stopping, 1006 lost, 4001, 1013
+    // full...): the next attempt goes to the next hub
+    this._index = nextEndpoint(this._index, this._endpoints.length);
     this._reconnect(reason || `connection lost (code ${code})`);
   }
 
-  /** A seq gap: drop this connection and resume (docs/protocol.md). */
+  /**
+   * A seq gap: drop this connection and resume (docs/protocol.md). On the
+   * same hub: it is alive and its log is the likeliest to replay the gap.
+   */
   _resync() {
     const ws = this._ws;
     this._ws = null;
@@ -406,7 +397,8 @@ export class Client extends Emitter {
   _reconnect(reason) {
     if (this.status === "closed") return;
     this._setStatus("reconnecting", reason);
-    const delay = backoffDelay(this._attempt++, this._backoff, this._random);
+    const step = backoffStep(this._failures++, this._endpoints.length);
+    const delay = backoffDelay(step, this._backoff, this._random);
     this._retryTimer = this._timers.setTimeout(() => this._open(), delay);
   }
 
@@ -502,8 +494,9 @@ function safeClose(ws, code, reason) {
  * (snapshot, or replay after welcome). Rejects when the hub refuses for good
  * (close 1008 or 1002: unknown document, bad token, wrong version); the
  * error's `client` property is the closed client. Connection losses before
- * and after that are retried forever with back-off.
- * @param {string | URL} url a `ws(s)://…/ws` endpoint, an `http(s)://…/` hub base, or a dashboard page `http(s)://…/d/<name>`
+ * and after that are retried forever with back-off; with a list of URLs,
+ * each retry goes to the next one (round-robin).
+ * @param {string | URL | (string | URL)[]} url a `ws(s)://…/ws` endpoint, an `http(s)://…/` hub base, or a dashboard page `http(s)://…/d/<name>`; or a list of them, all naming the same document (hubs serving it)
  * @param {ConnectOptions} [opts]
  * @returns {Promise<Client>}
  */

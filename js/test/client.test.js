@@ -2,7 +2,7 @@
 // timers: connect, resume, back-off, gaps, fatal close codes.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { connect, Client, resolveEndpoint, backoffDelay, FATAL_CLOSE_CODES } from "../src/wsbridge.js";
+import { connect, Client, resolveEndpoint, backoffDelay, FATAL_CLOSE_CODES, RESYNC_CLOSE_CODE } from "../src/wsbridge.js";
 import { encode, decode } from "../src/protocol.js";
 
 /** A WebSocket whose other end is the test. */
@@ -491,4 +491,155 @@ test("producer_gone marks the client stale until the recreated document's snapsh
   assert.equal(client.status, "connected");
   assert.deepEqual(statuses.map((s) => s[0]), ["stale", "connected"]);
   client.close();
+});
+
+// -- several hubs (a list of URLs): failover, round-robin
+
+const HUB_A = "http://127.0.0.1:8000/base/d/main";
+const HUB_B = "http://127.0.0.1:8001/base/";
+const WS_A = "ws://127.0.0.1:8000/base/ws";
+const WS_B = "ws://127.0.0.1:8001/base/ws";
+
+/** connect([A, B]) and play hub A's answer on the first socket */
+async function connectedToA(extra = {}) {
+  FakeSocket.all = [];
+  const { timers, opts } = options(extra);
+  const pending = connect([HUB_A, HUB_B], opts);
+  const ws = FakeSocket.last;
+  assert.equal(ws.url, WS_A);
+  ws.open();
+  ws.deliver(welcome(10));
+  ws.deliver(snapshot(10));
+  const client = await pending;
+  return { client, ws, timers };
+}
+
+test("several URLs: endpoint and endpoints", () => {
+  const client = new Client([HUB_A, HUB_B, "ws://127.0.0.1:8000/base/ws"], { WebSocket: FakeSocket });
+  assert.deepEqual(client.endpoints, [WS_A, WS_B], "resolved, duplicates once");
+  assert.ok(Object.isFrozen(client.endpoints));
+  assert.equal(client.endpoint, WS_A);
+  assert.equal(client.doc, "main");
+  assert.throws(() => new Client([HUB_A, "http://127.0.0.1:8001/base/d/other"]), /same document/);
+});
+
+test("several URLs: the first refuses, the second is used", async () => {
+  FakeSocket.all = [];
+  const { timers, opts } = options();
+  const pending = connect([HUB_A, HUB_B], { ...opts, token: "t0k" });
+  assert.equal(FakeSocket.last.url, WS_A);
+  FakeSocket.last.drop(1006); // refused before open
+  assert.deepEqual(timers.delays, [50], "one short jittered delay: random 0.5 * initial 100");
+  assert.equal(timers.runAll(), 1);
+  const ws = FakeSocket.last;
+  assert.equal(ws.url, WS_B);
+  ws.open();
+  assert.deepEqual(ws.messages, [{ v: 1, type: "hello", doc: "main", token: "t0k" }], "no resume point yet");
+  ws.deliver(welcome(10));
+  ws.deliver(snapshot(10));
+  const client = await pending;
+  assert.equal(client.status, "connected");
+  assert.equal(client.endpoint, WS_B);
+  client.close();
+});
+
+test("several URLs: a drop on the second goes back to the first, resuming from the same epoch and seq", async () => {
+  const { client, ws, timers } = await connectedToA();
+  ws.drop(1001, "hub stopping");
+  assert.equal(client.endpoint, WS_B, "the next hub");
+  timers.runAll();
+  const wsB = FakeSocket.last;
+  assert.equal(wsB.url, WS_B);
+  wsB.open();
+  assert.deepEqual(wsB.messages, [{ v: 1, type: "hello", doc: "main", epoch: "e1", seq: 10 }]);
+  // B shares A's log (same epoch): an exact replay
+  wsB.deliver(welcome(12, { resumed: true, session: "b1" }));
+  wsB.deliver(patch(11, { value: 2 }));
+  wsB.deliver(patch(12, { value: 3 }));
+  assert.equal(client.status, "connected");
+  assert.equal(client.seq, 12);
+  wsB.drop(1006);
+  assert.equal(client.endpoint, WS_A, "round-robin: back to the first");
+  timers.runAll();
+  const wsA = FakeSocket.last;
+  assert.equal(wsA.url, WS_A);
+  wsA.open();
+  assert.deepEqual(wsA.messages, [{ v: 1, type: "hello", doc: "main", epoch: "e1", seq: 12 }], "B's seq, carried to A");
+  // A restarted meanwhile (another epoch): a snapshot replaces the state
+  wsA.deliver(welcome(2, { epoch: "e2", session: "a2" }));
+  wsA.deliver(snapshot(2, { epoch: "e2", value: 7 }));
+  assert.equal(client.status, "connected");
+  assert.equal(client.epoch, "e2");
+  assert.equal(client.model("m2").get("value"), 7);
+  client.close();
+});
+
+test("several URLs: sets made while failing over are sent to the next hub", async () => {
+  const { client, ws, timers } = await connectedToA();
+  ws.drop(1006);
+  client.model("m2").set("value", 6);
+  client.model("m2").save_changes();
+  timers.runAll();
+  const wsB = FakeSocket.last;
+  assert.equal(wsB.url, WS_B);
+  wsB.open();
+  wsB.deliver(welcome(10, { resumed: true, session: "b1" }));
+  assert.deepEqual(wsB.messages.map((m) => m.type), ["hello", "set"]);
+  assert.deepEqual(wsB.messages[1].state, { value: 6 });
+  client.close();
+});
+
+test("several URLs: a fatal close code on any hub stops the rotation", async () => {
+  const { client, ws, timers } = await connectedToA();
+  ws.drop(1006);
+  timers.runAll();
+  const wsB = FakeSocket.last;
+  wsB.open();
+  const warn = console.warn;
+  console.warn = () => {};
+  try {
+    wsB.deliver({ v: 1, type: "error", seq: 0, code: "unauthorized", message: "a valid token is required" });
+    wsB.drop(1008, "");
+  } finally {
+    console.warn = warn;
+  }
+  assert.equal(client.status, "closed");
+  assert.match(client.reason, /a valid token is required/);
+  assert.equal(timers.pending.size, 0, "no reconnection");
+  assert.equal(FakeSocket.all.length, 2, "A is not tried again");
+});
+
+test("several URLs: back-off grows per full cycle, every hub tried in turn", async () => {
+  const { client, ws, timers } = await connectedToA({ random: () => 1 });
+  ws.drop(1006);
+  for (let i = 0; i < 6; i++) {
+    timers.runAll();
+    FakeSocket.last.drop(1006);
+  }
+  assert.deepEqual(timers.delays, [100, 100, 200, 200, 400, 400, 800]);
+  assert.deepEqual(FakeSocket.all.map((s) => (s.url === WS_A ? "A" : "B")), ["A", "B", "A", "B", "A", "B", "A"]);
+  timers.runAll();
+  const wsB = FakeSocket.last;
+  assert.equal(wsB.url, WS_B);
+  wsB.open();
+  wsB.deliver(welcome(10, { resumed: true }));
+  wsB.drop(1006);
+  assert.equal(timers.delays.at(-1), 100, "failures reset after a sync");
+  client.close();
+});
+
+test("several URLs: a seq gap resumes on the same hub; close() does not rotate", async () => {
+  const { client, ws, timers } = await connectedToA();
+  ws.deliver(patch(12, { value: 9 })); // a gap: we close with 4000
+  assert.equal(ws.closedWith.code, RESYNC_CLOSE_CODE);
+  await tick();
+  assert.equal(client.endpoint, WS_A, "the hub is alive: its log replays the gap");
+  timers.runAll();
+  assert.equal(FakeSocket.last.url, WS_A);
+  FakeSocket.last.open();
+  FakeSocket.last.deliver(welcome(10, { resumed: true }));
+  client.close();
+  await tick();
+  assert.equal(client.endpoint, WS_A);
+  assert.equal(timers.pending.size, 0);
 });

@@ -43,12 +43,12 @@ from ..hub import Hub, HubConfig
 from ..producer import ProducerHandler, close_producers
 from ..server import (
     _INDEX,
-    _PAGE,
     BOKEH_DIR,
     STATIC_DIR,
     ServerConfig,
     StaticHandler,
     WebSocketHandler,
+    render_page,
 )
 
 __all__ = [
@@ -136,13 +136,7 @@ class PageHandler(_HubMixin, JupyterHandler):
             raise tornado.web.HTTPError(404)
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.set_header("Cache-Control", "no-store")
-        self.finish(
-            _PAGE.format(
-                title=html.escape(titles[name]),
-                base="../",
-                doc=html.escape(json.dumps(name), quote=False),
-            )
-        )
+        self.finish(render_page(titles[name], "../", name))
 
 
 class StatsHandler(_HubMixin, APIHandler):
