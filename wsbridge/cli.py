@@ -80,6 +80,15 @@ def _add_server_options(p: argparse.ArgumentParser) -> None:
         help="also accept WebSockets from this Origin (exact, or an fnmatch pattern such as "
         "'https://*.example.org'); repeatable",
     )
+    p.add_argument(
+        "--peer",
+        dest="peers",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="another hub serving the same documents (http(s)://host:port/); pages fail "
+        "over to it when this one is unreachable; repeatable (docs/deploy.md)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -226,6 +235,7 @@ def _start_bridge(args: argparse.Namespace) -> tuple[Bridge, str | None] | None:
             port=args.port,
             token=token,
             allow_origins=args.allow_origins,
+            peers=args.peers,
             **backplane,
         )
         bridge.start()

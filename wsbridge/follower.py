@@ -23,6 +23,7 @@ everywhere (docs/deploy.md).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import secrets
@@ -116,6 +117,7 @@ class BackplaneFollower:
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
+        self._synced = asyncio.Event()
 
     def health(self) -> dict[str, Any]:
         return {
@@ -131,11 +133,14 @@ class BackplaneFollower:
             }
         }
 
-    async def start(self) -> None:
-        """Start following; an unreachable Redis is retried (and shown on /healthz)."""
+    async def start(self, wait: float = 5.0) -> None:
+        """Start following; returns once the documents are loaded, or after ``wait``
+        seconds when Redis does not answer (it is retried, and /healthz says so)."""
         self.redis = connect(self.config.url)
         loop = asyncio.get_running_loop()
         self._tasks = [loop.create_task(self._run()), loop.create_task(self._input_loop())]
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._synced.wait(), wait)
 
     async def close(self) -> None:
         self._stopping = True
@@ -159,6 +164,7 @@ class BackplaneFollower:
                 await pubsub.subscribe(self.keys.bus, self.keys.hub(self.hub_id))
                 await self._sync_all()
                 self._up()
+                self._synced.set()
                 attempt = 0
                 next_poll = loop.time() + self.config.poll_interval
                 while not self._stopping:
