@@ -4,7 +4,8 @@ A producer process (``wsbridge serve app.py --redis URL``), two hub
 processes (``wsbridge hub --redis URL``), a page on each hub. What one page
 does reaches the producer and the other page; when hub A dies mid-stream,
 its page moves to hub B (the page knows it as a peer) and ends up with
-exactly the producer's data.
+exactly the producer's data; when the producer dies, pages say so, and a
+new producer's state replaces it everywhere.
 """
 
 from __future__ import annotations
@@ -136,6 +137,23 @@ def test_two_hubs_one_dashboard_and_failover(
         assert page_a.evaluate("window.wsbridgeClient.seq") == page_b.evaluate(
             "window.wsbridgeClient.seq"
         )
+
+        # the producer dies: pages keep its last state, marked stale; a new one replaces it
+        epoch = page_a.evaluate("window.wsbridgeClient.epoch")
+        producer.proc.send_signal(signal.SIGKILL)
+        producer.proc.wait(5)
+        for page in (page_a, page_b):
+            page.wait_for_function("() => window.wsbridgeClient.status === 'stale'", timeout=15_000)
+            assert page.evaluate("window.wsbridgeClient.source('src').data.x.length") == 4000
+        procs("serve", str(app), "--port", "0", "--redis", redis_server.url).url()
+        for page in (page_a, page_b):
+            page.wait_for_function(
+                f"() => window.wsbridgeClient.epoch !== '{epoch}'"
+                " && window.wsbridgeClient.status === 'connected'"
+                " && window.wsbridgeClient.model('d').get('value') === 2",
+                timeout=15_000,
+            )
+            assert page.evaluate("window.wsbridgeClient.source('src').data.x.length") == 0
         assert errors == []
     finally:
         ctx.close()
