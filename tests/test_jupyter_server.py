@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 from .conftest import require
+from .pyenvs import REPO, ipykernel6_python, kernel_version
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -33,24 +34,32 @@ BASE_URL = "/jp%40x/"  # a non-root base_url that needs escaping
 class JupyterServer:
     """A ``jupyter server`` subprocess on 127.0.0.1 with a known token."""
 
-    def __init__(self, tmp: Path, extension: bool = True) -> None:
+    def __init__(
+        self, tmp: Path, extension: bool = True, python: Path | str = sys.executable
+    ) -> None:
         self.token = secrets.token_hex(16)
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}{BASE_URL}"
         self.runtime = tmp / "runtime"
+        self.data = tmp / "data"
         self.env = {
             **os.environ,
             "JUPYTER_RUNTIME_DIR": str(self.runtime),
             "JUPYTER_CONFIG_DIR": str(tmp / "config"),
-            "JUPYTER_DATA_DIR": str(tmp / "data"),
+            "JUPYTER_DATA_DIR": str(self.data),
             "IPYTHONDIR": str(tmp / "ipython"),
             "PYTHONUNBUFFERED": "1",
+            # this checkout's wsbridge in the server and in every kernel, whatever
+            # environment the kernel's python is (an ipykernel 6 venv, say)
+            "PYTHONPATH": os.pathsep.join(
+                p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p
+            ),
         }
         self.env.pop("JPY_PARENT_PID", None)
         args = [
-            sys.executable, "-m", "jupyter_server",
+            str(python), "-m", "jupyter_server",
             "--no-browser", "--ip=127.0.0.1", f"--port={self.port}",
             f"--ServerApp.token={self.token}", f"--ServerApp.base_url={BASE_URL}",
             f"--ServerApp.root_dir={tmp}",
@@ -99,16 +108,32 @@ class JupyterServer:
         self.log.flush()
         return Path(self.log.name).read_text()[-4000:]
 
-    def start_kernel(self) -> Any:
-        """A kernel started through the REST API, and a jupyter_client client for it."""
+    def add_kernelspec(self, name: str, python: Path | str) -> str:
+        """A kernelspec ``name`` running ipykernel with ``python`` (this server only)."""
+        spec = self.data / "kernels" / name
+        spec.mkdir(parents=True, exist_ok=True)
+        argv = [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+        kernel = {"argv": argv, "display_name": name, "language": "python"}
+        (spec / "kernel.json").write_text(json.dumps(kernel))
+        return name
+
+    def start_kernel(self, name: str = "python3", ipykernel: str | None = None) -> Any:
+        """A kernel started through the REST API, and a jupyter_client client for it.
+
+        ``ipykernel``: the major version the kernel must run (``"6"``), checked
+        inside it, so a test can never pass on another version by mistake.
+        """
         from jupyter_client import BlockingKernelClient
 
-        kid = self.request("api/kernels", "POST", {"name": "python3"})["id"]
+        kid = self.request("api/kernels", "POST", {"name": name})["id"]
         self.kernels.append(kid)
         client = BlockingKernelClient()
         client.load_connection_file(str(self.runtime / f"kernel-{kid}.json"))
         client.start_channels()
         self.wait_kernel(kid, client)
+        if ipykernel is not None:
+            version = run_cell(client, "import ipykernel; print(ipykernel.__version__)").strip()
+            assert version.split(".")[0] == ipykernel, f"kernel {name} runs ipykernel {version}"
         return kid, client
 
     def wait_kernel(self, kid: str, client: Any, timeout: float = 40.0) -> None:
@@ -188,6 +213,36 @@ def jupyter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterServer]
         server.stop()
 
 
+@pytest.fixture(scope="module")
+def ipykernel6_env() -> Path:
+    """The python of a venv with ipykernel 6 (tests/pyenvs.py: built once, cached)."""
+    require_jupyter()
+    try:
+        return ipykernel6_python()
+    except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:
+        require(False, f"a venv with ipykernel 6 ({exc})", 'PyPI access: pip install "ipykernel<7"')
+        raise
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("7", id="ipykernel7"),
+        # building the cached venv (once, ~15 s) counts against the first test's timeout
+        pytest.param("6", id="ipykernel6", marks=pytest.mark.timeout(300)),
+    ]
+)
+def kernelspec(request: pytest.FixtureRequest, jupyter: JupyterServer) -> tuple[str, str]:
+    """``(kernelspec, ipykernel major)``: the test runs on ipykernel 7 and on 6."""
+    major: str = request.param
+    if major == "6":
+        python: Path | str = request.getfixturevalue("ipykernel6_env")
+    else:  # this environment's own ipykernel, the newest the project supports
+        python = sys.executable
+        installed = kernel_version(python)
+        assert installed.split(".")[0] == major, f"this environment has ipykernel {installed}"
+    return jupyter.add_kernelspec(f"ipykernel{major}", python), major
+
+
 PUBLISH = """
 import wsbridge as wb
 bridge = wb.Bridge().start()
@@ -219,15 +274,17 @@ def test_the_shipped_config_enables_the_extension(jupyter: JupyterServer) -> Non
 
 
 def test_kernel_publishes_and_chromium_moves_the_slider_through_the_server(
-    jupyter: JupyterServer, chromium: Any
+    jupyter: JupyterServer, chromium: Any, kernelspec: tuple[str, str]
 ) -> None:
-    kid, kernel = jupyter.start_kernel()
+    spec, major = kernelspec
+    doc = f"main{major}"
+    kid, kernel = jupyter.start_kernel(spec, ipykernel=major)
     try:
-        kind, url, sid = run_cell(kernel, PUBLISH.format(doc="main")).split()
+        kind, url, sid = run_cell(kernel, PUBLISH.format(doc=doc)).split()
         assert kind == "RemoteBridge" and url == jupyter.url + "wsbridge/"
         shown = run_cell(kernel, "print(dash._repr_html_())")
-        assert f'src="{BASE_URL}wsbridge/d/main"' in shown  # a path: right behind any proxy
-        jupyter.wait_document("main")
+        assert f'src="{BASE_URL}wsbridge/d/{doc}"' in shown  # a path: right behind any proxy
+        jupyter.wait_document(doc)
         context = chromium.new_context()
         page = context.new_page()
         js_errors: list[str] = []
@@ -235,7 +292,7 @@ def test_kernel_publishes_and_chromium_moves_the_slider_through_the_server(
         try:
             # the token logs the browser in (Jupyter sets its cookie); then the
             # page's WebSocket is authenticated by that cookie, same origin
-            page.goto(f"{url}d/main?token={jupyter.token}")
+            page.goto(f"{url}d/{doc}?token={jupyter.token}")
             page.wait_for_function("() => window.wsbridgeClient && window.wsbridgeClient.seq >= 0")
             rng = page.locator(f'[data-wsbridge-model="{sid}"] input[type=range]')
             rng.evaluate(
@@ -260,7 +317,7 @@ def test_kernel_publishes_and_chromium_moves_the_slider_through_the_server(
             )
             assert "gone" in status.inner_text()
             jupyter.wait_kernel(kid, kernel)
-            _, _, new_sid = run_cell(kernel, PUBLISH.format(doc="main")).split()
+            _, _, new_sid = run_cell(kernel, PUBLISH.format(doc=doc)).split()
             page.wait_for_function(
                 "() => document.getElementById('wsbridge-status').dataset.wsbridgeStatus"
                 " === 'connected'",
@@ -281,8 +338,8 @@ import numpy as np
 clicked = []
 button = wb.Button(label="go")
 button.on_click(lambda b: clicked.append(time.monotonic()))
-src = wb.DataSource({"t": np.zeros(0)})
-bridge.dashboard("busy", wb.Column(button, wb.Sparkline(src, x="t", y="t")))
+src = wb.DataSource({{"t": np.zeros(0)}})
+bridge.dashboard("{doc}", wb.Column(button, wb.Sparkline(src, x="t", y="t")))
 print(button.id, src.id)
 """
 
@@ -303,20 +360,24 @@ def in_thread(fn: Any) -> Any:
         return pool.submit(asyncio.run, fn()).result(timeout=40)
 
 
-def test_a_busy_cell_still_streams_and_fires_browser_callbacks(jupyter: JupyterServer) -> None:
+def test_a_busy_cell_still_streams_and_fires_browser_callbacks(
+    jupyter: JupyterServer, kernelspec: tuple[str, str]
+) -> None:
     from wsbridge.client import Client
     from wsbridge.protocol import Stream
 
-    _, kernel = jupyter.start_kernel()
+    spec, major = kernelspec
+    _, kernel = jupyter.start_kernel(spec, ipykernel=major)
     try:
-        run_cell(kernel, PUBLISH.format(doc="busy-main"))
-        button, src = run_cell(kernel, BUSY_SETUP).split()
-        jupyter.wait_document("busy")
+        doc = f"busy{major}"
+        run_cell(kernel, PUBLISH.format(doc=f"{doc}-main"))
+        button, src = run_cell(kernel, BUSY_SETUP.format(doc=doc)).split()
+        jupyter.wait_document(doc)
         arrivals: list[float] = []
 
         async def browse() -> float:
             auth = {"Authorization": f"token {jupyter.token}"}
-            client = await Client.connect(jupyter.url + "wsbridge/", "busy", headers=auth)
+            client = await Client.connect(jupyter.url + "wsbridge/", doc, headers=auth)
             async with client:
                 client.on_message(
                     lambda m: arrivals.append(time.monotonic()) if isinstance(m, Stream) else None
