@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,40 +25,54 @@ from typing import Any
 import pytest
 
 from .conftest import require
-from .pyenvs import REPO, ipykernel6_python, kernel_version
+from .pyenvs import REPO, ipykernel6_python, kernel_version, make_prefix
 
 pytestmark = pytest.mark.timeout(60)
 
 BASE_URL = "/jp%40x/"  # a non-root base_url that needs escaping
 
 
+def jupyter_env(tmp: Path) -> dict[str, str]:
+    """This environment, with Jupyter's config, data and runtime dirs under ``tmp``.
+
+    (Jupyter also reads config below ``sys.prefix`` and system-wide: a test
+    that writes config there runs in a venv of its own, ``make_prefix``.)
+    """
+    env = {
+        **os.environ,
+        "JUPYTER_RUNTIME_DIR": str(tmp / "runtime"),
+        "JUPYTER_CONFIG_DIR": str(tmp / "config"),
+        "JUPYTER_DATA_DIR": str(tmp / "data"),
+        "IPYTHONDIR": str(tmp / "ipython"),
+        "PYTHONUNBUFFERED": "1",
+        # this checkout's wsbridge in the server and in every kernel, whatever
+        # environment the kernel's python is (an ipykernel 6 venv, say)
+        "PYTHONPATH": os.pathsep.join(
+            p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p
+        ),
+    }
+    env.pop("JPY_PARENT_PID", None)
+    return env
+
+
 class JupyterServer:
     """A ``jupyter server`` subprocess on 127.0.0.1 with a known token."""
 
     def __init__(
-        self, tmp: Path, extension: bool = True, python: Path | str = sys.executable
+        self,
+        tmp: Path,
+        extension: bool = True,
+        python: Path | str = sys.executable,
+        env: dict[str, str] | None = None,
     ) -> None:
         self.token = secrets.token_hex(16)
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}{BASE_URL}"
-        self.runtime = tmp / "runtime"
-        self.data = tmp / "data"
-        self.env = {
-            **os.environ,
-            "JUPYTER_RUNTIME_DIR": str(self.runtime),
-            "JUPYTER_CONFIG_DIR": str(tmp / "config"),
-            "JUPYTER_DATA_DIR": str(self.data),
-            "IPYTHONDIR": str(tmp / "ipython"),
-            "PYTHONUNBUFFERED": "1",
-            # this checkout's wsbridge in the server and in every kernel, whatever
-            # environment the kernel's python is (an ipykernel 6 venv, say)
-            "PYTHONPATH": os.pathsep.join(
-                p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p
-            ),
-        }
-        self.env.pop("JPY_PARENT_PID", None)
+        self.env = env if env is not None else jupyter_env(tmp)
+        self.runtime = Path(self.env["JUPYTER_RUNTIME_DIR"])
+        self.data = Path(self.env["JUPYTER_DATA_DIR"])
         args = [
             str(python), "-m", "jupyter_server",
             "--no-browser", "--ip=127.0.0.1", f"--port={self.port}",
@@ -443,3 +458,93 @@ def test_discovery_matches_the_parent_pid_and_probes_the_extension(
     monkeypatch.setenv("WSBRIDGE_MODE", "embedded")
     runtime_file(jupyter.url, jupyter.token)
     assert find_jupyter_server() is None
+
+
+def extension_list(python: Path, env: dict[str, str]) -> dict[str, str]:
+    """``jupyter server extension list``: {config dir: its lines about wsbridge}."""
+    listed = subprocess.run(
+        [str(python), "-m", "jupyter_server", "extension", "list"],
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    found: dict[str, str] = {}
+    where = ""
+    for line in (listed.stdout + listed.stderr).splitlines():
+        if line.startswith("Config dir: "):
+            where = line.removeprefix("Config dir: ").strip()
+        elif line.strip().startswith("wsbridge "):
+            found[where] = found.get(where, "") + line
+    return found
+
+
+def extension_toggle(python: Path, env: dict[str, str], action: str) -> None:
+    done = subprocess.run(
+        [str(python), "-m", "jupyter_server", "extension", action, "wsbridge"],
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    output = done.stdout + done.stderr
+    assert done.returncode == 0 and "Validation failed" not in output, output
+
+
+@pytest.mark.timeout(120)
+def test_extension_disable_and_enable_in_an_environment_of_its_own(tmp_path: Path) -> None:
+    """``jupyter server extension disable wsbridge`` edits the config JSON that
+    ``pip install`` put under ``sys.prefix`` (it writes nowhere else by
+    default; ``--user`` refuses an extension not enabled in the user dir). So
+    the test installs wsbridge with pip into a venv of its own, a prefix it
+    may change, and runs Jupyter from that venv."""
+    require_jupyter()
+    prefix = tmp_path / "env"
+    python = make_prefix(prefix, pip=False)
+    installed = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
+         "--ignore-installed", "--prefix", str(prefix), str(REPO)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    shipped = prefix / "etc/jupyter/jupyter_server_config.d/wsbridge.json"
+    config_dir = str(prefix / "etc/jupyter")
+    env = {**jupyter_env(tmp_path), "PYTHONNOUSERSITE": "1"}  # no ~/.local config either
+
+    assert "enabled" in extension_list(python, env)[config_dir]
+    extension_toggle(python, env, "disable")
+    assert json.loads(shipped.read_text())["ServerApp"]["jpserver_extensions"] == {
+        "wsbridge": False
+    }
+    assert "disabled" in extension_list(python, env)[config_dir]
+
+    server = JupyterServer(tmp_path, python=python, env=env)
+    try:
+        server.wait_ready()
+        with pytest.raises(urllib.error.HTTPError) as info:
+            server.request("wsbridge/healthz")
+        assert info.value.code == 404  # nothing mounted under wsbridge/
+        _, kernel = server.start_kernel()
+        try:
+            out = run_cell(kernel, FALLBACK).split()
+        finally:
+            kernel.stop_channels()
+        # the kernel found its server, whose probe said 404: an embedded hub
+        assert out[0] == "1" and out[1] == "Bridge", out
+        assert out[2].startswith("http://127.0.0.1:") and f":{server.port}/" not in out[2]
+    finally:
+        server.stop()
+
+    extension_toggle(python, env, "enable")  # and a new server mounts it again
+    (tmp_path / "again").mkdir()
+    server = JupyterServer(tmp_path / "again", python=python, env=env)
+    try:
+        server.wait_ready()
+        assert server.request("wsbridge/healthz")["status"] == "ok"
+    finally:
+        server.stop()
+
+
+FALLBACK = """
+import os
+import wsbridge as wb
+from jupyter_server.serverapp import list_running_servers
+mine = [s for s in list_running_servers() if str(s["pid"]) == os.environ["JPY_PARENT_PID"]]
+with wb.Bridge() as b:
+    print(len(mine), type(b).__name__, b.url)
+"""
