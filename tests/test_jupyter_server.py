@@ -111,12 +111,19 @@ class JupyterServer:
                 time.sleep(0.1)
         raise TimeoutError(f"jupyter server not ready: {self.logs()}")
 
-    def wait_document(self, name: str, timeout: float = 10.0) -> None:
-        """Until the hub holds ``name`` (a kernel's frames travel asynchronously)."""
+    def request_text(self, path: str) -> str:
+        req = urllib.request.Request(
+            self.url + path, headers={"Authorization": f"token {self.token}"}
+        )
+        with urllib.request.urlopen(req, timeout=20) as response:
+            return str(response.read().decode())
+
+    def wait_document(self, name: str, timeout: float = 10.0, present: bool = True) -> None:
+        """Until the hub holds ``name`` (or no longer does, ``present=False``)."""
         deadline = time.monotonic() + timeout
-        while name not in self.request("wsbridge/healthz")["documents"]:
+        while (name in self.request("wsbridge/healthz")["documents"]) != present:
             if time.monotonic() > deadline:
-                raise TimeoutError(f"document {name!r} never reached the hub")
+                raise TimeoutError(f"document {name!r} never {'reached' if present else 'left'}")
             time.sleep(0.02)
 
     def logs(self) -> str:
@@ -297,6 +304,9 @@ def test_kernel_publishes_and_chromium_moves_the_slider_through_the_server(
     try:
         kind, url, sid = run_cell(kernel, PUBLISH.format(doc=doc)).split()
         assert kind == "RemoteBridge" and url == jupyter.url + "wsbridge/"
+        # how the hub will know this kernel's documents when it is shut down
+        named = "from wsbridge.remote import current_kernel_id; print(current_kernel_id())"
+        assert run_cell(kernel, named).strip() == kid
         shown = run_cell(kernel, "print(dash._repr_html_())")
         assert f'src="{BASE_URL}wsbridge/d/{doc}"' in shown  # a path: right behind any proxy
         jupyter.wait_document(doc)
@@ -332,6 +342,11 @@ def test_kernel_publishes_and_chromium_moves_the_slider_through_the_server(
             )
             assert "gone" in status.inner_text()
             jupyter.wait_kernel(kid, kernel)
+            # the kernel still exists: its document stays (stale), however long
+            # the restart takes; the hub checks every 0.5 s, so wait for a few
+            time.sleep(1.5)
+            assert doc in jupyter.request("wsbridge/healthz")["documents"]
+            assert status.get_attribute("data-wsbridge-status") == "stale"
             _, _, new_sid = run_cell(kernel, PUBLISH.format(doc=doc)).split()
             page.wait_for_function(
                 "() => document.getElementById('wsbridge-status').dataset.wsbridgeStatus"
@@ -340,6 +355,17 @@ def test_kernel_publishes_and_chromium_moves_the_slider_through_the_server(
             )
             page.locator(f'[data-wsbridge-model="{new_sid}"] input[type=range]').wait_for()
             assert not status.is_visible()
+            # the kernel is shut down: its document leaves the hub, the index,
+            # and the open page says it was removed
+            jupyter.request(f"api/kernels/{kid}", "DELETE")
+            jupyter.wait_document(doc, present=False)
+            assert f'href="d/{doc}"' not in jupyter.request_text("wsbridge/")
+            page.wait_for_function(
+                "() => document.getElementById('wsbridge-status').dataset.wsbridgeStatus"
+                " === 'closed'",
+                timeout=15000,
+            )
+            assert "document removed" in status.inner_text()
             assert not js_errors
         finally:
             context.close()
