@@ -279,8 +279,8 @@ print(type(bridge).__name__, bridge.url, slider.id)
 def test_the_shipped_config_enables_the_extension(jupyter: JupyterServer) -> None:
     # The server got no jpserver_extensions flag and a config dir of its own:
     # the JSON the package installs into sys.prefix (hatch shared-data) enabled it.
-    # (`jupyter server extension disable wsbridge` edits that installed file, so it
-    # is not exercised here: a test must not change the environment it runs in.)
+    # (`jupyter server extension disable wsbridge` edits that installed file, so
+    # it runs in a venv of its own: test_extension_disable_and_enable_...)
     shipped = Path(sys.prefix, "etc/jupyter/jupyter_server_config.d/wsbridge.json")
     assert json.loads(shipped.read_text()) == {
         "ServerApp": {"jpserver_extensions": {"wsbridge": True}}
@@ -520,6 +520,10 @@ def test_extension_disable_and_enable_in_an_environment_of_its_own(tmp_path: Pat
     the test installs wsbridge with pip into a venv of its own, a prefix it
     may change, and runs Jupyter from that venv."""
     require_jupyter()
+    try:
+        import hatchling  # noqa: F401  (pip builds the wheel without an isolated env)
+    except ImportError:
+        require(False, "hatchling", 'pip install -e ".[test]"')
     prefix = tmp_path / "env"
     python = make_prefix(prefix, pip=False)
     installed = subprocess.run(
