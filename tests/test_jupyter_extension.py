@@ -42,10 +42,14 @@ pytestmark = pytest.mark.timeout(30)
 
 
 @pytest.fixture
-def jp_server_config() -> Any:
+def jp_server_config(request: pytest.FixtureRequest) -> Any:
+    """The extension on; a test may add ``WsbridgeApp`` settings (indirect parametrize)."""
     from traitlets.config import Config
 
-    return Config({"ServerApp": {"jpserver_extensions": {"wsbridge": True}}})
+    wsbridge_app = getattr(request, "param", {})
+    return Config(
+        {"ServerApp": {"jpserver_extensions": {"wsbridge": True}}, "WsbridgeApp": wsbridge_app}
+    )
 
 
 def hub_of(serverapp: Any) -> Hub:
@@ -228,5 +232,46 @@ def test_a_producer_publishes_through_jupyter(
         assert gone.type == "error" and gone.code == "producer_gone"  # type: ignore[attr-defined]
         assert hub.documents["s"].gone is not None
         browser.close()
+
+    io_loop.run_sync(main, timeout=20)
+
+
+@pytest.mark.parametrize("jp_server_config", [{"gone_timeout": 1.0}], indirect=True)
+def test_documents_of_a_producer_that_is_no_kernel_go_after_the_timeout(
+    io_loop: Any, jp_serverapp: Any, jp_ws_fetch: Any
+) -> None:
+    """A producer that is no kernel of this server (here: one naming a kernel
+    the server never had) leaves its documents stale for ``gone_timeout``
+    seconds, then they are removed; one re-created meanwhile stays."""
+    from wsbridge.remote import KERNEL_HEADER
+
+    async def main() -> None:
+        hub = hub_of(jp_serverapp)
+        first = await jp_ws_fetch("wsbridge", "producer", headers={KERNEL_HEADER: "no-such"})
+        for doc in ("keep", "drop"):
+            frame = encode_envelope("create", doc=doc, title=doc, spec=Add(seq=0))
+            first.write_message(frame.data, binary=frame.binary)
+        for _ in range(500):
+            if {"keep", "drop"} <= set(hub.documents):
+                break
+            await asyncio.sleep(0.01)
+        browser = await jp_ws_fetch("wsbridge", "ws")
+        browser.write_message(encode(Hello(doc="drop")).data.decode())
+        assert isinstance(decode(await browser.read_message()), Welcome)
+        assert isinstance(decode(await browser.read_message()), Snapshot)
+        first.close()
+        gone = decode(await browser.read_message())
+        assert gone.type == "error" and gone.code == "producer_gone"  # type: ignore[attr-defined]
+        second = await jp_ws_fetch("wsbridge", "producer")  # "keep" comes back
+        frame = encode_envelope("create", doc="keep", title="keep", spec=Add(seq=0))
+        second.write_message(frame.data, binary=frame.binary)
+        removed = decode(await asyncio.wait_for(browser.read_message(), 10))
+        assert removed.type == "error" and removed.code == "unknown_document"  # type: ignore[attr-defined]
+        assert "did not come back within 1 s" in removed.message  # type: ignore[attr-defined]
+        assert await asyncio.wait_for(browser.read_message(), 10) is None  # closed (1008)
+        assert browser.close_code == 1008
+        assert "drop" not in hub.documents
+        assert "keep" in hub.documents and hub.documents["keep"].gone is None
+        second.close()
 
     io_loop.run_sync(main, timeout=20)

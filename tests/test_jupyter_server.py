@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,33 +25,56 @@ from typing import Any
 import pytest
 
 from .conftest import require
+from .pyenvs import REPO, ipykernel6_python, kernel_version, make_prefix
 
 pytestmark = pytest.mark.timeout(60)
 
 BASE_URL = "/jp%40x/"  # a non-root base_url that needs escaping
 
 
+def jupyter_env(tmp: Path) -> dict[str, str]:
+    """This environment, with Jupyter's config, data and runtime dirs under ``tmp``.
+
+    (Jupyter also reads config below ``sys.prefix`` and system-wide: a test
+    that writes config there runs in a venv of its own, ``make_prefix``.)
+    """
+    env = {
+        **os.environ,
+        "JUPYTER_RUNTIME_DIR": str(tmp / "runtime"),
+        "JUPYTER_CONFIG_DIR": str(tmp / "config"),
+        "JUPYTER_DATA_DIR": str(tmp / "data"),
+        "IPYTHONDIR": str(tmp / "ipython"),
+        "PYTHONUNBUFFERED": "1",
+        # this checkout's wsbridge in the server and in every kernel, whatever
+        # environment the kernel's python is (an ipykernel 6 venv, say)
+        "PYTHONPATH": os.pathsep.join(
+            p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p
+        ),
+    }
+    env.pop("JPY_PARENT_PID", None)
+    return env
+
+
 class JupyterServer:
     """A ``jupyter server`` subprocess on 127.0.0.1 with a known token."""
 
-    def __init__(self, tmp: Path, extension: bool = True) -> None:
+    def __init__(
+        self,
+        tmp: Path,
+        extension: bool = True,
+        python: Path | str = sys.executable,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.token = secrets.token_hex(16)
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}{BASE_URL}"
-        self.runtime = tmp / "runtime"
-        self.env = {
-            **os.environ,
-            "JUPYTER_RUNTIME_DIR": str(self.runtime),
-            "JUPYTER_CONFIG_DIR": str(tmp / "config"),
-            "JUPYTER_DATA_DIR": str(tmp / "data"),
-            "IPYTHONDIR": str(tmp / "ipython"),
-            "PYTHONUNBUFFERED": "1",
-        }
-        self.env.pop("JPY_PARENT_PID", None)
+        self.env = env if env is not None else jupyter_env(tmp)
+        self.runtime = Path(self.env["JUPYTER_RUNTIME_DIR"])
+        self.data = Path(self.env["JUPYTER_DATA_DIR"])
         args = [
-            sys.executable, "-m", "jupyter_server",
+            str(python), "-m", "jupyter_server",
             "--no-browser", "--ip=127.0.0.1", f"--port={self.port}",
             f"--ServerApp.token={self.token}", f"--ServerApp.base_url={BASE_URL}",
             f"--ServerApp.root_dir={tmp}",
@@ -87,28 +111,51 @@ class JupyterServer:
                 time.sleep(0.1)
         raise TimeoutError(f"jupyter server not ready: {self.logs()}")
 
-    def wait_document(self, name: str, timeout: float = 10.0) -> None:
-        """Until the hub holds ``name`` (a kernel's frames travel asynchronously)."""
+    def request_text(self, path: str) -> str:
+        req = urllib.request.Request(
+            self.url + path, headers={"Authorization": f"token {self.token}"}
+        )
+        with urllib.request.urlopen(req, timeout=20) as response:
+            return str(response.read().decode())
+
+    def wait_document(self, name: str, timeout: float = 10.0, present: bool = True) -> None:
+        """Until the hub holds ``name`` (or no longer does, ``present=False``)."""
         deadline = time.monotonic() + timeout
-        while name not in self.request("wsbridge/healthz")["documents"]:
+        while (name in self.request("wsbridge/healthz")["documents"]) != present:
             if time.monotonic() > deadline:
-                raise TimeoutError(f"document {name!r} never reached the hub")
+                raise TimeoutError(f"document {name!r} never {'reached' if present else 'left'}")
             time.sleep(0.02)
 
     def logs(self) -> str:
         self.log.flush()
         return Path(self.log.name).read_text()[-4000:]
 
-    def start_kernel(self) -> Any:
-        """A kernel started through the REST API, and a jupyter_client client for it."""
+    def add_kernelspec(self, name: str, python: Path | str) -> str:
+        """A kernelspec ``name`` running ipykernel with ``python`` (this server only)."""
+        spec = self.data / "kernels" / name
+        spec.mkdir(parents=True, exist_ok=True)
+        argv = [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+        kernel = {"argv": argv, "display_name": name, "language": "python"}
+        (spec / "kernel.json").write_text(json.dumps(kernel))
+        return name
+
+    def start_kernel(self, name: str = "python3", ipykernel: str | None = None) -> Any:
+        """A kernel started through the REST API, and a jupyter_client client for it.
+
+        ``ipykernel``: the major version the kernel must run (``"6"``), checked
+        inside it, so a test can never pass on another version by mistake.
+        """
         from jupyter_client import BlockingKernelClient
 
-        kid = self.request("api/kernels", "POST", {"name": "python3"})["id"]
+        kid = self.request("api/kernels", "POST", {"name": name})["id"]
         self.kernels.append(kid)
         client = BlockingKernelClient()
         client.load_connection_file(str(self.runtime / f"kernel-{kid}.json"))
         client.start_channels()
         self.wait_kernel(kid, client)
+        if ipykernel is not None:
+            version = run_cell(client, "import ipykernel; print(ipykernel.__version__)").strip()
+            assert version.split(".")[0] == ipykernel, f"kernel {name} runs ipykernel {version}"
         return kid, client
 
     def wait_kernel(self, kid: str, client: Any, timeout: float = 40.0) -> None:
@@ -188,6 +235,36 @@ def jupyter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterServer]
         server.stop()
 
 
+@pytest.fixture(scope="module")
+def ipykernel6_env() -> Path:
+    """The python of a venv with ipykernel 6 (tests/pyenvs.py: built once, cached)."""
+    require_jupyter()
+    try:
+        return ipykernel6_python()
+    except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:
+        require(False, f"a venv with ipykernel 6 ({exc})", 'PyPI access: pip install "ipykernel<7"')
+        raise
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("7", id="ipykernel7"),
+        # building the cached venv (once, ~15 s) counts against the first test's timeout
+        pytest.param("6", id="ipykernel6", marks=pytest.mark.timeout(300)),
+    ]
+)
+def kernelspec(request: pytest.FixtureRequest, jupyter: JupyterServer) -> tuple[str, str]:
+    """``(kernelspec, ipykernel major)``: the test runs on ipykernel 7 and on 6."""
+    major: str = request.param
+    if major == "6":
+        python: Path | str = request.getfixturevalue("ipykernel6_env")
+    else:  # this environment's own ipykernel, the newest the project supports
+        python = sys.executable
+        installed = kernel_version(python)
+        assert installed.split(".")[0] == major, f"this environment has ipykernel {installed}"
+    return jupyter.add_kernelspec(f"ipykernel{major}", python), major
+
+
 PUBLISH = """
 import wsbridge as wb
 bridge = wb.Bridge().start()
@@ -202,8 +279,8 @@ print(type(bridge).__name__, bridge.url, slider.id)
 def test_the_shipped_config_enables_the_extension(jupyter: JupyterServer) -> None:
     # The server got no jpserver_extensions flag and a config dir of its own:
     # the JSON the package installs into sys.prefix (hatch shared-data) enabled it.
-    # (`jupyter server extension disable wsbridge` edits that installed file, so it
-    # is not exercised here: a test must not change the environment it runs in.)
+    # (`jupyter server extension disable wsbridge` edits that installed file, so
+    # it runs in a venv of its own: test_extension_disable_and_enable_...)
     shipped = Path(sys.prefix, "etc/jupyter/jupyter_server_config.d/wsbridge.json")
     assert json.loads(shipped.read_text()) == {
         "ServerApp": {"jpserver_extensions": {"wsbridge": True}}
@@ -219,15 +296,20 @@ def test_the_shipped_config_enables_the_extension(jupyter: JupyterServer) -> Non
 
 
 def test_kernel_publishes_and_chromium_moves_the_slider_through_the_server(
-    jupyter: JupyterServer, chromium: Any
+    jupyter: JupyterServer, chromium: Any, kernelspec: tuple[str, str]
 ) -> None:
-    kid, kernel = jupyter.start_kernel()
+    spec, major = kernelspec
+    doc = f"main{major}"
+    kid, kernel = jupyter.start_kernel(spec, ipykernel=major)
     try:
-        kind, url, sid = run_cell(kernel, PUBLISH.format(doc="main")).split()
+        kind, url, sid = run_cell(kernel, PUBLISH.format(doc=doc)).split()
         assert kind == "RemoteBridge" and url == jupyter.url + "wsbridge/"
+        # how the hub will know this kernel's documents when it is shut down
+        named = "from wsbridge.remote import current_kernel_id; print(current_kernel_id())"
+        assert run_cell(kernel, named).strip() == kid
         shown = run_cell(kernel, "print(dash._repr_html_())")
-        assert f'src="{BASE_URL}wsbridge/d/main"' in shown  # a path: right behind any proxy
-        jupyter.wait_document("main")
+        assert f'src="{BASE_URL}wsbridge/d/{doc}"' in shown  # a path: right behind any proxy
+        jupyter.wait_document(doc)
         context = chromium.new_context()
         page = context.new_page()
         js_errors: list[str] = []
@@ -235,7 +317,7 @@ def test_kernel_publishes_and_chromium_moves_the_slider_through_the_server(
         try:
             # the token logs the browser in (Jupyter sets its cookie); then the
             # page's WebSocket is authenticated by that cookie, same origin
-            page.goto(f"{url}d/main?token={jupyter.token}")
+            page.goto(f"{url}d/{doc}?token={jupyter.token}")
             page.wait_for_function("() => window.wsbridgeClient && window.wsbridgeClient.seq >= 0")
             rng = page.locator(f'[data-wsbridge-model="{sid}"] input[type=range]')
             rng.evaluate(
@@ -260,7 +342,12 @@ def test_kernel_publishes_and_chromium_moves_the_slider_through_the_server(
             )
             assert "gone" in status.inner_text()
             jupyter.wait_kernel(kid, kernel)
-            _, _, new_sid = run_cell(kernel, PUBLISH.format(doc="main")).split()
+            # the kernel still exists: its document stays (stale), however long
+            # the restart takes; the hub checks every 0.5 s, so wait for a few
+            time.sleep(1.5)
+            assert doc in jupyter.request("wsbridge/healthz")["documents"]
+            assert status.get_attribute("data-wsbridge-status") == "stale"
+            _, _, new_sid = run_cell(kernel, PUBLISH.format(doc=doc)).split()
             page.wait_for_function(
                 "() => document.getElementById('wsbridge-status').dataset.wsbridgeStatus"
                 " === 'connected'",
@@ -268,6 +355,17 @@ def test_kernel_publishes_and_chromium_moves_the_slider_through_the_server(
             )
             page.locator(f'[data-wsbridge-model="{new_sid}"] input[type=range]').wait_for()
             assert not status.is_visible()
+            # the kernel is shut down: its document leaves the hub, the index,
+            # and the open page says it was removed
+            jupyter.request(f"api/kernels/{kid}", "DELETE")
+            jupyter.wait_document(doc, present=False)
+            assert f'href="d/{doc}"' not in jupyter.request_text("wsbridge/")
+            page.wait_for_function(
+                "() => document.getElementById('wsbridge-status').dataset.wsbridgeStatus"
+                " === 'closed'",
+                timeout=15000,
+            )
+            assert "document removed" in status.inner_text()
             assert not js_errors
         finally:
             context.close()
@@ -281,8 +379,8 @@ import numpy as np
 clicked = []
 button = wb.Button(label="go")
 button.on_click(lambda b: clicked.append(time.monotonic()))
-src = wb.DataSource({"t": np.zeros(0)})
-bridge.dashboard("busy", wb.Column(button, wb.Sparkline(src, x="t", y="t")))
+src = wb.DataSource({{"t": np.zeros(0)}})
+bridge.dashboard("{doc}", wb.Column(button, wb.Sparkline(src, x="t", y="t")))
 print(button.id, src.id)
 """
 
@@ -303,20 +401,24 @@ def in_thread(fn: Any) -> Any:
         return pool.submit(asyncio.run, fn()).result(timeout=40)
 
 
-def test_a_busy_cell_still_streams_and_fires_browser_callbacks(jupyter: JupyterServer) -> None:
+def test_a_busy_cell_still_streams_and_fires_browser_callbacks(
+    jupyter: JupyterServer, kernelspec: tuple[str, str]
+) -> None:
     from wsbridge.client import Client
     from wsbridge.protocol import Stream
 
-    _, kernel = jupyter.start_kernel()
+    spec, major = kernelspec
+    _, kernel = jupyter.start_kernel(spec, ipykernel=major)
     try:
-        run_cell(kernel, PUBLISH.format(doc="busy-main"))
-        button, src = run_cell(kernel, BUSY_SETUP).split()
-        jupyter.wait_document("busy")
+        doc = f"busy{major}"
+        run_cell(kernel, PUBLISH.format(doc=f"{doc}-main"))
+        button, src = run_cell(kernel, BUSY_SETUP.format(doc=doc)).split()
+        jupyter.wait_document(doc)
         arrivals: list[float] = []
 
         async def browse() -> float:
             auth = {"Authorization": f"token {jupyter.token}"}
-            client = await Client.connect(jupyter.url + "wsbridge/", "busy", headers=auth)
+            client = await Client.connect(jupyter.url + "wsbridge/", doc, headers=auth)
             async with client:
                 client.on_message(
                     lambda m: arrivals.append(time.monotonic()) if isinstance(m, Stream) else None
@@ -382,3 +484,97 @@ def test_discovery_matches_the_parent_pid_and_probes_the_extension(
     monkeypatch.setenv("WSBRIDGE_MODE", "embedded")
     runtime_file(jupyter.url, jupyter.token)
     assert find_jupyter_server() is None
+
+
+def extension_list(python: Path, env: dict[str, str]) -> dict[str, str]:
+    """``jupyter server extension list``: {config dir: its lines about wsbridge}."""
+    listed = subprocess.run(
+        [str(python), "-m", "jupyter_server", "extension", "list"],
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    found: dict[str, str] = {}
+    where = ""
+    for line in (listed.stdout + listed.stderr).splitlines():
+        if line.startswith("Config dir: "):
+            where = line.removeprefix("Config dir: ").strip()
+        elif line.strip().startswith("wsbridge "):
+            found[where] = found.get(where, "") + line
+    return found
+
+
+def extension_toggle(python: Path, env: dict[str, str], action: str) -> None:
+    done = subprocess.run(
+        [str(python), "-m", "jupyter_server", "extension", action, "wsbridge"],
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    output = done.stdout + done.stderr
+    assert done.returncode == 0 and "Validation failed" not in output, output
+
+
+@pytest.mark.timeout(120)
+def test_extension_disable_and_enable_in_an_environment_of_its_own(tmp_path: Path) -> None:
+    """``jupyter server extension disable wsbridge`` edits the config JSON that
+    ``pip install`` put under ``sys.prefix`` (it writes nowhere else by
+    default; ``--user`` refuses an extension not enabled in the user dir). So
+    the test installs wsbridge with pip into a venv of its own, a prefix it
+    may change, and runs Jupyter from that venv."""
+    require_jupyter()
+    try:
+        import hatchling  # noqa: F401  (pip builds the wheel without an isolated env)
+    except ImportError:
+        require(False, "hatchling", 'pip install -e ".[test]"')
+    prefix = tmp_path / "env"
+    python = make_prefix(prefix, pip=False)
+    installed = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
+         "--ignore-installed", "--prefix", str(prefix), str(REPO)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    shipped = prefix / "etc/jupyter/jupyter_server_config.d/wsbridge.json"
+    config_dir = str(prefix / "etc/jupyter")
+    env = {**jupyter_env(tmp_path), "PYTHONNOUSERSITE": "1"}  # no ~/.local config either
+
+    assert "enabled" in extension_list(python, env)[config_dir]
+    extension_toggle(python, env, "disable")
+    assert json.loads(shipped.read_text())["ServerApp"]["jpserver_extensions"] == {
+        "wsbridge": False
+    }
+    assert "disabled" in extension_list(python, env)[config_dir]
+
+    server = JupyterServer(tmp_path, python=python, env=env)
+    try:
+        server.wait_ready()
+        with pytest.raises(urllib.error.HTTPError) as info:
+            server.request("wsbridge/healthz")
+        assert info.value.code == 404  # nothing mounted under wsbridge/
+        _, kernel = server.start_kernel()
+        try:
+            out = run_cell(kernel, FALLBACK).split()
+        finally:
+            kernel.stop_channels()
+        # the kernel found its server, whose probe said 404: an embedded hub
+        assert out[0] == "1" and out[1] == "Bridge", out
+        assert out[2].startswith("http://127.0.0.1:") and f":{server.port}/" not in out[2]
+    finally:
+        server.stop()
+
+    extension_toggle(python, env, "enable")  # and a new server mounts it again
+    (tmp_path / "again").mkdir()
+    server = JupyterServer(tmp_path / "again", python=python, env=env)
+    try:
+        server.wait_ready()
+        assert server.request("wsbridge/healthz")["status"] == "ok"
+    finally:
+        server.stop()
+
+
+FALLBACK = """
+import os
+import wsbridge as wb
+from jupyter_server.serverapp import list_running_servers
+mine = [s for s in list_running_servers() if str(s["pid"]) == os.environ["JPY_PARENT_PID"]]
+with wb.Bridge() as b:
+    print(len(mine), type(b).__name__, b.url)
+"""

@@ -279,21 +279,27 @@ class ProducerLink:
         doc = self.hub.documents.get(name)
         return doc is not None and doc.producer is self
 
-    def closed(self) -> None:
-        """The connection ended: every document it still owns is marked gone."""
+    def closed(self) -> list[str]:
+        """The connection ended: every document it still owns is marked gone.
+
+        Returns their names, so an edge that knows more (the Jupyter
+        extension knows whether the producer's kernel still exists) can
+        decide later to remove them for good.
+        """
         if self._closed:
-            return
+            return []
         self._closed = True
         for session, count in self.in_flight.items():  # never answered: free them
             for _ in range(count):
                 self.hub.input_done(session)
         self.in_flight.clear()
         gone = GoneProducer(self.hub)
-        for name in sorted(self.documents):
-            if self._owns(name):  # not taken over by a newer connection
-                log.info("producer %s is gone; document %r kept, marked gone", self.name, name)
-                self.hub.mark_gone(name, gone, PRODUCER_GONE)
+        marked = [name for name in sorted(self.documents) if self._owns(name)]
+        for name in marked:  # the others were taken over by a newer connection
+            log.info("producer %s is gone; document %r kept, marked gone", self.name, name)
+            self.hub.mark_gone(name, gone, PRODUCER_GONE)
         self.documents.clear()
+        return marked
 
 
 #: codes a producer may use when refusing a browser's input
@@ -363,9 +369,16 @@ class ProducerHandler(tornado.websocket.WebSocketHandler):
     def on_close(self) -> None:
         _OPEN.get(self.hub, set()).discard(self)
         if self.link is not None:
-            self.link.closed()
+            self.producer_closed(self.link.closed())
         self._outbox.clear()
         self._wake.set()
+
+    def producer_closed(self, gone: list[str]) -> None:
+        """The connection ended and the documents ``gone`` were marked gone.
+
+        They stay (stale) until a producer creates them again; a subclass
+        that can tell the producer will never come back removes them.
+        """
 
     async def _write_loop(self) -> None:
         try:

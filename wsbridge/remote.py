@@ -22,6 +22,8 @@ import asyncio
 import logging
 import os
 import random
+import re
+import sys
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -38,7 +40,14 @@ from .hub import Producer
 from .producer import decode_envelope, encode_envelope
 from .protocol import Add, Custom, Event, Frame, Message, ProtocolError, Set
 
-__all__ = ["JupyterServer", "RemoteBridge", "RemoteHub", "find_jupyter_server"]
+__all__ = [
+    "KERNEL_HEADER",
+    "JupyterServer",
+    "RemoteBridge",
+    "RemoteHub",
+    "current_kernel_id",
+    "find_jupyter_server",
+]
 
 log = logging.getLogger("wsbridge.remote")
 
@@ -97,6 +106,30 @@ def find_jupyter_server(timeout: float = 3.0) -> JupyterServer | None:
     return None
 
 
+#: the header naming this kernel to the hub (``wsbridge.jupyter.extension``)
+KERNEL_HEADER = "X-Wsbridge-Kernel"
+
+
+def current_kernel_id() -> str | None:
+    """This process's kernel id, when it is an ipykernel kernel; else None.
+
+    Why: the server's hub removes a kernel's documents once the kernel is
+    shut down, rather than keeping them stale forever, and for that it must
+    know which kernel a producer connection is. jupyter_client names a
+    kernel's connection file ``kernel-<id>.json`` after the id the server's
+    kernel manager uses; ipykernel 6 and 7 both keep that path on their
+    ``IPKernelApp``. Read from ``sys.modules`` only: a process that is no
+    kernel never imports ipykernel for this.
+    """
+    kernelapp = sys.modules.get("ipykernel.kernelapp")
+    app_class = getattr(kernelapp, "IPKernelApp", None)
+    if app_class is None or not app_class.initialized():
+        return None
+    path = str(getattr(app_class.instance(), "connection_file", "") or "")
+    found = re.fullmatch(r"kernel-([A-Za-z0-9_.-]{1,128})\.json", os.path.basename(path))
+    return found.group(1) if found else None
+
+
 def _auth_headers(token: str) -> dict[str, str]:
     # Jupyter and the embedded hub both accept "Bearer" (jupyter_server's
     # IdentityProvider.auth_header_pat is "(token|bearer)").
@@ -125,9 +158,13 @@ class RemoteHub:
         on_reconnect: Callable[[], None] | None = None,
         backoff: tuple[float, float] = (0.1, 5.0),
         max_queue_bytes: int = 64 * 1024 * 1024,
+        kernel_id: str | None = None,
     ) -> None:
         self.hub_url = hub_url
         self.token = token
+        #: sent as ``X-Wsbridge-Kernel``: lets a Jupyter hub drop our documents
+        #: once this kernel is shut down (``current_kernel_id``)
+        self.kernel_id = kernel_id
         self.on_reconnect = on_reconnect
         self.max_queue_bytes = max_queue_bytes
         #: times the outbox overflowed and the documents were re-created instead
@@ -152,9 +189,12 @@ class RemoteHub:
 
     # -- connection
     async def _connect(self) -> tornado.websocket.WebSocketClientConnection:
+        headers = _auth_headers(self.token)
+        if self.kernel_id:
+            headers[KERNEL_HEADER] = self.kernel_id
         request = tornado.httpclient.HTTPRequest(
             _ws_url(self.hub_url) + "producer",
-            headers=_auth_headers(self.token),
+            headers=headers,
             connect_timeout=10.0,
             request_timeout=10.0,
         )
@@ -402,6 +442,7 @@ class RemoteBridge(Bridge):
             self.remote_token,
             on_reconnect=self._republish,
             max_queue_bytes=self.max_queue_bytes,
+            kernel_id=current_kernel_id(),
         )
         loop.run_until_complete(asyncio.wait_for(remote.start(), self.connect_timeout))
         self.remote, self._loop = remote, loop

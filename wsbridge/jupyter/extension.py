@@ -26,10 +26,14 @@ Jupyter's origin rules (``WebSocketMixin.check_origin``) apply.
 
 from __future__ import annotations
 
+import asyncio
 import html
 import inspect
 import json
+import logging
+import re
 import urllib.parse
+from collections.abc import Callable
 from typing import Any
 
 import tornado.web
@@ -37,10 +41,11 @@ from jupyter_server.auth.decorator import authorized, ws_authenticated
 from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from jupyter_server.base.websocket import WebSocketMixin
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Int
+from traitlets import Float, Int
 
-from ..hub import Hub, HubConfig
+from ..hub import Document, Hub, HubConfig
 from ..producer import ProducerHandler, close_producers
+from ..remote import KERNEL_HEADER  # a kernel names itself in it (its kernel manager id)
 from ..server import (
     _INDEX,
     BOKEH_DIR,
@@ -53,6 +58,8 @@ from ..server import (
 
 __all__ = [
     "AUTH_RESOURCE",
+    "KERNEL_HEADER",
+    "GoneDocuments",
     "HubSocketHandler",
     "IndexHandler",
     "PageHandler",
@@ -62,8 +69,92 @@ __all__ = [
     "WsbridgeApp",
 ]
 
+log = logging.getLogger("wsbridge.jupyter")
+
 #: the authorizer resource every wsbridge route is checked against
 AUTH_RESOURCE = "wsbridge"
+
+_KERNEL_ID = re.compile(r"[A-Za-z0-9_.-]{1,128}")
+
+
+class GoneDocuments:
+    """Removes the documents of producers that are gone for good.
+
+    When a producer connection ends its documents are only marked gone
+    (viewers see the last state as *stale*): a restarting kernel publishes
+    them again and every open page recovers. Why not keep them forever: a
+    kernel that was shut down never comes back, and its documents would
+    stay listed and held in memory for the life of the server. So each
+    closed connection's documents are watched, every ``interval`` seconds,
+    until one of:
+
+    - they are live again (re-created, by this kernel or any producer):
+      nothing to do;
+    - the producer was a kernel of this server and the kernel manager no
+      longer has it (shut down through the API, culled, died and not
+      restarted): removed at once;
+    - the producer was no such kernel (a script with the server's token, a
+      kernel that never named itself) and ``timeout`` seconds passed
+      (``timeout <= 0``: never).
+
+    A kernel that still exists (restarting, or its bridge was stopped)
+    keeps its documents stale, however long: it may publish again. Removed
+    documents disappear from the index and ``healthz``; open pages get
+    ``unknown_document`` and the connection closes (1008), so they read
+    *document removed*.
+    """
+
+    def __init__(
+        self,
+        hub: Hub,
+        kernel_alive: Callable[[str], bool],
+        timeout: float,
+        interval: float = 0.5,
+    ) -> None:
+        self.hub = hub
+        self.kernel_alive = kernel_alive
+        self.timeout = timeout
+        self.interval = interval
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def watch(self, names: list[str], kernel_id: str | None) -> None:
+        """Watch the documents ``names`` just marked gone (on the hub's loop)."""
+        docs = {n: d for n in names if (d := self.hub.documents.get(n)) is not None}
+        if not docs or (kernel_id is None and self.timeout <= 0):
+            return
+        task = asyncio.ensure_future(self._watch(docs, kernel_id))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def still_gone(self, docs: dict[str, Document]) -> dict[str, Document]:
+        """Those of ``docs`` that are still the hub's, still gone (not re-created)."""
+        return {
+            n: d for n, d in docs.items() if self.hub.documents.get(n) is d and d.gone is not None
+        }
+
+    async def _watch(self, docs: dict[str, Document], kernel_id: str | None) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout if kernel_id is None else None
+        while True:
+            docs = self.still_gone(docs)
+            if not docs:
+                return
+            if kernel_id is not None and not self.kernel_alive(kernel_id):
+                reason = "document removed: the kernel that published it was shut down"
+                break
+            if deadline is not None and loop.time() >= deadline:
+                reason = (
+                    f"document removed: its producer did not come back within {self.timeout:g} s"
+                )
+                break
+            await asyncio.sleep(self.interval)
+        for name in docs:
+            log.info("%s: %s", name, reason)
+            self.hub.remove_document(name, reason)
+
+    def cancel(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
 
 
 async def _jupyter_prepare(handler: JupyterHandler) -> None:
@@ -174,10 +265,30 @@ class HubSocketHandler(_HubMixin, WebSocketMixin, WebSocketHandler, JupyterHandl
 
 
 class ProducerSocketHandler(_HubMixin, WebSocketMixin, ProducerHandler, JupyterHandler):
-    """``wsbridge/producer``: kernels publish here with the server's token."""
+    """``wsbridge/producer``: kernels publish here with the server's token.
 
-    def initialize(self, hub: Hub) -> None:  # type: ignore[override]
+    A kernel names itself in the ``X-Wsbridge-Kernel`` header; when that is
+    a kernel of this server, its documents are removed once the kernel is
+    (``GoneDocuments``), instead of staying stale.
+    """
+
+    def initialize(self, hub: Hub, gone: GoneDocuments) -> None:  # type: ignore[override]
         ProducerHandler.initialize(self, hub, token=None)
+        self.gone = gone
+        self.kernel_id: str | None = None
+
+    def open(self, *args: Any, **kwargs: Any) -> None:
+        claimed = self.request.headers.get(KERNEL_HEADER, "")
+        # only a kernel this server has now counts: an id it never had would
+        # otherwise look "shut down" and remove the documents on any blip
+        if _KERNEL_ID.fullmatch(claimed) and self.gone.kernel_alive(claimed):
+            self.kernel_id = claimed
+        ProducerHandler.open(self, *args, **kwargs)
+        if self.link is not None and self.kernel_id is not None:
+            self.link.name = f"kernel {self.kernel_id}"
+
+    def producer_closed(self, gone: list[str]) -> None:
+        self.gone.watch(gone, self.kernel_id)
 
     def producer_allowed(self) -> bool:
         return True  # Jupyter's authentication and authorizer decided (below)
@@ -209,8 +320,15 @@ class WsbridgeApp(ExtensionApp):
         32 * 1024 * 1024, help="Outbound bytes queued per browser before a snapshot."
     ).tag(config=True)
     max_message_size = Int(16 * 1024 * 1024, help="Largest inbound message.").tag(config=True)
+    gone_timeout = Float(
+        3600.0,
+        help="Seconds the documents of a producer that is not a kernel of this server "
+        "stay (stale) after it disconnected, before they are removed; 0 keeps them. "
+        "A kernel's documents stay while the kernel exists and go when it is shut down.",
+    ).tag(config=True)
 
     hub: Hub
+    gone: GoneDocuments
 
     def initialize_settings(self) -> None:
         self.hub = Hub(
@@ -223,6 +341,12 @@ class WsbridgeApp(ExtensionApp):
             )
         )
         self.server_config = ServerConfig(token=None, max_message_size=self.max_message_size)
+        self.gone = GoneDocuments(self.hub, self._kernel_alive, self.gone_timeout)
+
+    def _kernel_alive(self, kernel_id: str) -> bool:
+        """Whether the server's kernel manager still has ``kernel_id``."""
+        app = self.serverapp
+        return app is not None and kernel_id in app.kernel_manager.list_kernel_ids()
 
     def initialize_handlers(self) -> None:
         hub = {"hub": self.hub}
@@ -232,7 +356,7 @@ class WsbridgeApp(ExtensionApp):
                 (r"/wsbridge/", IndexHandler, hub),
                 (r"/wsbridge/d/([^/]+)", PageHandler, hub),
                 (r"/wsbridge/ws", HubSocketHandler, {**hub, "config": self.server_config}),
-                (r"/wsbridge/producer", ProducerSocketHandler, hub),
+                (r"/wsbridge/producer", ProducerSocketHandler, {**hub, "gone": self.gone}),
                 (r"/wsbridge/healthz", StatsHandler, hub),
                 # BokehJS from the installed bokeh package, for Plot (js/src/plot.js)
                 (r"/wsbridge/static/bokeh/(.*)", StaticHandler, {"path": str(BOKEH_DIR)}),
@@ -245,3 +369,4 @@ class WsbridgeApp(ExtensionApp):
         for session in list(self.hub.sessions.values()):
             session.request_close(1001, "server stopping")
         close_producers(self.hub)
+        self.gone.cancel()
