@@ -37,7 +37,7 @@ import random
 import time
 import urllib.parse
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +52,7 @@ __all__ = [
     "BUS_INLINE_MAX",
     "BackplaneConfig",
     "Keys",
+    "RedisLink",
     "RedisPublisher",
     "bus_payload",
     "connect",
@@ -240,7 +241,50 @@ class _Op:
         self.size = sum(len(a) for a in args if isinstance(a, bytes))
 
 
-class RedisPublisher:
+class RedisLink:
+    """What both ends of the backplane share: health, backoff, their tasks.
+
+    Health is what ``/healthz`` reports; an outage is logged once, when it
+    starts, with the URL redacted; retries back off exponentially with
+    jitter, so hubs that lost Redis together do not reconnect in lockstep.
+    """
+
+    def __init__(self, config: BackplaneConfig) -> None:
+        self.config = config
+        self.keys = Keys(config.prefix)
+        self.healthy = False
+        self.last_error: str | None = None
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
+
+    def _spawn(self, *coros: Coroutine[Any, Any, None]) -> None:
+        loop = asyncio.get_running_loop()
+        self._tasks.extend(loop.create_task(coro) for coro in coros)
+
+    async def _stop_tasks(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _backoff(self, attempt: int) -> None:
+        low, high = self.config.backoff
+        await asyncio.sleep(min(high, low * 2**attempt) * (0.5 + random.random() / 2))
+
+    def _down(self, exc: BaseException) -> None:
+        if self.healthy or self.last_error is None:  # once per outage
+            log.warning("lost the backplane at %s: %s; retrying", redact_url(self.config.url), exc)
+        self.healthy, self.last_error = False, f"{type(exc).__name__}: {exc}"
+
+    def _up(self) -> None:
+        if not self.healthy:
+            log.info("connected to the backplane at %s", redact_url(self.config.url))
+        self.healthy, self.last_error = True, None
+
+
+class RedisPublisher(RedisLink):
     """The producer's side of the backplane; every method runs on the bridge's loop.
 
     ``call(hub, method, args)`` replaces ``getattr(hub, method)(*args)`` in
@@ -256,16 +300,12 @@ class RedisPublisher:
         config: BackplaneConfig,
         reset: Callable[[str], None],
     ) -> None:
-        self.config = config
-        self.keys = Keys(config.prefix)
+        super().__init__(config)
         self.reset = reset
         self.redis: aioredis.Redis | None = None
         self._reader: aioredis.Redis | None = None
         self._ops: deque[_Op] = deque()
         self._queued = 0
-        self._wake = asyncio.Event()
-        self._tasks: list[asyncio.Task[None]] = []
-        self._stopping = False
         #: our documents: name -> epoch (the embedded document's)
         self.documents: dict[str, str] = {}
         #: epoch Redis confirmed creating, per document
@@ -274,8 +314,6 @@ class RedisPublisher:
         self._inbox_ids: dict[str, bytes] = {}
         #: counters for /healthz and tests
         self.resets = 0
-        self.healthy = False
-        self.last_error: str | None = None
         self._hub: Hub | None = None
 
     # -- lifecycle
@@ -295,9 +333,7 @@ class RedisPublisher:
         self._create = self.redis.register_script(CREATE_LUA)
         self._snapshot = self.redis.register_script(SNAPSHOT_LUA)
         self._remove = self.redis.register_script(REMOVE_LUA)
-        loop = asyncio.get_running_loop()
-        for coro in (self._write_loop(), self._heartbeat_loop(), self._input_loop()):
-            self._tasks.append(loop.create_task(coro))
+        self._spawn(self._write_loop(), self._heartbeat_loop(), self._input_loop())
 
     async def close(self) -> None:
         """Let queued writes out (bounded), then stop; hubs see ``alive`` lapse."""
@@ -305,11 +341,7 @@ class RedisPublisher:
             if not self._ops:
                 break
             await asyncio.sleep(0.01)
-        self._stopping = True
-        self._wake.set()
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._stop_tasks()
         if self.redis is not None:
             try:
                 await self.redis.delete(*[self.keys.alive(n) for n in self.documents] or ["-"])
@@ -451,8 +483,7 @@ class RedisPublisher:
             except REDIS_DOWN as exc:
                 self._down(exc)
                 self._ops.extendleft(reversed(batch))
-                low, high = self.config.backoff
-                await asyncio.sleep(min(high, low * 2**attempt) * (0.5 + random.random() / 2))
+                await self._backoff(attempt)
                 attempt += 1
                 continue
             attempt = 0
@@ -511,16 +542,6 @@ class RedisPublisher:
         )
         self.documents.pop(name, None)
         self._confirmed.pop(name, None)
-
-    def _down(self, exc: BaseException) -> None:
-        if self.healthy or self.last_error is None:  # once per outage
-            log.warning("lost the backplane at %s: %s; retrying", redact_url(self.config.url), exc)
-        self.healthy, self.last_error = False, f"{type(exc).__name__}: {exc}"
-
-    def _up(self) -> None:
-        if not self.healthy:
-            log.info("the backplane at %s is back", redact_url(self.config.url))
-        self.healthy, self.last_error = True, None
 
     # -- heartbeat: keep ``alive``, notice a Redis that forgot us
     async def _heartbeat_loop(self) -> None:

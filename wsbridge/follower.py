@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import secrets
 from collections import deque
 from typing import Any
@@ -33,7 +32,7 @@ from typing import Any
 from .backplane import (
     REDIS_DOWN,
     BackplaneConfig,
-    Keys,
+    RedisLink,
     connect,
     parse_bus,
     redact_url,
@@ -96,27 +95,21 @@ class BackplaneLink(ProducerLink):
                 self.hub.input_done(sid)
 
 
-class BackplaneFollower:
+class BackplaneFollower(RedisLink):
     """Mirrors the backplane's documents into ``hub``; runs on the hub's loop."""
 
     def __init__(self, hub: Hub, config: BackplaneConfig, hub_id: str | None = None) -> None:
+        super().__init__(config)
         self.hub = hub
-        self.config = config
-        self.keys = Keys(config.prefix)
         self.hub_id = hub_id or secrets.token_hex(4)
         self.link = BackplaneLink(self)
         hub.session_prefix = f"{self.hub_id}/"
         self.redis: Any = None
-        self.healthy = False
-        self.last_error: str | None = None
         #: counters, for /healthz, tests and benchmarks
         self.loads = 0
         self.repairs = 0
         self.reconnects = 0
         self._inputs: deque[tuple[str, bytes]] = deque()
-        self._wake = asyncio.Event()
-        self._tasks: list[asyncio.Task[None]] = []
-        self._stopping = False
         self._synced = asyncio.Event()
 
     def health(self) -> dict[str, Any]:
@@ -137,17 +130,12 @@ class BackplaneFollower:
         """Start following; returns once the documents are loaded, or after ``wait``
         seconds when Redis does not answer (it is retried, and /healthz says so)."""
         self.redis = connect(self.config.url)
-        loop = asyncio.get_running_loop()
-        self._tasks = [loop.create_task(self._run()), loop.create_task(self._input_loop())]
+        self._spawn(self._run(), self._input_loop())
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self._synced.wait(), wait)
 
     async def close(self) -> None:
-        self._stopping = True
-        self._wake.set()
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._stop_tasks()
         if self.redis is not None:
             await self.redis.aclose()
 
@@ -189,19 +177,8 @@ class BackplaneFollower:
             if self._stopping:
                 return
             self.reconnects += 1
-            low, high = self.config.backoff
-            await asyncio.sleep(min(high, low * 2**attempt) * (0.5 + random.random() / 2))
+            await self._backoff(attempt)
             attempt += 1
-
-    def _up(self) -> None:
-        if not self.healthy:
-            log.info("following the backplane at %s", redact_url(self.config.url))
-        self.healthy, self.last_error = True, None
-
-    def _down(self, exc: BaseException) -> None:
-        if self.healthy or self.last_error is None:  # once per outage
-            log.warning("lost the backplane at %s: %s; retrying", redact_url(self.config.url), exc)
-        self.healthy, self.last_error = False, f"{type(exc).__name__}: {exc}"
 
     async def _on_message(self, channel: bytes, data: bytes) -> None:
         if channel.decode() != self.keys.bus:  # our channel: the producer's answers
