@@ -142,12 +142,13 @@ def test_resume_on_another_hub_is_an_exact_replay(cfg: BackplaneConfig) -> None:
         _wait(lambda: _has(hub_a) and _has(hub_b))
 
         async def main() -> None:
-            c = await Client.connect(hub_a.url, "live", backoff=(0.05, 0.1))
-            hub_a.stop()  # the client's hub dies
+            c = await Client.connect([hub_a.url, hub_b.url], "live", backoff=(0.05, 0.1))
+            assert c.url == c.urls[0]
+            hub_a.stop()  # the client's hub dies: it moves to the next one
             for i in range(40):
                 src.stream({"x": np.full(10, float(i))}, rollover=1000)
-            c.url = hub_b.url.replace("http://", "ws://") + "ws"  # where a balancer would send it
             await c.wait_for(lambda c: c.connected and c.seq == producer_seq(), timeout=10)
+            assert c.url == c.urls[1]
             assert c.connection.welcome is not None and c.connection.welcome.resumed
             np.testing.assert_array_equal(c.source("src")["x"], src.data["x"])
             await c.close()

@@ -369,3 +369,27 @@ def test_first_connection_failures_raise_promptly() -> None:
         run(main())
     finally:
         silent.close()
+
+
+def test_several_hub_urls_first_refusing_then_failing_over(bridge: wb.Bridge) -> None:
+    """A list of hubs: a refused first one is skipped; a dropped hub moves to the next."""
+    s = wb.Slider(2.0)
+    bridge.dashboard("main", s)
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{sock.getsockname()[1]}/"
+
+    async def main() -> None:
+        c = await Client.connect([dead, bridge.url], "main", backoff=(0.02, 0.05))
+        assert c.url == c.urls[1] and c.model(s.id)["value"] == 2.0
+        await c.drop()  # this hub "fails": the client tries the next (dead) one, then back
+        s.value = 4.0
+        await c.wait_for(lambda c: c.connected and c.model(s.id)["value"] == 4.0)
+        assert c.url == c.urls[1] and c.connections == 2
+        await c.close()
+        with pytest.raises(ConnectionFailed):  # none answers: connect() fails, after trying all
+            await Client.connect([dead, dead.replace("http", "ws") + "ws"], "main")
+
+    run(main())
+    with pytest.raises(ValueError):
+        Client([], "main")

@@ -32,7 +32,7 @@ import socket
 import struct
 import urllib.parse
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -309,7 +309,7 @@ class Client:
 
     def __init__(
         self,
-        url: str,
+        url: str | Sequence[str],
         doc: str,
         *,
         token: str | None = None,
@@ -320,7 +320,12 @@ class Client:
         connect_timeout: float = 10.0,
         max_message_size: int = 256 * 1024 * 1024,
     ) -> None:
-        self.url = _ws_url(url)
+        #: every hub to try, in turn (several hubs serve one document on a
+        #: Redis backplane, docs/deploy.md); ``url`` is the current one
+        self.urls = [_ws_url(u) for u in ([url] if isinstance(url, str) else url)]
+        if not self.urls:
+            raise ValueError("Client needs at least one hub URL")
+        self.url = self.urls[0]
         self.reconnect = reconnect
         self.connection = ClientConnection(doc, token)
         self.closed_code: int | None = None
@@ -348,7 +353,7 @@ class Client:
     @classmethod
     async def connect(
         cls,
-        url: str,
+        url: str | Sequence[str],
         doc: str,
         token: str | None = None,
         reconnect: bool = True,
@@ -576,16 +581,22 @@ class Client:
                         return
                 if self.connections > before:
                     attempt = 0
-                if self._closing or not self.reconnect or not self.connections:
+                resync = self.connection.needs_resync
+                if not resync and len(self.urls) > 1:  # this hub failed: the next one
+                    self.url = self.urls[(self.urls.index(self.url) + 1) % len(self.urls)]
+                first_round = not self.connections and attempt + 1 < len(self.urls)
+                if self._closing or not self.reconnect or not (self.connections or first_round):
                     return  # never connected: connect() reports the failure
-                if self.connection.needs_resync and loop.time() - quick > 1.0:
+                if resync and loop.time() - quick > 1.0:
                     # the hub is fine, we just missed data: no back-off, but
                     # only once a second, so a hub that keeps sending frames
                     # we cannot apply is not hammered
                     quick = loop.time()
                     continue
+                # the back-off grows once per round of every hub, as in the JS
+                # client: a dead hub's clients reach the next one at once
                 low, high = self._backoff
-                delay = min(high, low * 2**attempt) * random.uniform(0.5, 1.0)
+                delay = min(high, low * 2 ** (attempt // len(self.urls))) * random.uniform(0.5, 1.0)
                 attempt += 1
                 log.debug("reconnecting to %s in %.2fs", self.url, delay)
                 await asyncio.sleep(delay)
