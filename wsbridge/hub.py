@@ -519,8 +519,16 @@ class Hub:
             return None
         frame = encode(message)
         doc.append_log(seq, frame)
+        # The canonical echo of a browser's set goes to its sender first: its
+        # writer is then woken (and writes) before the other viewers', so the
+        # sender's round trip does not grow with the number of viewers.
+        origin = getattr(message, "origin", None)
+        sender = self.sessions.get(origin.get("session", "")) if origin else None
+        if sender is not None and sender.doc is doc:
+            sender.push(frame, message=message)
         for session in doc.sessions:
-            session.push(frame, message=message)
+            if session is not sender:
+                session.push(frame, message=message)
         return seq
 
     def reject(

@@ -402,6 +402,10 @@ class WebSocketHandler(tornado.websocket.WebSocketHandler, _Redacted):
         #: when the pending write started (loop time), for write_timeout
         self._pending_since: float | None = None
         self._timer: asyncio.TimerHandle | None = None
+        #: the writer task waits for a wake-up (nothing queued, nothing in flight)
+        self._parked = False
+        #: a write started by ``_on_wake`` for the writer to await (or True: done)
+        self._inflight: asyncio.Future[None] | bool | None = None
 
     def get_websocket_protocol(self) -> WebSocketProtocol13 | None:
         if self.request.headers.get("Sec-WebSocket-Version") == "13":
@@ -451,8 +455,8 @@ class WebSocketHandler(tornado.websocket.WebSocketHandler, _Redacted):
         presented = self._handshake_token()
         pre_auth = self.config.token is not None and self.config.token_valid(presented)
         self.session = self.hub.open_session(authenticated=pre_auth)
-        self.session.wake = self._wake.set
         self._loop = asyncio.get_running_loop()
+        self.session.wake = self._on_wake
         self._writer = asyncio.ensure_future(self._write_loop())
 
     def on_message(self, message: str | bytes) -> None:
@@ -467,6 +471,42 @@ class WebSocketHandler(tornado.websocket.WebSocketHandler, _Redacted):
             self._timer = None
         self._wake.set()
 
+    def _on_wake(self) -> None:
+        """The hub queued something (``Session.wake``).
+
+        When the writer is parked (its outbox was empty, nothing in flight),
+        the first frame is written right now, from inside the hub's push:
+        the sender's echo (pushed first, hub.publish) and an idle viewer's
+        patch leave without waiting for a task wake-up, or for the pushes to
+        every other session. The writer task is marked awake at once, so the
+        rest of a burst queues and goes out in its batches; it awaits what
+        this write left pending, so every write is still awaited.
+        """
+        if self._parked and self._inflight is None:
+            self._parked = False
+            try:
+                self._inflight = self._write_batch()
+            except (WebSocketClosedError, StreamClosedError):
+                pass  # the writer meets it on its own next write
+            except Exception:  # pragma: no cover - a bug; never break the hub's fan-out
+                log.exception("direct write of session %s failed", self.session)
+        self._wake.set()
+
+    def _write_batch(self) -> asyncio.Future[None] | bool:
+        """Write the next frames; the pending stream future, True when the
+        kernel took everything, False when there was nothing to write."""
+        session = self.session
+        assert session is not None
+        frames = session.take_frames(WRITE_BATCH_BYTES, WRITE_BATCH_FRAMES)
+        if not frames:
+            return False
+        conn = self.ws_connection
+        if not isinstance(conn, _Protocol):  # closed (get_websocket_protocol makes ours)
+            raise WebSocketClosedError()
+        write, committed = conn.write_frames(frames)
+        session.requeue(frames[committed:])  # not started: back in line
+        return True if write is None else write
+
     async def _write_loop(self) -> None:
         """Write the session's outbox, a batch per turn, awaiting every write."""
         session = self.session
@@ -476,18 +516,11 @@ class WebSocketHandler(tornado.websocket.WebSocketHandler, _Redacted):
         try:
             while not session.closed:
                 self._wake.clear()
-                frames = session.take_frames(WRITE_BATCH_BYTES, WRITE_BATCH_FRAMES)
-                if frames:
-                    if self.ws_connection is None:
-                        raise WebSocketClosedError()
-                    if isinstance(self.ws_connection, _Protocol):
-                        write, committed = self.ws_connection.write_frames(frames)
-                        session.requeue(frames[committed:])  # not started: back in line
-                    else:  # pragma: no cover - a protocol we did not build
-                        for frame in frames[:-1]:
-                            await self.write_message(frame.data, binary=frame.binary)
-                        write = self.write_message(frames[-1].data, binary=frames[-1].binary)
-                    if write is not None and not write.done():
+                write, self._inflight = self._inflight, None
+                if write is None:
+                    write = self._write_batch()
+                if isinstance(write, asyncio.Future):
+                    if not write.done():
                         # the hub coalesces for this session only while a write
                         # is pending long enough (Session.behind)
                         session.writing_since = hub.config.clock()
@@ -501,13 +534,19 @@ class WebSocketHandler(tornado.websocket.WebSocketHandler, _Redacted):
                         finally:
                             session.writing_since = None
                             self._pending_since = None
-                    elif write is not None:
+                    else:
                         write.result()
+                    continue
+                if write:
                     continue
                 if session.close_code is not None:
                     self.close(session.close_code, session.close_reason)
                     return
-                await self._wake.wait()
+                self._parked = True
+                try:
+                    await self._wake.wait()
+                finally:
+                    self._parked = False
         except (WebSocketClosedError, StreamClosedError):
             pass
         except Exception:  # pragma: no cover - a bug; never leave the socket hanging
