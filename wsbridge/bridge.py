@@ -80,10 +80,12 @@ class _Handoff:
     what became ready meanwhile (writers), so a long burst interleaves with
     the writes instead of starving them.
 
-    Lock-free under the GIL: ``scheduled`` is cleared when a drain starts,
-    before it pops anything, so a call either sees it set (a drain that has
-    not started yet will pop its item) or clear (and schedules one). A race
-    can only add an empty drain, never strand an item.
+    Lock-free under the GIL: ``scheduled`` stays set while a drain runs (so
+    calls made meanwhile do not wake the loop) and is cleared only when the
+    deque is empty, then the deque is checked once more: a call either saw
+    the flag set before that clear (and the re-check finds its item) or
+    clear (and schedules a drain itself). A race can only add an empty
+    drain, never strand an item.
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -101,18 +103,25 @@ class _Handoff:
                 pass
 
     def drain(self) -> None:
-        self.scheduled = False
         calls = self.calls
         deadline = time.perf_counter() + DRAIN_BUDGET
-        while calls:
-            fn, args = calls.popleft()
-            try:
-                fn(*args)
-            except Exception:  # one bad call must not strand the rest
-                log.exception("hub call %s failed", getattr(fn, "__name__", fn))
-            if time.perf_counter() >= deadline and calls:
-                self.loop.call_soon(self.drain)  # behind the writers woken so far
+        while True:
+            while calls:
+                fn, args = calls.popleft()
+                try:
+                    fn(*args)
+                except Exception:  # one bad call must not strand the rest
+                    log.exception("hub call %s failed", getattr(fn, "__name__", fn))
+                if time.perf_counter() >= deadline and calls:
+                    self.loop.call_soon(self.drain)  # behind the writers woken so far
+                    return  # still scheduled: callers need not wake the loop
+            # Calls made while this drain ran found it scheduled and did not
+            # wake the loop; clear the flag, then look once more for a call
+            # appended just before that.
+            self.scheduled = False
+            if not calls:
                 return
+            self.scheduled = True
 
 
 class _EmbeddedProducer:
