@@ -232,7 +232,7 @@ class Bridge:
         allow_origins: tuple[str, ...] | list[str] = (),
         max_message_size: int = 16 * 1024 * 1024,
         log_max_messages: int = 10_000,
-        log_max_bytes: int = 64 * 1024 * 1024,
+        log_max_bytes: int = 16 * 1024 * 1024,
         queue_max_bytes: int = 32 * 1024 * 1024,
         queue_high_water: int = 4 * 1024 * 1024,
         ping_interval: float = 20.0,

@@ -78,7 +78,7 @@ class HubConfig:
 
     max_message_size: int = 16 * 1024 * 1024
     log_max_messages: int = 10_000
-    log_max_bytes: int = 64 * 1024 * 1024
+    log_max_bytes: int = 16 * 1024 * 1024
     queue_max_bytes: int = 32 * 1024 * 1024
     #: a session is *behind* when it has this many bytes queued and its
     #: current write has been pending for ``coalesce_after`` seconds; then its
