@@ -383,7 +383,9 @@ class Bridge:
             started.set()
             loop.close()
             return
-        self._handoff = _Handoff(loop)
+        handoff = self._handoff = _Handoff(loop)
+        if self.hub is not None:  # writers batch while producer calls are queued
+            self.hub.more_input = lambda: bool(handoff.calls)
         started.set()
         try:
             loop.run_forever()

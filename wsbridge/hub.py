@@ -323,6 +323,9 @@ class Session:
         self._tokens = float(hub.config.input_burst)
         self._refilled = hub.config.clock()
         self.wake: Callable[[], None] = lambda: None
+        #: write what is queued now if the writer is idle (set by the I/O
+        #: edge; see Hub.publish for when the hub asks for it)
+        self.flush: Callable[[], None] = lambda: None
 
     def __repr__(self) -> str:
         doc = self.doc.name if self.doc else None
@@ -452,6 +455,10 @@ class Hub:
         self.documents: dict[str, Document] = {}
         self.sessions: dict[str, Session] = {}
         self._ids = itertools.count(1)
+        #: is more producer input already queued for this hub? (set by the
+        #: embedding, e.g. ``Bridge``): then writers batch instead of each
+        #: message being written on its own (see :meth:`publish`)
+        self.more_input: Callable[[], bool] = lambda: False
 
     # -- producer side
     def create_document(
@@ -519,16 +526,22 @@ class Hub:
             return None
         frame = encode(message)
         doc.append_log(seq, frame)
-        # The canonical echo of a browser's set goes to its sender first: its
-        # writer is then woken (and writes) before the other viewers', so the
-        # sender's round trip does not grow with the number of viewers.
+        # The canonical echo of a browser's set goes to its sender first, and
+        # is written at once: the sender's round trip does not grow with the
+        # number of viewers. The others are written at once too when nothing
+        # more is queued for the hub (a lone patch: no writer wake-up per
+        # viewer); during a producer's burst their writers batch instead.
         origin = getattr(message, "origin", None)
         sender = self.sessions.get(origin.get("session", "")) if origin else None
         if sender is not None and sender.doc is doc:
             sender.push(frame, message=message)
+            sender.flush()
+        now = not self.more_input()
         for session in doc.sessions:
             if session is not sender:
                 session.push(frame, message=message)
+                if now:
+                    session.flush()
         return seq
 
     def reject(

@@ -456,7 +456,8 @@ class WebSocketHandler(tornado.websocket.WebSocketHandler, _Redacted):
         pre_auth = self.config.token is not None and self.config.token_valid(presented)
         self.session = self.hub.open_session(authenticated=pre_auth)
         self._loop = asyncio.get_running_loop()
-        self.session.wake = self._on_wake
+        self.session.wake = self._wake.set
+        self.session.flush = self._flush_now
         self._writer = asyncio.ensure_future(self._write_loop())
 
     def on_message(self, message: str | bytes) -> None:
@@ -471,16 +472,16 @@ class WebSocketHandler(tornado.websocket.WebSocketHandler, _Redacted):
             self._timer = None
         self._wake.set()
 
-    def _on_wake(self) -> None:
-        """The hub queued something (``Session.wake``).
+    def _flush_now(self) -> None:
+        """The hub asks for what is queued to be written now (``Session.flush``).
 
         When the writer is parked (its outbox was empty, nothing in flight),
-        the first frame is written right now, from inside the hub's push:
-        the sender's echo (pushed first, hub.publish) and an idle viewer's
-        patch leave without waiting for a task wake-up, or for the pushes to
-        every other session. The writer task is marked awake at once, so the
-        rest of a burst queues and goes out in its batches; it awaits what
-        this write left pending, so every write is still awaited.
+        the queued frames are written right here, from inside the hub's
+        publish: the sender's echo and a lone patch to idle viewers leave
+        without waiting for a task wake-up each, or for the pushes to every
+        other session. The writer task is marked awake at once, so anything
+        queued after this goes out in its batches; it awaits what this write
+        left pending, so every write is still awaited.
         """
         if self._parked and self._inflight is None:
             self._parked = False
