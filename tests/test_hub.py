@@ -716,7 +716,8 @@ def test_a_lagging_session_gets_coalesced_patches_and_streams() -> None:
 
 
 def test_coalesce_rules() -> None:
-    from wsbridge.hub import _mergeable, coalesce
+    from wsbridge.coalesce import coalesce
+    from wsbridge.coalesce import mergeable as _mergeable
 
     a = Patch(seq=4, model="m", state={"a": 1, "b": 2}, origin={"session": "c1", "req": 1})
     b = Patch(seq=5, model="m", state={"b": 3}, origin={"session": "c1", "req": 2})

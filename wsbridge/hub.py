@@ -28,8 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import numpy as np
-
+from .coalesce import Outbox, Run, coalesce, merge_into_tail
 from .protocol import (
     Ack,
     Add,
@@ -43,14 +42,13 @@ from .protocol import (
     ProtocolError,
     Set,
     Snapshot,
-    Stream,
     Welcome,
     decode,
     encode,
 )
 from .state import DocumentState, StateError
 
-__all__ = ["Document", "Hub", "HubConfig", "Producer", "Session", "new_epoch"]
+__all__ = ["Document", "Hub", "HubConfig", "Producer", "Session", "coalesce", "new_epoch"]
 
 log = logging.getLogger("wsbridge.hub")
 
@@ -79,7 +77,7 @@ class HubConfig:
 
     max_message_size: int = 16 * 1024 * 1024
     log_max_messages: int = 10_000
-    log_max_bytes: int = 64 * 1024 * 1024
+    log_max_bytes: int = 16 * 1024 * 1024
     queue_max_bytes: int = 32 * 1024 * 1024
     #: a session is *behind* when it has this many bytes queued and its
     #: current write has been pending for ``coalesce_after`` seconds; then its
@@ -186,119 +184,6 @@ def _with_seq(message: Message, seq: int) -> Message:
     return out
 
 
-def _mergeable(a: Message | None, b: Message | None) -> bool:
-    """Can ``b`` be folded into a coalesced message that starts with ``a``?"""
-    if isinstance(a, Patch) and isinstance(b, Patch):
-        return a.model == b.model and not a.reply and not b.reply
-    if isinstance(a, Stream) and isinstance(b, Stream):
-        return a.source == b.source and a.rollover == b.rollover and a.data.keys() == b.data.keys()
-    return False
-
-
-class _Run:
-    """Consecutive mergeable messages queued for a session that is behind.
-
-    Adding is O(1) (a list append); stream messages whose rows the rollover
-    has already pushed out are dropped from the front, so a stalled client
-    holds at most about one rollover window per run. The run becomes one
-    message, joined once, when it is written (:func:`coalesce`).
-    """
-
-    __slots__ = ("first", "messages", "rows", "size")
-
-    def __init__(self, message: Message) -> None:
-        first = getattr(message, "first", None)
-        self.first: int = message.seq if first is None else first  # type: ignore[attr-defined]
-        self.messages: list[Message] = [message]
-        self.rows = _rows(message)
-        self.size = _size_of(message)
-
-    @property
-    def last(self) -> Message:
-        return self.messages[-1]
-
-    def add(self, message: Message) -> None:
-        if isinstance(message, Patch):  # one merged patch: cheap, and bounded
-            self.messages = [coalesce([self.last, message], first=self.first)]
-            self.size = _size_of(self.messages[0])
-            return
-        self.messages.append(message)
-        self.rows += _rows(message)
-        self.size += _size_of(message)
-        keep = getattr(message, "rollover", None)
-        while (
-            keep is not None
-            and len(self.messages) > 1
-            and self.rows - _rows(self.messages[0]) >= keep
-        ):
-            dropped = self.messages.pop(0)  # wholly cut by the rollover
-            self.rows -= _rows(dropped)
-            self.size -= _size_of(dropped)
-
-    def message(self) -> Message:
-        return coalesce(self.messages, first=self.first)
-
-
-def _rows(message: Message) -> int:
-    data = getattr(message, "data", None)
-    return len(next(iter(data.values()))) if data else 0
-
-
-def _size_of(message: Message) -> int:
-    """Bytes a queued, not yet encoded message stands for (its arrays, mostly)."""
-    data = getattr(message, "data", None) or getattr(message, "state", {})
-    total = 256
-    for value in data.values():
-        if isinstance(value, np.ndarray):
-            total += value.nbytes
-        elif isinstance(value, list):
-            total += 16 * len(value)  # a string column: about a short string each
-        else:
-            total += 64
-    return total
-
-
-def coalesce(run: list[Message], first: int | None = None) -> Message:
-    """One message with the effect of ``run`` (consecutive, all mergeable).
-
-    Patches of one model keep the latest value per property; streams of one
-    source with the same rollover are joined once (a single concatenation)
-    and cut to the rollover. The result carries ``first`` (docs/protocol.md
-    "Coalesced messages").
-    """
-    head, last = run[0], run[-1]
-    if len(run) == 1 and first is None:
-        return head
-    if first is None:
-        first = getattr(head, "first", None)
-        first = head.seq if first is None else first  # type: ignore[attr-defined]
-    if isinstance(last, Patch):
-        state: dict[str, Any] = {}
-        for m in run:
-            state.update(m.state)  # type: ignore[attr-defined]
-        origins = {str(m.origin) for m in run}  # type: ignore[attr-defined]
-        return Patch(
-            seq=last.seq,
-            model=last.model,
-            state=state,
-            origin=last.origin if len(origins) == 1 else None,
-            first=first,
-        )
-    assert isinstance(last, Stream)
-    keep = last.rollover
-    data: dict[str, Any] = {}
-    for name in last.data:
-        cols = [m.data[name] for m in run]  # type: ignore[attr-defined]
-        if any(isinstance(c, list) for c in cols):
-            joined: Any = [v for c in cols for v in c]
-        else:
-            joined = np.concatenate(cols)
-        if keep is not None and len(joined) > keep:
-            joined = joined[len(joined) - keep :]
-        data[name] = joined
-    return Stream(seq=last.seq, source=last.source, data=data, rollover=keep, first=first)
-
-
 class Session:
     """One client connection as the hub sees it: an outbox bounded in bytes."""
 
@@ -307,10 +192,9 @@ class Session:
         self.id = sid
         self.authenticated = authenticated
         self.doc: Document | None = None
-        #: what to write: (frame, message, size). ``frame`` is the shared,
-        #: encoded-once frame, or None for a coalesced message encoded only
-        #: when written; ``message`` is kept so a lagging session can merge.
-        self.outbox: deque[tuple[Frame | None, Message | _Run | None, int]] = deque()
+        #: what to write (coalesce.Outbox); ``message`` is kept so a lagging
+        #: session can merge, the shared frame is encoded once
+        self.outbox: Outbox = deque()
         self.coalesced = 0
         #: when the write in progress started (the I/O edge sets it), or None
         self.writing_since: float | None = None
@@ -326,6 +210,8 @@ class Session:
         self._tokens = float(hub.config.input_burst)
         self._refilled = hub.config.clock()
         self.wake: Callable[[], None] = lambda: None
+        #: write what is queued now if the writer is idle (the I/O edge; Hub.publish)
+        self.flush: Callable[[], None] = lambda: None
 
     def __repr__(self) -> str:
         doc = self.doc.name if self.doc else None
@@ -353,13 +239,9 @@ class Session:
             and self.queued_bytes > cfg.queue_high_water
             and self.behind()
         ):
-            _, tail, tail_size = self.outbox[-1]
-            last = tail.last if isinstance(tail, _Run) else tail
-            if _mergeable(last, message):
-                run = tail if isinstance(tail, _Run) else _Run(tail)  # type: ignore[arg-type]
-                run.add(message)
-                self.outbox[-1] = (None, run, run.size)
-                self.queued_bytes += run.size - tail_size
+            grown = merge_into_tail(self.outbox, message)
+            if grown is not None:
+                self.queued_bytes += grown
                 self.coalesced += 1
                 self.wake()
                 return
@@ -392,13 +274,36 @@ class Session:
             frame, message, size = self.outbox.popleft()
             self.queued_bytes -= size
             if frame is None:  # a coalesced run: joined and encoded now, once
-                assert isinstance(message, _Run)
+                assert isinstance(message, Run)
                 frame = encode(message.message())
             return frame
         if self.need_snapshot and self.doc is not None:
             self.need_snapshot = False
             return self.doc.snapshot_frame()
         return None
+
+    def take_frames(self, max_bytes: int, max_count: int) -> list[Frame]:
+        """The next frames (at least one if any; more while under both limits).
+
+        Why: one frame per writer turn cost a loop turn and a syscall each;
+        the edge sends a batch with one ``sendmsg`` (server.py) and gives back
+        what the socket did not take (:meth:`requeue`)."""
+        frames: list[Frame] = []
+        size = 0
+        while len(frames) < max_count and size < max_bytes:
+            frame = self.next_frame()
+            if frame is None:
+                break
+            frames.append(frame)
+            size += len(frame.data)
+        return frames
+
+    def requeue(self, frames: list[Frame]) -> None:
+        """Put frames taken but not written (the socket was full) back in front."""
+        for frame in reversed(frames):
+            size = len(frame.data)
+            self.outbox.appendleft((frame, None, size))
+            self.queued_bytes += size
 
     def take_input_token(self) -> bool:
         """Token bucket for browser input (docs/security.md "Limits")."""
@@ -430,6 +335,9 @@ class Hub:
         #: sessions are named ``<prefix>c<n>``: hubs sharing a backplane use
         #: ``<hub id>/`` so a session id names one browser across all of them
         self.session_prefix = ""
+        #: more producer input already queued? (the embedding sets it, e.g.
+        #: ``Bridge``): then writers batch rather than write each message
+        self.more_input: Callable[[], bool] = lambda: False
 
     # -- producer side
     def create_document(
@@ -517,9 +425,7 @@ class Hub:
             return None
         frame = encode(message)
         doc.append_log(seq, frame)
-        doc.last_frame = frame
-        for session in doc.sessions:
-            session.push(frame, message=message)
+        self._fan_out(doc, frame, message)
         return seq
 
     def publish_frame(self, name: str, message: Message, frame: Frame) -> int | None:
@@ -541,10 +447,28 @@ class Hub:
             log.error("document %r: message %s seq %s refused: %s", name, message.type, seq, exc)
             return None
         doc.append_log(seq, frame)
-        doc.last_frame = frame
-        for session in doc.sessions:
-            session.push(frame, message=message)
+        self._fan_out(doc, frame, message)
         return doc.seq
+
+    def _fan_out(self, doc: Document, frame: Frame, message: Message) -> None:
+        """The same bytes to every session of ``doc``.
+
+        A browser set's echo goes to its sender first and is written at once
+        (its round trip must not grow with the viewers); the others too when
+        nothing more is queued, else (a producer's burst) writers batch.
+        """
+        doc.last_frame = frame
+        origin = getattr(message, "origin", None)
+        sender = self.sessions.get(origin.get("session", "")) if origin else None
+        if sender is not None and sender.doc is doc:
+            sender.push(frame, message=message)
+            sender.flush()
+        now = not self.more_input()
+        for session in doc.sessions:
+            if session is not sender:
+                session.push(frame, message=message)
+                if now:
+                    session.flush()
 
     def reject(
         self,

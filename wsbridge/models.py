@@ -44,6 +44,9 @@ __all__ = [
 #: a dashboard's hook: called with (model, message) under the producer lock
 Listener = Callable[["Model", Any], None]
 
+#: Model._ref_names per class
+_REF_NAMES: dict[type, list[str]] = {}
+
 
 def _serialize(value: Any) -> Any:
     if isinstance(value, (Model, DataSource)):
@@ -114,7 +117,18 @@ class Model(HasTraits):
 
     # -- what travels
     def _ref_names(self) -> list[str]:
-        return self.trait_names(sync=True, ref=True)
+        """Synced traits holding references to other models (cached per class).
+
+        Why cached: every patch asks (Dashboard._on_change), and traitlets'
+        ``trait_names`` walks every trait's metadata each time, a third of a
+        browser set's handling. Traits are per class (``add_traits`` makes a
+        new class), so the class is the key.
+        """
+        cls = type(self)
+        names = _REF_NAMES.get(cls)
+        if names is None:
+            names = _REF_NAMES[cls] = self.trait_names(sync=True, ref=True)
+        return names
 
     def settable(self) -> list[str]:
         """Trait names a browser may set."""

@@ -313,7 +313,7 @@ class WsbridgeApp(ExtensionApp):
     load_other_extensions = True
 
     log_max_messages = Int(10_000, help="Messages kept per document for resume.").tag(config=True)
-    log_max_bytes = Int(64 * 1024 * 1024, help="Bytes kept per document for resume.").tag(
+    log_max_bytes = Int(16 * 1024 * 1024, help="Bytes kept per document for resume.").tag(
         config=True
     )
     queue_max_bytes = Int(
