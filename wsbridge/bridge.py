@@ -68,8 +68,11 @@ def _same(a: Any, b: Any) -> bool:
 
 
 #: one hand-off drain runs at most this long (s) before it lets the loop run
-#: writers and network I/O, then continues (the rest stays queued, in order)
-DRAIN_BUDGET = 0.002
+#: writers and network I/O, then continues (the rest stays queued, in order).
+#: Why CPython's default GIL switch interval: letting the loop run means a
+#: ``select`` that hands the GIL to a busy producer thread for up to that
+#: long, so a shorter turn only halves the hub's share of the GIL.
+DRAIN_BUDGET = 0.005
 
 
 class _Handoff:
