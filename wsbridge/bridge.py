@@ -230,6 +230,12 @@ class Bridge:
     described in docs/security.md and docs/reliability.md. ``peers`` are
     other hubs' base URLs serving the same documents: pages fail over to
     them (docs/reliability.md "Several hubs").
+
+    On a Redis backplane (docs/deploy.md): ``backplane="redis://..."``
+    also publishes the dashboards there, for any number of ``wsbridge hub``
+    processes to serve (``serve=False``: bind no port, only publish);
+    ``follow="redis://..."`` serves the backplane's documents instead of
+    owning any (what ``wsbridge hub --redis`` runs).
     """
 
     def __init__(
