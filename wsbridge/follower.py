@@ -220,8 +220,16 @@ class BackplaneFollower(RedisLink):
             await self._load(name)
 
     async def _load(self, name: str) -> None:
-        """Catch up with ``name`` from Redis: replay if the epoch is ours, else adopt."""
+        """Catch up with ``name`` from Redis: what we miss if the epoch is ours, else adopt."""
         k = self.keys
+        doc = self.hub.documents.get(name)
+        if doc is not None and not doc.gone:  # read only the tail we lack (one transaction)
+            pipe = self.redis.pipeline(transaction=True)
+            pipe.hget(k.meta(name), "epoch")
+            pipe.xrange(k.log(name), min=f"{doc.seq + 1}-0")
+            epoch, tail = await pipe.execute()
+            if epoch is not None and epoch.decode() == doc.epoch and self._apply(name, tail):
+                return
         pipe = self.redis.pipeline(transaction=True)
         pipe.hmget(k.meta(name), "epoch", "seq")
         pipe.get(k.snap(name))
@@ -230,10 +238,6 @@ class BackplaneFollower(RedisLink):
         (epoch, _), snap, entries, alive = await pipe.execute()
         if epoch is None or snap is None:
             return  # not (or no longer) in Redis: keep what we show
-        doc = self.hub.documents.get(name)
-        if doc is not None and doc.epoch == epoch.decode() and not doc.gone:
-            if self._apply(name, entries):
-                return
         try:
             snapshot = _message(split_snap(snap))
         except ProtocolError as exc:
@@ -273,15 +277,9 @@ class BackplaneFollower(RedisLink):
         return True
 
     async def _repair(self, name: str) -> None:
-        """A gap: read it from the stream (or reload when the stream lost it)."""
-        doc = self.hub.documents.get(name)
-        if doc is None:
-            await self._load(name)
-            return
+        """A gap: read it from the stream (``_load`` reloads when the stream lost it)."""
         self.repairs += 1
-        entries = await self.redis.xrange(self.keys.log(name), min=f"{doc.seq + 1}-0")
-        if not self._apply(name, entries):
-            await self._load(name)
+        await self._load(name)
 
     async def _poll(self) -> None:
         """Seqs, epochs and heartbeats against Redis: what pub/sub may have lost."""
