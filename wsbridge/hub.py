@@ -157,13 +157,13 @@ class Document:
 
     def append_log(self, seq: int, frame: Frame) -> None:
         self.log.append((seq, frame))
-        self.log_bytes += len(frame.data)
+        self.log_bytes += frame.size
         cfg = self.config
         while self.log and (
             len(self.log) > cfg.log_max_messages or self.log_bytes > cfg.log_max_bytes
         ):
             _, old = self.log.popleft()
-            self.log_bytes -= len(old.data)
+            self.log_bytes -= old.size
 
     def replay_from(self, seq: int) -> list[Frame] | None:
         """Every logged frame after ``seq``, or None when any one is gone."""
