@@ -224,8 +224,10 @@ def test_mutated_valid_frames_never_raise_anything_else(
 
 
 def test_immutable_arrays_are_referenced_not_copied_and_the_bytes_are_the_same() -> None:
-    frozen = np.frombuffer(np.arange(5.0).tobytes(), dtype=np.float64)  # a DataSource's copy
-    writable = np.arange(5.0)
+    n = p.MIN_REFERENCED_BYTES // 8
+    frozen = np.frombuffer(np.arange(n, dtype=np.float64).tobytes(), dtype=np.float64)
+    small = np.frombuffer(np.arange(5.0).tobytes(), dtype=np.float64)  # under the floor
+    writable = np.arange(n, dtype=np.float64)
     readonly_view = writable.view()
     readonly_view.flags.writeable = False  # its owner may still change it
     message = p.Stream(seq=3, source="s", data={"y": frozen}, rollover=9)
@@ -235,7 +237,7 @@ def test_immutable_arrays_are_referenced_not_copied_and_the_bytes_are_the_same()
     joined = p.encode(p.Stream(seq=3, source="s", data={"y": writable}, rollover=9))
     assert frame.size == joined.size == len(joined.data) and frame.data == joined.data
     assert frame == joined and frame.parts == (frame.data,)  # joined once, on first use
-    for arr in (writable, readonly_view):
+    for arr in (writable, readonly_view, small):
         assert p.encode(p.Stream(seq=3, source="s", data={"y": arr}))._data is not None
     decoded = p.decode(joined.data)
     assert isinstance(decoded, p.Stream)

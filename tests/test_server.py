@@ -489,7 +489,7 @@ def test_a_stalled_client_is_bounded_then_dropped_and_others_unaffected() -> Non
 
 
 def test_frames_written_by_reference_arrive_whole_through_partial_writes() -> None:
-    """Streamed arrays go to ``sendmsg`` by reference (protocol.Frame); a
+    """Large streamed arrays go to ``sendmsg`` by reference (protocol.Frame); a
     slow reader's small socket buffer cuts writes inside them, and every
     frame still arrives byte for byte, in order."""
     with wb.Bridge() as bridge:
@@ -500,7 +500,8 @@ def test_frames_written_by_reference_arrive_whole_through_partial_writes() -> No
         client.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 * 1024)
         client.send(0x1, p.encode(p.Hello(doc="main")).data)
         client.recv(), client.recv()  # welcome, snapshot
-        sent = [np.full(30_000 + 7 * i, float(i)) for i in range(24)]
+        floor = p.MIN_REFERENCED_BYTES // 8
+        sent = [np.full(floor + 7 * i, float(i)) for i in range(24)]
         for y in sent:
             src.stream({"y": y}, rollover=10)
         got = []

@@ -44,6 +44,7 @@ from .messages import (
 __all__ = [
     "DTYPES",
     "ERROR_CODES",
+    "MIN_REFERENCED_BYTES",
     "PROTOCOL_VERSION",
     "SEQUENCED",
     "Ack",
@@ -94,6 +95,11 @@ _U32 = struct.Struct("<I")
 #: at most this many arrays of a frame are referenced rather than joined
 #: (each is one or two buffers of the writer's ``sendmsg``; IOV_MAX is 1024)
 _MAX_REFERENCED = 64
+#: arrays smaller than this are joined even when immutable: measured
+#: (benchmarks/README.md, perf2), referencing the 40 KB columns of a stream
+#: of 10,000 f64 made it slower (more buffers per ``sendmsg`` and per
+#: partial write) while the 400 KB columns of 100,000 f64 gained
+MIN_REFERENCED_BYTES = 256 * 1024
 _PAD = bytes(8)
 
 
@@ -310,7 +316,9 @@ def encode(message: Message | dict[str, Any]) -> Frame:
             break
         base = need
     prefix = b"".join((_U32.pack(len(head)), head, _PAD[: base - 4 - len(head)]))
-    if len(found) <= _MAX_REFERENCED and all(_immutable(arr) for _, arr in found):
+    if len(found) <= _MAX_REFERENCED and all(
+        arr.nbytes >= MIN_REFERENCED_BYTES and _immutable(arr) for _, arr in found
+    ):
         return Frame(None, True, (prefix, *body))
     return Frame(b"".join([prefix, *body]), True)
 
