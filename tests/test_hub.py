@@ -760,3 +760,21 @@ def test_sweep_removes_abandoned_per_session_documents() -> None:
     clock.now = 40.0
     assert pair.hub.sweep(grace=2.0) == ["app~2"]
     assert set(pair.hub.documents) == {"shared"}  # shared documents are never swept
+
+
+def test_only_trusted_streams_skip_the_replica_check_and_names_are_still_guarded() -> None:
+    pair, doc = make()
+    state = pair.hub.documents["main"].state
+    store = state.sources[doc.source.id]
+    ints = {"x": np.arange(2), "y": np.arange(2)}  # int64: the full check casts to float64
+    assert pair.hub.publish("main", Stream(seq=0, source=doc.source.id, data=ints)) is not None
+    assert store.dtype_of("x") == np.float64 and store.length == 5
+    # untrusted (network) input is fully checked: unequal lengths are refused
+    bad = {"x": np.arange(2.0), "y": np.arange(3.0)}
+    assert pair.hub.publish("main", Stream(seq=0, source=doc.source.id, data=bad)) is None
+    # trusted input whose column names differ still takes the full check
+    odd = {"x": np.arange(2.0)}
+    assert pair.hub.publish("main", Stream(seq=0, source=doc.source.id, data=odd), True) is None
+    good = {"x": np.arange(2.0), "y": np.arange(2.0)}
+    assert pair.hub.publish("main", Stream(seq=0, source=doc.source.id, data=good), True)
+    assert store.length == 7 and pair.hub.documents["main"].seq == state.seq

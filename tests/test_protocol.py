@@ -221,3 +221,24 @@ def test_mutated_valid_frames_never_raise_anything_else(
     if cut:
         del data[-min(cut, len(data) - 1) :]
     _decode_any(bytes(data), as_text=frame[:1] == b"{")
+
+
+def test_immutable_arrays_are_referenced_not_copied_and_the_bytes_are_the_same() -> None:
+    n = p.MIN_REFERENCED_BYTES // 8
+    frozen = np.frombuffer(np.arange(n, dtype=np.float64).tobytes(), dtype=np.float64)
+    small = np.frombuffer(np.arange(5.0).tobytes(), dtype=np.float64)  # under the floor
+    writable = np.arange(n, dtype=np.float64)
+    readonly_view = writable.view()
+    readonly_view.flags.writeable = False  # its owner may still change it
+    message = p.Stream(seq=3, source="s", data={"y": frozen}, rollover=9)
+    frame = p.encode(message)
+    assert frame.binary and frame._data is None and len(frame.parts) == 2
+    assert np.shares_memory(np.frombuffer(frame.parts[1], dtype=np.float64), frozen)
+    joined = p.encode(p.Stream(seq=3, source="s", data={"y": writable}, rollover=9))
+    assert frame.size == joined.size == len(joined.data) and frame.data == joined.data
+    assert frame == joined and frame.parts == (frame.data,)  # joined once, on first use
+    for arr in (writable, readonly_view, small):
+        assert p.encode(p.Stream(seq=3, source="s", data={"y": arr}))._data is not None
+    decoded = p.decode(joined.data)
+    assert isinstance(decoded, p.Stream)
+    np.testing.assert_array_equal(decoded.data["y"], frozen)

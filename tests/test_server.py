@@ -486,3 +486,30 @@ def test_a_stalled_client_is_bounded_then_dropped_and_others_unaffected() -> Non
         assert len(sessions()) == 1  # the stalled one was dropped (4001), the reader stays
         stalled.sock.close()
         reader.sock.close()
+
+
+def test_frames_written_by_reference_arrive_whole_through_partial_writes() -> None:
+    """Large streamed arrays go to ``sendmsg`` by reference (protocol.Frame); a
+    slow reader's small socket buffer cuts writes inside them, and every
+    frame still arrives byte for byte, in order."""
+    with wb.Bridge() as bridge:
+        src = wb.DataSource({"y": np.zeros(0)})
+        bridge.dashboard("main", wb.Column()).add(src)
+        bridge.flush()
+        client = RawClient(bridge)
+        client.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 * 1024)
+        client.send(0x1, p.encode(p.Hello(doc="main")).data)
+        client.recv(), client.recv()  # welcome, snapshot
+        floor = p.MIN_REFERENCED_BYTES // 8
+        sent = [np.full(floor + 7 * i, float(i)) for i in range(24)]
+        for y in sent:
+            src.stream({"y": y}, rollover=10)
+        got = []
+        for _ in sent:
+            time.sleep(0.01)  # a slow reader: the hub's writes are cut short
+            _, data = client.recv()
+            message = p.decode(data)
+            assert isinstance(message, p.Stream)
+            got.append(message.data["y"])
+        for want, arrived in zip(sent, got, strict=True):
+            np.testing.assert_array_equal(arrived, want)

@@ -606,8 +606,11 @@ class Bridge:
         dash._attach(self, self._submit, create)
 
     def _submit(self, name: str, message: Message) -> None:
-        """Queue a producer message for the hub (any thread, order kept)."""
-        self._on_loop("publish", name, message)
+        """Queue a producer message for the hub (any thread, order kept).
+
+        Trusted: it comes from this process's own models and sources, which
+        validated it (``Hub.publish``)."""
+        self._on_loop("publish", name, message, True)
 
     def _on_loop(self, method: str, *args: Any) -> None:
         """Call ``hub.<method>(*args)`` on the hub's loop, after every earlier call."""

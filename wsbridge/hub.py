@@ -157,13 +157,13 @@ class Document:
 
     def append_log(self, seq: int, frame: Frame) -> None:
         self.log.append((seq, frame))
-        self.log_bytes += len(frame.data)
+        self.log_bytes += frame.size
         cfg = self.config
         while self.log and (
             len(self.log) > cfg.log_max_messages or self.log_bytes > cfg.log_max_bytes
         ):
             _, old = self.log.popleft()
-            self.log_bytes -= len(old.data)
+            self.log_bytes -= old.size
 
     def replay_from(self, seq: int) -> list[Frame] | None:
         """Every logged frame after ``seq``, or None when any one is gone."""
@@ -267,11 +267,13 @@ class Hub:
                 self._error(session, "unknown_document", reason)
                 session.request_close(1008, reason)
 
-    def publish(self, name: str, message: Message) -> int | None:
+    def publish(self, name: str, message: Message, trusted: bool = False) -> int | None:
         """Sequence, apply, log and fan out one change; returns its seq.
 
         ``message`` is built by the producer with ``seq=0``; it is encoded
-        once and the same bytes go to every session.
+        once and the same bytes go to every session. ``trusted`` only for a
+        producer in this process whose sources validated the message already
+        (``Bridge``; see ``DocumentState.apply``): never for network input.
         """
         doc = self.documents.get(name)
         if doc is None:
@@ -280,7 +282,7 @@ class Hub:
         seq = doc.seq + 1
         message = _with_seq(message, seq)
         try:
-            doc.state.apply(message)
+            doc.state.apply(message, trusted)
         except (StateError, ValueError) as exc:
             log.error("document %r: producer message %s refused: %s", name, message.type, exc)
             return None

@@ -15,7 +15,7 @@ back in their place without copying.
 from __future__ import annotations
 
 import struct
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import orjson
@@ -44,6 +44,7 @@ from .messages import (
 __all__ = [
     "DTYPES",
     "ERROR_CODES",
+    "MIN_REFERENCED_BYTES",
     "PROTOCOL_VERSION",
     "SEQUENCED",
     "Ack",
@@ -91,14 +92,79 @@ DTYPES: dict[str, np.dtype[Any]] = {
 _DTYPE_NAMES: dict[str, str] = {DTYPES[n].str: n for n in DTYPES}
 
 _U32 = struct.Struct("<I")
+#: at most this many arrays of a frame are referenced rather than joined
+#: (each is one or two buffers of the writer's ``sendmsg``; IOV_MAX is 1024)
+_MAX_REFERENCED = 64
+#: arrays smaller than this are joined even when immutable: measured
+#: (benchmarks/README.md, perf2), referencing the 40 KB columns of a stream
+#: of 10,000 f64 made it slower (more buffers per ``sendmsg`` and per
+#: partial write) while the 400 KB columns of 100,000 f64 gained
+MIN_REFERENCED_BYTES = 256 * 1024
 _PAD = bytes(8)
 
 
-class Frame(NamedTuple):
-    """One WebSocket message ready to write: payload bytes and opcode kind."""
+class Frame:
+    """One WebSocket message ready to write: its payload and opcode kind.
 
-    data: bytes
-    binary: bool
+    ``parts`` is the payload as buffers in order; ``size`` their total
+    length. ``encode`` leaves the arrays of a binary frame out of the joined
+    prefix when they are immutable (a ``DataSource``'s frozen copies), so a
+    writer hands prefix and arrays to the kernel in one ``sendmsg`` without
+    first copying every array into one ``bytes`` (profiled: a fifth of the
+    hub's time per stream of 10,000 float64). ``data`` joins the parts once,
+    on first use (a TLS or compressed write, the backplane, tests) and is
+    then what every later reader gets: the bytes never differ between
+    clients.
+    """
+
+    __slots__ = ("_data", "binary", "parts", "size")
+
+    def __init__(
+        self,
+        data: bytes | None,
+        binary: bool,
+        parts: tuple[bytes | memoryview, ...] | None = None,
+    ):
+        self.binary = binary
+        self._data = data
+        if data is not None:
+            self.parts: tuple[bytes | memoryview, ...] = (data,)
+            self.size = len(data)
+        else:
+            assert parts is not None
+            self.parts = parts
+            self.size = sum(len(p) for p in parts)
+
+    @property
+    def data(self) -> bytes:
+        """The whole payload as one ``bytes`` (joined on first use)."""
+        if self._data is None:
+            self._data = b"".join(self.parts)
+            self.parts = (self._data,)
+        return self._data
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Frame):
+            return NotImplemented
+        return self.binary == other.binary and self.data == other.data
+
+    def __hash__(self) -> int:
+        return hash((self.data, self.binary))
+
+    def __repr__(self) -> str:
+        return f"Frame(<{self.size} bytes>, binary={self.binary})"
+
+
+def _immutable(arr: np.ndarray) -> bool:
+    """Can nobody change ``arr``'s bytes? True only for read-only views whose
+    memory is a ``bytes`` object (``sources._frozen_copy``); a read-only view
+    of a writeable array may still change, so it is copied into the frame."""
+    if arr.flags.writeable:
+        return False
+    base: Any = arr.base
+    while isinstance(base, np.ndarray):
+        base = base.base
+    return type(base) is bytes
 
 
 # --------------------------------------------------------------------------
@@ -129,34 +195,42 @@ def to_wire_array(value: Any) -> np.ndarray:
     return np.ascontiguousarray(arr)
 
 
-def _wire_dtype_name(arr: np.ndarray) -> str:
-    if arr.dtype.kind == "b":
-        return "bool"
-    return _DTYPE_NAMES[arr.dtype.str]
-
-
-_SCALARS = (str, int, float, bool, type(None))
+_SCALARS = frozenset((str, int, float, bool, type(None)))
 _CONTAINERS = (np.ndarray, dict, list, tuple, np.generic)
 
 
 def _extract(value: Any, path: list[str | int], out: list[tuple[list[str | int], Any]]) -> Any:
     """Copy of ``value`` with arrays replaced by None; arrays go to ``out``.
 
-    On the hot path (every message is encoded once): scalars and lists of
-    scalars (string columns) are returned as they are, and arrays already in
-    wire form are not converted again.
+    On the hot path (every message is encoded once, on the hub thread that
+    shares the GIL with the producer): dispatch is on the exact type first,
+    scalars inside dicts are copied without a recursive call (a stream's
+    header is six scalars and one dict of arrays), lists of scalars (string
+    columns) are returned as they are, and arrays already in wire form are
+    not converted again.
     """
-    if type(value) in _SCALARS:
+    kind = type(value)
+    if kind in _SCALARS:
         return value
-    if isinstance(value, np.ndarray):
+    if kind is dict:
+        res: dict[str, Any] = {}
+        for k, v in value.items():
+            if type(v) in _SCALARS:
+                res[k] = v
+            else:
+                path.append(k)
+                res[k] = _extract(v, path, out)
+                path.pop()
+        return res
+    if kind is np.ndarray or isinstance(value, np.ndarray):
         if not (value.flags.c_contiguous and value.dtype.str in _DTYPE_NAMES):
             value = to_wire_array(value)
         out.append((list(path), value))
         return None
-    if type(value) is list and not any(isinstance(v, _CONTAINERS) for v in value):
+    if kind is list and not any(isinstance(v, _CONTAINERS) for v in value):
         return value
     if isinstance(value, dict):
-        res: dict[str, Any] = {}
+        res = {}
         for k, v in value.items():
             path.append(k)
             res[k] = _extract(v, path, out)
@@ -194,47 +268,59 @@ def _dumps(obj: Any) -> bytes:
 def encode(message: Message | dict[str, Any]) -> Frame:
     """Encode a message into one frame: text unless it holds arrays.
 
-    The buffers are joined into the frame with one copy (``bytes.join`` of
-    memoryviews); the frame is built once and can be written to any number
-    of clients.
+    Mutable buffers are joined into the frame with one copy (``bytes.join``
+    of memoryviews); immutable ones are referenced, not copied (``Frame``).
+    The frame is built once and can be written to any number of clients.
+    The layout (each buffer's 8-byte-aligned offset) is computed in one
+    pass over the arrays, and the header entries are built with their keys
+    in wire order, so the frame is built with as little Python work per
+    message as the format allows (the hub thread encodes every message).
     """
     d = message.to_dict() if isinstance(message, Message) else message
     found: list[tuple[list[str | int], Any]] = []
     header = _extract(d, [], found)
     if not found:
         return Frame(_dumps(header), False)
-    relative, offset = [], 0
-    for _, arr in found:
+    entries: list[dict[str, Any]] = []
+    relative: list[int] = []
+    body: list[Any] = []
+    offset = 0
+    for path, arr in found:
+        nbytes = arr.nbytes
+        dtype = arr.dtype
+        entries.append(
+            {
+                "path": path,
+                "dtype": "bool" if dtype.kind == "b" else _DTYPE_NAMES[dtype.str],
+                "shape": list(arr.shape),
+                "length": nbytes,
+                "offset": 0,
+            }
+        )
         relative.append(offset)
-        offset += (arr.nbytes + 7) & ~7
-    entries = [
-        {
-            "path": path,
-            "dtype": _wire_dtype_name(arr),
-            "shape": list(arr.shape),
-            "length": arr.nbytes,
-        }
-        for path, arr in found
-    ]
+        body.append(memoryview(arr).cast("B"))
+        pad = -nbytes & 7
+        if pad:
+            body.append(_PAD[:pad])
+        offset += nbytes + pad
+    header["$buffers"] = entries
     # The header's own length depends on the offsets written into it; grow
     # the base until it is stable (at most a couple of rounds).
     base = 0
     while True:
         for entry, rel in zip(entries, relative, strict=True):
             entry["offset"] = base + rel
-        header["$buffers"] = entries
         head = _dumps(header)
         need = (4 + len(head) + 7) & ~7
         if need == base:
             break
         base = need
-    parts: list[Any] = [_U32.pack(len(head)), head, _PAD[: base - 4 - len(head)]]
-    for _, arr in found:
-        parts.append(memoryview(arr).cast("B"))
-        pad = -arr.nbytes & 7
-        if pad:
-            parts.append(_PAD[:pad])
-    return Frame(b"".join(parts), True)
+    prefix = b"".join((_U32.pack(len(head)), head, _PAD[: base - 4 - len(head)]))
+    if len(found) <= _MAX_REFERENCED and all(
+        arr.nbytes >= MIN_REFERENCED_BYTES and _immutable(arr) for _, arr in found
+    ):
+        return Frame(None, True, (prefix, *body))
+    return Frame(b"".join([prefix, *body]), True)
 
 
 def _loads(data: bytes | str) -> dict[str, Any]:

@@ -334,7 +334,10 @@ class RemoteHub:
         fields = {"ephemeral": True} if ephemeral else {}
         self._send(encode_envelope("create", doc=name, title=title, spec=spec, **fields))
 
-    def publish(self, name: str, message: Message) -> None:
+    def publish(self, name: str, message: Message, trusted: bool = False) -> None:
+        """Send a change to the remote hub. ``trusted`` is ignored: what
+        crosses the link is fully validated there (``Hub.publish``)."""
+        del trusted
         if name in self._created:
             self._send(encode_envelope("publish", doc=name, message=message))
 

@@ -135,6 +135,10 @@ WRITE_BATCH_BYTES = 256 * 1024
 WRITE_BATCH_FRAMES = 256
 
 
+#: buffers per ``sendmsg`` (Linux's IOV_MAX is 1024; a batch stops short of it)
+SENDMSG_MAX_PARTS = 1000
+
+
 def _frame_header(length: int, binary: bool) -> bytes:
     """An unmasked, final, uncompressed frame header (RFC 6455 §5.2)."""
     first = 0x82 if binary else 0x81
@@ -189,10 +193,16 @@ class _Protocol(WebSocketProtocol13):
             or sock is None
         ):
             return self._write_one(frames[0], compressor), 1
-        parts: list[bytes] = []
-        for frame in frames:
-            parts.append(_frame_header(len(frame.data), frame.binary))
-            parts.append(frame.data)
+        parts: list[bytes | memoryview] = []
+        heads: list[bytes] = []
+        for i, frame in enumerate(frames):
+            if i and len(parts) + 1 + len(frame.parts) > SENDMSG_MAX_PARTS:
+                frames = frames[:i]  # the rest is not committed: the caller requeues it
+                break
+            head = _frame_header(frame.size, frame.binary)
+            heads.append(head)
+            parts.append(head)
+            parts.extend(frame.parts)  # a frame's arrays by reference (protocol.Frame)
         try:
             sent = sock.sendmsg(parts)
         except (BlockingIOError, InterruptedError):
@@ -203,19 +213,21 @@ class _Protocol(WebSocketProtocol13):
             return self._write_one(frames[0], compressor), 1
         committed = 0
         rest: list[bytes | memoryview] = []
-        for i in range(len(frames)):
-            head, data = parts[2 * i], parts[2 * i + 1]
-            size = len(head) + len(data)
-            self._message_bytes_out += len(data)
+        for frame, head in zip(frames, heads, strict=True):
+            size = len(head) + frame.size
+            self._message_bytes_out += frame.size
             self._wire_bytes_out += size
             committed += 1
             if sent >= size:
                 sent -= size
                 continue
-            if sent < len(head):  # the rest of this frame goes to the stream
-                rest = [head[sent:], data]
-            else:
-                rest = [memoryview(data)[sent - len(head) :]]
+            for piece in (head, *frame.parts):  # the rest of this frame goes to the stream
+                n = len(piece)
+                if sent >= n:
+                    sent -= n
+                    continue
+                rest.append(memoryview(piece)[sent:] if sent else piece)
+                sent = 0
             break
         if not rest:
             return None, committed

@@ -87,7 +87,7 @@ class Session:
                 self.coalesced += 1
                 self.wake()
                 return
-        size = len(frame.data)
+        size = frame.size
         if not force and self.queued_bytes + size > cfg.queue_max_bytes:
             self.dropped += 1
             log.warning(
@@ -137,13 +137,13 @@ class Session:
             if frame is None:
                 break
             frames.append(frame)
-            size += len(frame.data)
+            size += frame.size
         return frames
 
     def requeue(self, frames: list[Frame]) -> None:
         """Put frames taken but not written (the socket was full) back in front."""
         for frame in reversed(frames):
-            size = len(frame.data)
+            size = frame.size
             self.outbox.appendleft((frame, None, size))
             self.queued_bytes += size
 

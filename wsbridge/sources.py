@@ -191,6 +191,11 @@ class ColumnStore:
             raise ValueError("columns have different lengths")
         self._cols = {name: _ChunkedColumn(v) for name, v in data.items()}
 
+    def has_columns(self, data: Mapping[str, Column]) -> bool:
+        """Does ``data`` name exactly these columns? (The hub's cheap guard for
+        streams its own producer already checked: ``DocumentState.apply``.)"""
+        return data.keys() == self._cols.keys()
+
     def check_stream(self, data: Mapping[str, Column]) -> dict[str, Column]:
         """Validate an append against the current columns; return it cast."""
         if set(data) != set(self._cols):

@@ -58,8 +58,17 @@ class DocumentState:
         )
 
     # -- applying messages
-    def apply(self, message: Message) -> None:
-        """Apply one sequenced message (its ``seq`` becomes the state's)."""
+    def apply(self, message: Message, trusted: bool = False) -> None:
+        """Apply one sequenced message (its ``seq`` becomes the state's).
+
+        ``trusted``: the message comes from this process's own ``DataSource``,
+        which already checked and cast a stream's columns against a store
+        equal to this one (``DataSource.stream``); checking them again cost
+        the hub thread a few microseconds per message. Only the column names
+        are compared then (a cheap guard; any mismatch takes the full check).
+        Anything from the network (remote producers, followers, browsers) is
+        applied untrusted and fully validated.
+        """
         if isinstance(message, Snapshot):
             self.load(message)
             return
@@ -70,7 +79,10 @@ class DocumentState:
             model["state"] = {**model["state"], **message.state}
         elif isinstance(message, Stream):
             store = self._source(message.source)
-            store.stream(store.check_stream(message.data), message.rollover)
+            data = message.data
+            if not (trusted and store.has_columns(data)):
+                data = store.check_stream(data)
+            store.stream(data, message.rollover)
         elif isinstance(message, SourcePatch):
             store = self._source(message.source)
             store.patch(message.patches)
