@@ -9,6 +9,7 @@ what a browser would hold.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import logging
@@ -78,6 +79,22 @@ def _has(bridge: wb.Bridge, name: str = "live") -> bool:
     return bool(bridge.call(lambda hub: name in hub.documents))
 
 
+@contextlib.contextmanager
+def _deployment(
+    cfg: BackplaneConfig, hubs: int = 1
+) -> Iterator[tuple[wb.Bridge, wb.Slider, wb.DataSource, list[wb.Bridge]]]:
+    """A producer, and ``hubs`` hubs already serving its document; all stopped after."""
+    producer, slider, src = _producer(cfg)
+    running = [_hub(cfg) for _ in range(hubs)]
+    try:
+        _wait(lambda: all(_has(hub) for hub in running))
+        yield producer, slider, src, running
+    finally:
+        for hub in running:
+            hub.stop()
+        producer.stop()
+
+
 def test_bus_payload_round_trip() -> None:
     frame = Frame(b"\x00\x01\n\xff", True)
     header, got = parse_bus(bus_payload({"t": "msg", "doc": "a", "seq": 3}, frame))
@@ -98,12 +115,9 @@ def test_redact_url() -> None:
 
 def test_two_hubs_serve_one_document(cfg: BackplaneConfig) -> None:
     """Both hubs show the same state; a set through hub B reaches Python and hub A."""
-    producer, slider, src = _producer(cfg)
     seen: list[float] = []
-    slider.observe(lambda change: seen.append(change["new"]), "value")
-    hub_a, hub_b = _hub(cfg), _hub(cfg)
-    try:
-        _wait(lambda: _has(hub_a) and _has(hub_b))
+    with _deployment(cfg, hubs=2) as (producer, slider, src, (hub_a, hub_b)):
+        slider.observe(lambda change: seen.append(change["new"]), "value")
 
         async def main() -> None:
             a = await Client.connect(hub_a.url, "live")
@@ -129,17 +143,10 @@ def test_two_hubs_serve_one_document(cfg: BackplaneConfig) -> None:
             await b.close()
 
         asyncio.run(main())
-    finally:
-        hub_a.stop()
-        hub_b.stop()
-        producer.stop()
 
 
 def test_resume_on_another_hub_is_an_exact_replay(cfg: BackplaneConfig) -> None:
-    producer, _slider, src = _producer(cfg)
-    hub_a, hub_b = _hub(cfg), _hub(cfg)
-    try:
-        _wait(lambda: _has(hub_a) and _has(hub_b))
+    with _deployment(cfg, hubs=2) as (producer, _slider, src, (hub_a, hub_b)):
 
         async def main() -> None:
             c = await Client.connect([hub_a.url, hub_b.url], "live", backoff=(0.05, 0.1))
@@ -157,19 +164,13 @@ def test_resume_on_another_hub_is_an_exact_replay(cfg: BackplaneConfig) -> None:
             return int(producer.call(lambda h: h.documents["live"].seq))
 
         asyncio.run(main())
-    finally:
-        hub_b.stop()
-        producer.stop()
 
 
 def test_lost_pubsub_connection_is_repaired_from_the_stream(
     cfg: BackplaneConfig, rds: redis.Redis
 ) -> None:
     """CLIENT KILL TYPE pubsub mid-stream: the hub fills the gap, nothing lost."""
-    producer, _slider, src = _producer(cfg)
-    hub = _hub(cfg)
-    try:
-        _wait(lambda: _has(hub))
+    with _deployment(cfg) as (producer, _slider, src, (hub,)):
 
         async def main() -> None:
             c = await Client.connect(hub.url, "live")
@@ -188,18 +189,12 @@ def test_lost_pubsub_connection_is_repaired_from_the_stream(
         follower = hub._follower
         assert follower is not None
         assert follower.repairs + follower.reconnects > 0
-    finally:
-        hub.stop()
-        producer.stop()
 
 
 def test_flushall_gives_a_new_epoch_and_a_fresh_snapshot(
     cfg: BackplaneConfig, rds: redis.Redis
 ) -> None:
-    producer, slider, src = _producer(cfg)
-    hub = _hub(cfg)
-    try:
-        _wait(lambda: _has(hub))
+    with _deployment(cfg) as (producer, slider, src, (hub,)):
 
         async def main() -> None:
             c = await Client.connect(hub.url, "live")
@@ -215,16 +210,10 @@ def test_flushall_gives_a_new_epoch_and_a_fresh_snapshot(
 
         asyncio.run(main())
         assert producer._publisher is not None and producer._publisher.resets >= 1
-    finally:
-        hub.stop()
-        producer.stop()
 
 
 def test_producer_restart_is_shown_then_replaced(cfg: BackplaneConfig) -> None:
-    producer, _slider, _src = _producer(cfg)
-    hub = _hub(cfg)
-    try:
-        _wait(lambda: _has(hub))
+    with _deployment(cfg) as (producer, _slider, _src, (hub,)):
 
         async def main() -> None:
             c = await Client.connect(hub.url, "live")
@@ -244,8 +233,6 @@ def test_producer_restart_is_shown_then_replaced(cfg: BackplaneConfig) -> None:
             await c.close()
 
         asyncio.run(main())
-    finally:
-        hub.stop()
 
 
 def test_large_frames_are_referenced_on_the_bus(cfg: BackplaneConfig, rds: redis.Redis) -> None:
@@ -314,11 +301,8 @@ def test_redis_restart_health_and_recovery(cfg: BackplaneConfig, redis_server: A
 def test_bad_data_in_redis_is_logged_and_survived(
     cfg: BackplaneConfig, rds: redis.Redis, caplog: pytest.LogCaptureFixture
 ) -> None:
-    producer, slider, _src = _producer(cfg)
-    hub = _hub(cfg)
     keys = Keys(cfg.prefix)
-    try:
-        _wait(lambda: _has(hub))
+    with _deployment(cfg) as (_producer_bridge, slider, _src, (hub,)):
         with caplog.at_level(logging.WARNING):
             rds.publish(keys.bus, b"not json\n")
             rds.publish(keys.bus, b'{"t":"msg","doc":"live","epoch":"x","seq":"?"}\n')
@@ -334,9 +318,6 @@ def test_bad_data_in_redis_is_logged_and_survived(
             asyncio.run(main())
         text = caplog.text
         assert "bad bus message" in text and "bad input" in text
-    finally:
-        hub.stop()
-        producer.stop()
 
 
 def test_password_never_logged(caplog: pytest.LogCaptureFixture) -> None:
