@@ -3,9 +3,9 @@
 The hub runs on a private thread with its own asyncio loop, so a notebook
 cell or a data-acquisition loop that never yields still streams, and
 browser input still reaches Python. Producer changes are marshalled onto
-that loop through one FIFO hand-off queue (``_Handoff``: a deque and one
-loop wake-up per burst, so their order is kept and a burst costs one
-self-pipe write, not one per message); browser input is handled on one
+that loop through one FIFO hand-off queue (``wsbridge.handoff``: a deque
+and one loop wake-up per burst, so their order is kept and a burst costs
+one pipe write, not one per message); browser input is handled on one
 "callbacks" thread, so a slow Python callback never stalls the hub nor
 other viewers, and callbacks run one at a time in arrival order, as they
 would in ipywidgets.
@@ -21,8 +21,6 @@ import logging
 import secrets
 import socket
 import threading
-import time
-from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +32,7 @@ import traitlets
 from . import _sync
 from ._display import embed_html
 from .dashboard import Dashboard
+from .handoff import Handoff
 from .hub import Hub, HubConfig
 from .models import Model, _as_model
 from .protocol import Add, Custom, Event, Message, Set
@@ -65,70 +64,6 @@ def _same(a: Any, b: Any) -> bool:
         import numpy as np
 
         return bool(np.array_equal(a, b))
-
-
-#: one hand-off drain runs at most this long (s) before it lets the loop run
-#: writers and network I/O, then continues (the rest stays queued, in order).
-#: Why CPython's default GIL switch interval: letting the loop run means a
-#: ``select`` that hands the GIL to a busy producer thread for up to that
-#: long, so a shorter turn only halves the hub's share of the GIL.
-DRAIN_BUDGET = 0.005
-
-
-class _Handoff:
-    """Calls from any thread onto one event loop, in order, woken once per burst.
-
-    Why not ``loop.call_soon_threadsafe`` per call: each one writes to the
-    loop's self-pipe (a syscall that drops and re-takes the GIL). Profiled,
-    that was 40 % of ``DataSource.stream()``, and every queued callback sat
-    ahead of the writers' wake-ups. Here a call is a ``deque.append``; only
-    the call that finds no drain scheduled wakes the loop. A drain runs for
-    at most ``DRAIN_BUDGET`` seconds and then re-schedules itself behind
-    what became ready meanwhile (writers), so a long burst interleaves with
-    the writes instead of starving them.
-
-    Lock-free under the GIL: ``scheduled`` stays set while a drain runs (so
-    calls made meanwhile do not wake the loop) and is cleared only when the
-    deque is empty, then the deque is checked once more: a call either saw
-    the flag set before that clear (and the re-check finds its item) or
-    clear (and schedules a drain itself). A race can only add an empty
-    drain, never strand an item.
-    """
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
-        self.calls: deque[tuple[Callable[..., Any], tuple[Any, ...]]] = deque()
-        self.scheduled = False
-
-    def __call__(self, fn: Callable[..., Any], *args: Any) -> None:
-        self.calls.append((fn, args))
-        if not self.scheduled:
-            self.scheduled = True
-            try:
-                self.loop.call_soon_threadsafe(self.drain)
-            except RuntimeError:  # the loop closed under us: the bridge is stopping
-                pass
-
-    def drain(self) -> None:
-        calls = self.calls
-        deadline = time.perf_counter() + DRAIN_BUDGET
-        while True:
-            while calls:
-                fn, args = calls.popleft()
-                try:
-                    fn(*args)
-                except Exception:  # one bad call must not strand the rest
-                    log.exception("hub call %s failed", getattr(fn, "__name__", fn))
-                if time.perf_counter() >= deadline and calls:
-                    self.loop.call_soon(self.drain)  # behind the writers woken so far
-                    return  # still scheduled: callers need not wake the loop
-            # Calls made while this drain ran found it scheduled and did not
-            # wake the loop; clear the flag, then look once more for a call
-            # appended just before that.
-            self.scheduled = False
-            if not calls:
-                return
-            self.scheduled = True
 
 
 class _EmbeddedProducer:
@@ -325,7 +260,7 @@ class Bridge:
         self._lock = threading.RLock()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._handoff: _Handoff | None = None
+        self._handoff: Handoff | None = None
         self._server: tornado.httpserver.HTTPServer | None = None
         self._callbacks: concurrent.futures.ThreadPoolExecutor | None = None
         self._bound_port: int | None = None
@@ -420,13 +355,14 @@ class Bridge:
             started.set()
             loop.close()
             return
-        handoff = self._handoff = _Handoff(loop)
+        handoff = self._handoff = Handoff(loop)
         if self.hub is not None:  # writers batch while producer calls are queued
             self.hub.more_input = lambda: bool(handoff.calls)
         started.set()
         try:
             loop.run_forever()
         finally:
+            handoff.close()
             loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()
 

@@ -1,0 +1,158 @@
+"""wsbridge.handoff: calls from many threads reach one loop, in order, none lost."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from wsbridge import handoff as hf
+
+
+class _Loop:
+    """An event loop on its own thread with a Handoff made there."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.ready = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+        assert self.ready.wait(5)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.handoff = hf.Handoff(self.loop)
+        self.loop_thread = threading.get_ident()
+        self.ready.set()
+        try:
+            self.loop.run_forever()
+        finally:
+            self.handoff.close()
+            self.loop.close()
+
+    def wait(self, timeout: float = 5.0) -> None:
+        done = threading.Event()
+        self.handoff(done.set)
+        assert done.wait(timeout), "the hand-off did not drain"
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+
+
+@pytest.fixture(params=["gil-held", "call_soon_threadsafe"])
+def loop(request: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[_Loop]:
+    if request.param == "call_soon_threadsafe":
+        monkeypatch.setattr(hf, "_gil_held_write", lambda: None)
+    runner = _Loop()
+    assert runner.handoff.waker.gil_held == (request.param == "gil-held" and os.name == "posix")
+    yield runner
+    runner.stop()
+
+
+def test_calls_from_many_threads_run_on_the_loop_in_each_threads_order(loop: _Loop) -> None:
+    seen: dict[int, list[int]] = {}
+    threads_seen: set[int] = set()
+
+    def record(t: int, i: int) -> None:
+        threads_seen.add(threading.get_ident())
+        seen.setdefault(t, []).append(i)
+
+    def producer(t: int) -> None:
+        for i in range(5000):
+            loop.handoff(record, t, i)
+            if i % 500 == 0:
+                time.sleep(0.001)  # let the loop go idle, so later calls wake it again
+
+    workers = [threading.Thread(target=producer, args=(t,)) for t in range(4)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    loop.wait()
+    assert {t: len(v) for t, v in seen.items()} == {t: 5000 for t in range(4)}
+    assert all(v == list(range(5000)) for v in seen.values())
+    assert threads_seen == {loop.loop_thread}
+
+
+def test_a_call_after_the_loop_went_idle_still_wakes_it(loop: _Loop) -> None:
+    for _ in range(200):  # each one finds no drain scheduled: a wake-up per call
+        got = threading.Event()
+        loop.handoff(got.set)
+        assert got.wait(2)
+        time.sleep(0.0005)
+    assert not loop.handoff.scheduled or not loop.handoff.calls
+
+
+def test_a_long_burst_yields_to_the_loop_between_turns(
+    loop: _Loop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(hf, "DRAIN_BUDGET", 0.002)
+    order: list[str] = []
+
+    def slow(i: int) -> None:
+        if i == 0:  # a plain loop callback, ready while the burst runs
+            loop.loop.call_soon(order.append, "other")
+        time.sleep(0.001)
+        order.append(f"call{i}")
+
+    for i in range(10):
+        loop.handoff(slow, i)
+    loop.wait()
+    assert [o for o in order if o != "other"] == [f"call{i}" for i in range(10)]
+    # the other callback ran between two turns of the burst, not after all of it
+    assert 0 < order.index("other") < 10, order
+
+
+def test_a_failing_call_is_logged_and_the_rest_still_run(
+    loop: _Loop, caplog: pytest.LogCaptureFixture
+) -> None:
+    ran: list[int] = []
+
+    def boom() -> None:
+        raise RuntimeError("boom")
+
+    loop.handoff(ran.append, 1)
+    loop.handoff(boom)
+    loop.handoff(ran.append, 2)
+    loop.wait()
+    assert ran == [1, 2]
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == [
+        "hub call boom failed"
+    ]
+
+
+def test_many_wake_ups_before_the_loop_runs_do_not_block_the_caller() -> None:
+    """A full wake-up pipe must not block a producer: the write is non-blocking."""
+    loop = asyncio.new_event_loop()
+    fired: list[int] = []
+    waker = hf.Waker(loop, lambda: fired.append(1))
+    try:
+        assert waker.gil_held == (os.name == "posix")
+        t0 = time.perf_counter()
+        for _ in range(200_000):  # far more than a pipe buffer (64 KiB) holds
+            waker.wake()
+        assert time.perf_counter() - t0 < 10
+        loop.run_until_complete(asyncio.sleep(0.05))
+        assert fired  # the loop got at least one wake-up
+    finally:
+        waker.close()
+        loop.close()
+
+
+def test_close_unregisters_and_closes_the_pipe() -> None:
+    loop = asyncio.new_event_loop()
+    waker = hf.Waker(loop, lambda: None)
+    fds = waker._fds
+    waker.close()
+    loop.close()
+    if fds is not None:
+        for fd in fds:
+            with pytest.raises(OSError):
+                os.fstat(fd)
+    assert not waker.gil_held
