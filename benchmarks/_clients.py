@@ -7,6 +7,7 @@ with the measured client or the server for one GIL.
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import time
 from typing import Any
@@ -17,7 +18,13 @@ from ._common import raise_nofile
 
 
 def hold_clients(
-    ready: Any, go: Any, url: str, n: int, hello: str | None, marker: str | None = None
+    ready: Any,
+    go: Any,
+    url: str,
+    n: int,
+    hello: str | None,
+    marker: str | None = None,
+    nice: int = 0,
 ) -> None:
     """Connect ``n`` clients to ``url`` (sending ``hello`` first when given).
 
@@ -25,7 +32,13 @@ def hold_clients(
     such as ``"@@"``), a received text frame containing ``marker + k + "|"``
     records its arrival time for round ``k``; when all ``n`` clients saw round
     ``k`` the child puts ``("done", k, last_arrival)`` on ``ready``.
+
+    ``nice`` lowers this process's CPU priority: for viewers that stand for
+    other machines, so that on a 2-core box their reading does not take the
+    measured client's core (see bench_roundtrip).
     """
+    if nice:
+        os.nice(nice)
     raise_nofile(4 * n + 256)
     rounds: dict[int, list[float]] = {}
 

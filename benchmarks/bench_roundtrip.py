@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from typing import Any
 
@@ -27,6 +28,7 @@ from ._clients import hold_clients
 from ._common import child, nodelay, pct, quiet_logs, row, serve_forever
 
 IDLE = 100
+VIEWERS_NICE = int(os.environ.get("NICE", "0"))
 
 
 class _Echo(tornado.websocket.WebSocketHandler):
@@ -59,7 +61,7 @@ def _serve_wsbridge(ready: Any, go: Any) -> None:
 
 
 def _idle(url: str, hello: str | None) -> Any:
-    return child(hold_clients, url, IDLE, hello)
+    return child(hold_clients, url, IDLE, hello, None, VIEWERS_NICE)
 
 
 async def _both(samples: int, warmup: int) -> tuple[list[float], list[float], int]:

@@ -43,6 +43,8 @@ from ._common import WS_OPTIONS, child, free_port, nodelay, quiet_logs, row, ser
 IN_FLIGHT = 8
 #: Bridge options for the "without coalescing" variant (high-water mark out of reach)
 NO_COALESCING = {"queue_high_water": 1 << 40}
+#: every run sends at least this many bytes of float64 (not with --quick)
+STEADY_BYTES = 32 << 20
 
 
 def _payload(points: int) -> np.ndarray:
@@ -252,18 +254,24 @@ async def _bokeh(points: int, count: int) -> float:
     return _rate(first, last, total)
 
 
-def measure(sizes: list[int], messages: int, repeat: int) -> list[dict[str, Any]]:
+def measure(
+    sizes: list[int], messages: int, repeat: int, steady_bytes: int = STEADY_BYTES
+) -> list[dict[str, Any]]:
     rows = []
     for size in sizes:
         slow_count = max(10, min(messages, 2_000_000 // size))  # JSON/Bokeh: ~1-2 s each
+        # at least STEADY_BYTES per run: 300 messages of 1,000 f64 are 2.4 MB,
+        # 16 ms for raw Tornado and a handful of batched frames for wsbridge,
+        # too short to measure a rate between the first and the last message
+        count = max(messages, steady_bytes // (size * 8))
 
         def best(fn: Any, *args: Any) -> float:
             return max(asyncio.run(fn(*args)) for _ in range(repeat))
 
-        raw = best(_raw, size, messages)
-        ours = best(_wsbridge, size, messages)
+        raw = best(_raw, size, count)
+        ours = best(_wsbridge, size, count)
         try:  # the same without coalescing, to show what it costs a fast client
-            no_coalescing: float | None = best(_wsbridge, size, messages, NO_COALESCING)
+            no_coalescing: float | None = best(_wsbridge, size, count, NO_COALESCING)
         except TypeError:  # a wsbridge without that option
             no_coalescing = None
         try:
@@ -294,7 +302,7 @@ def measure(sizes: list[int], messages: int, repeat: int) -> list[dict[str, Any]
 def run(quick: bool = False) -> list[dict[str, Any]]:
     with quiet_logs():
         if quick:
-            return measure([1_000, 10_000, 100_000], messages=40, repeat=1)
+            return measure([1_000, 10_000, 100_000], messages=40, repeat=1, steady_bytes=0)
         return measure([1_000, 10_000, 100_000], messages=300, repeat=3)
 
 

@@ -93,6 +93,41 @@ def test_a_busy_main_thread_does_not_stop_the_hub(bridge: wb.Bridge) -> None:
     assert bridge.call(lambda hub: hub.documents["main"].state.sources[src.id].length) == n + 1
 
 
+async def test_a_burst_of_streams_reaches_a_client_batched_with_every_row(
+    bridge: wb.Bridge,
+) -> None:
+    """Streams queued back to back go to the hub in batches (Handoff.batch):
+    one message each (``first``..``seq``), every row kept, seqs as if sent one by one."""
+    from wsbridge import protocol as p
+    from wsbridge.client import Client
+
+    src = wb.DataSource({"x": np.zeros(0), "n": np.zeros(0, dtype=np.int32)})
+    label = wb.Label("start")
+    bridge.dashboard("main", wb.Column(label)).add(src)
+    bridge.flush()
+    client = await Client.connect(bridge.url, "main")
+    got: list[p.Message] = []
+    client.on_message(got.append)
+    seq0 = client.seq
+    assert seq0 is not None
+    n = 3000
+    for i in range(n):  # never yields: the hub can only take what queued up
+        src.stream({"x": np.array([float(i), i + 0.5]), "n": np.array([i, i], np.int32)}, 5000)
+        if i == n // 2:
+            label.value = "middle"  # a patch between streams: order is kept
+    bridge.flush()
+    await client.wait_for(lambda c: c.seq == seq0 + n + 1, timeout=20)
+    streams = [m for m in got if isinstance(m, p.Stream)]
+    assert sum(len(m.data["x"]) for m in streams) == 2 * n  # every row, none cut
+    assert any(m.first is not None for m in streams)  # some calls were batched
+    assert len(streams) < n
+    middle = next(m for m in got if isinstance(m, p.Patch))
+    assert middle.seq == seq0 + n // 2 + 2  # after stream n // 2, before the next one
+    np.testing.assert_array_equal(client.source(src.id)["x"], src.data["x"])
+    np.testing.assert_array_equal(client.source(src.id)["n"], src.data["n"])
+    await client.close()
+
+
 def test_url_and_repr() -> None:
     bridge = wb.Bridge()
     with pytest.raises(RuntimeError):

@@ -156,3 +156,68 @@ def test_close_unregisters_and_closes_the_pipe() -> None:
             with pytest.raises(OSError):
                 os.fstat(fd)
     assert not waker.gil_held
+
+
+class _Batches:
+    """Records what each batch call received, on the loop."""
+
+    def __init__(self) -> None:
+        self.got: list[tuple[Any, list[Any]]] = []
+
+    def __call__(self, batch: hf.Batch) -> None:
+        self.got.append((batch.key, batch.take()))
+
+
+def test_batch_joins_only_the_tail_batch_of_the_same_key_and_size() -> None:
+    loop = asyncio.new_event_loop()
+    try:
+        handoff = hf.Handoff(loop)
+        sink, other = _Batches(), _Batches()
+        handoff.batch(sink, "a", 1, 10, 100)
+        handoff.batch(sink, "a", 2, 10, 100)  # joins
+        handoff.batch(sink, "b", 3, 10, 100)  # another key: a new batch
+        handoff.batch(sink, "a", 4, 10, 100)  # not the tail's key: a new batch
+        handoff(lambda: None)  # any other call ends the tail
+        handoff.batch(sink, "a", 5, 10, 100)
+        handoff.batch(other, "a", 6, 10, 100)  # another function: a new batch
+        handoff.batch(sink, "a", 7, 60, 100)
+        handoff.batch(sink, "a", 8, 50, 100)  # 60 + 50 > 100: a new batch
+        assert len(handoff.calls) == 8
+        loop.run_until_complete(asyncio.sleep(0.05))
+        assert sink.got == [
+            ("a", [1, 2]),
+            ("b", [3]),
+            ("a", [4]),
+            ("a", [5]),
+            ("a", [7]),
+            ("a", [8]),
+        ]
+        assert other.got == [("a", [6])]
+        handoff.close()
+    finally:
+        loop.close()
+
+
+def test_a_taken_batch_takes_no_more_items() -> None:
+    batch = hf.Batch("k", 1, 1)
+    assert batch.add(2, 1)
+    assert batch.take() == [1, 2]
+    assert not batch.add(3, 1)  # the loop has it: the caller queues a new batch
+    assert batch.take() == [1, 2] and batch.size == 2
+
+
+def test_batches_from_a_busy_thread_lose_nothing_and_keep_order(loop: _Loop) -> None:
+    """The loop takes batches while a producer adds to them: every item once, in order."""
+    seen: list[int] = []
+
+    def sink(batch: hf.Batch) -> None:
+        seen.extend(batch.take())
+
+    stored = sink  # one object: Handoff.batch recognises its own calls by identity
+    n = 200_000
+    for i in range(n):
+        loop.handoff.batch(stored, "k", i, 1, 64)
+        if i % 20_000 == 0:
+            time.sleep(0.002)
+    loop.wait()
+    assert seen == list(range(n))

@@ -778,3 +778,109 @@ def test_only_trusted_streams_skip_the_replica_check_and_names_are_still_guarded
     good = {"x": np.arange(2.0), "y": np.arange(2.0)}
     assert pair.hub.publish("main", Stream(seq=0, source=doc.source.id, data=good), True)
     assert store.length == 7 and pair.hub.documents["main"].seq == state.seq
+
+
+# -- batched producer streams (Hub.publish_many; Bridge hands them over in batches)
+
+
+def _streams(source_id: str, sizes: list[int], rollover: int | None) -> list[Stream]:
+    out, start = [], 0.0
+    for n in sizes:
+        x = np.arange(start, start + n)
+        out.append(Stream(seq=0, source=source_id, data={"x": x, "y": x * 2}, rollover=rollover))
+        start += n
+    return out
+
+
+def test_publish_many_is_one_message_that_takes_every_seq_and_keeps_every_row() -> None:
+    pair, doc = make()
+    early, away = pair.connect(), pair.connect()
+    pair.drop(away)  # gone before the batch; it resumes after it
+    sid = doc.source.id
+    seq0 = pair.hub.documents["main"].seq
+    batch = _streams(sid, [20, 30, 25], rollover=50)  # 75 rows: more than the rollover
+    assert pair.hub.publish_many("main", list(batch), trusted=True) == seq0 + 3
+    pair.pump()
+    got = [m for m in pair.received(early) if isinstance(m, Stream)]
+    assert len(got) == 1 and (got[0].first, got[0].seq) == (seq0 + 1, seq0 + 3)
+    # batching is not coalescing: all 75 rows travel, each receiver cuts to 50
+    np.testing.assert_array_equal(got[0].data["x"], np.arange(75.0))
+    assert early.seq == seq0 + 3 and not early.needs_resync
+    assert_same_state(early.state, pair.doc_state())
+    np.testing.assert_array_equal(pair.doc_state().sources[sid].data["x"], np.arange(25.0, 75.0))
+
+    # the same bytes in the log: a client that stopped before the batch resumes exactly
+    late = pair.connect()
+    doc.stream(5)  # one more, published alone
+    pair.reconnect(away)
+    assert away.welcome is not None and away.welcome.resumed
+    replayed = [m for m in pair.received(away) if isinstance(m, Stream)]
+    assert [(m.first, m.seq) for m in replayed] == [(seq0 + 1, seq0 + 3), (None, seq0 + 4)]
+    pair.pump()
+    for client in (early, away, late):
+        assert_same_state(client.state, pair.doc_state())
+    log_keys = [s for s, _ in pair.hub.documents["main"].log]
+    assert log_keys[-2:] == [seq0 + 1, seq0 + 4]  # a merged frame is logged under its first seq
+
+
+def test_replay_from_inside_the_log_after_a_merged_frame() -> None:
+    pair, doc = make()
+    client = pair.connect()
+    sid = doc.source.id
+    seq0 = pair.hub.documents["main"].seq
+    pair.hub.publish_many("main", _streams(sid, [3, 3], rollover=None), trusted=True)
+    doc.stream(2)
+    d = pair.hub.documents["main"]
+    assert d.replay_from(seq0) is not None and len(d.replay_from(seq0) or []) == 2
+    assert len(d.replay_from(seq0 + 2) or []) == 1  # after the merged frame: only the last
+    assert d.replay_from(seq0 + 3) == []
+    pair.pump()
+    assert client.seq == seq0 + 3 and not client.needs_resync
+
+
+def test_publish_many_of_one_message_is_a_plain_publish() -> None:
+    pair, doc = make()
+    client = pair.connect()
+    seq0 = pair.hub.documents["main"].seq
+    assert pair.hub.publish_many("main", _streams(doc.source.id, [4], 50)) == seq0 + 1
+    pair.pump()
+    last = pair.received(client)[-1]
+    assert isinstance(last, Stream) and last.first is None and last.seq == seq0 + 1
+
+
+def test_a_lagging_session_coalesces_batched_streams_too() -> None:
+    pair, doc = make(queue_high_water=1, queue_max_bytes=1 << 20)
+    slow = pair.connect()
+    pair.session(slow).writing_since = -1e9
+    sid = doc.source.id
+    seq0 = pair.hub.documents["main"].seq
+    for _ in range(4):
+        pair.hub.publish_many("main", _streams(sid, [10, 10, 10], rollover=50), trusted=True)
+    queued = [m for _, m, _ in pair.session(slow).outbox]
+    assert len(queued) == 1  # one run: the batches merged, rollover-cut
+    pair.pump()
+    got = [m for m in pair.received(slow) if isinstance(m, Stream)]
+    assert len(got) == 1 and (got[0].first, got[0].seq) == (seq0 + 1, seq0 + 12)
+    assert len(got[0].data["x"]) == 50  # coalescing (not batching) cuts to the rollover
+    assert_same_state(slow.state, pair.doc_state())
+
+
+def test_coalesce_join_is_one_read_only_copy_a_frame_can_reference() -> None:
+    from wsbridge.coalesce import coalesce
+    from wsbridge.protocol import _immutable
+
+    a = Stream(seq=1, source="s", data={"x": np.arange(40_000.0)}, rollover=None)
+    b = Stream(seq=2, source="s", data={"x": np.arange(40_000.0, 80_000.0)}, rollover=None)
+    merged = coalesce([a, b])
+    x = merged.data["x"]  # type: ignore[attr-defined]
+    np.testing.assert_array_equal(x, np.arange(80_000.0))
+    assert not x.flags.writeable and _immutable(x)
+    frame = encode(merged)
+    assert frame.parts is not None and len(frame.parts) > 1  # 640 KB referenced, not copied
+    assert decode(frame.data).data["x"].tolist() == x.tolist()  # type: ignore[attr-defined]
+    cut = coalesce([a, b], cut=True)
+    uncut = coalesce(
+        [Stream(seq=1, source="s", data={"x": np.arange(3.0)}, rollover=2)] * 2, first=1, cut=False
+    )
+    assert len(cut.data["x"]) == 80_000  # type: ignore[attr-defined]  # no rollover to cut to
+    assert len(uncut.data["x"]) == 6  # type: ignore[attr-defined]

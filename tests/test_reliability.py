@@ -95,6 +95,7 @@ def test_network_cut_mid_stream_resumes_exactly_or_snapshots(log_covers_gap: boo
                     relay.cut()
                     for i in range(40):  # while the client is away
                         src.stream({"x": np.array([float(i)])}, rollover=30)
+                        bridge.flush()  # 40 messages, not batched (test_hub covers that)
                     s.value = 42.0
                     bridge.flush()
                     final = src.data["x"]

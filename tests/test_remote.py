@@ -195,6 +195,31 @@ def test_documents_changes_and_browser_input_cross_the_producer_link(
     run(main())
 
 
+def test_a_burst_of_streams_crosses_the_link_in_batches_with_every_row(
+    hub: wb.Bridge, producer: RemoteBridge
+) -> None:
+    src = wb.DataSource({"x": np.zeros(0)})
+    producer.dashboard("burst", wb.Column()).add(src)
+    n = 2000
+
+    async def main() -> None:
+        await document_exists(hub, "burst")
+        async with await Client.connect(hub.url, "burst") as c:
+            streams: list[Stream] = []
+            c.on_message(lambda m: streams.append(m) if isinstance(m, Stream) else None)
+            await c.wait_for(
+                lambda c: c.connection.state is not None and src.id in c.connection.state.sources
+            )
+            for i in range(n):  # never yields: calls queue up and cross as batches
+                src.stream({"x": np.array([float(i)])}, rollover=n)
+            await c.wait_for(lambda c: len(c.source(src.id)["x"]) == n, timeout=10)
+            np.testing.assert_array_equal(c.source(src.id)["x"], np.arange(float(n)))
+            assert sum(len(m.data["x"]) for m in streams) == n  # every row, in order
+            assert len(streams) < n  # batched on the way
+
+    run(main())
+
+
 def test_a_gone_producer_is_shown_then_a_new_one_takes_over(hub: wb.Bridge) -> None:
     first = RemoteBridge(hub.url, token=TOKEN).start()
     slider = wb.Slider(2.0)

@@ -504,6 +504,7 @@ def test_frames_written_by_reference_arrive_whole_through_partial_writes() -> No
         sent = [np.full(floor + 7 * i, float(i)) for i in range(24)]
         for y in sent:
             src.stream({"y": y}, rollover=10)
+            bridge.flush()  # one message each (not batched with the next one)
         got = []
         for _ in sent:
             time.sleep(0.01)  # a slow reader: the hub's writes are cut short

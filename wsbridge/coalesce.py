@@ -111,13 +111,30 @@ def _size_of(message: Message) -> int:
     return total
 
 
-def coalesce(run: list[Message], first: int | None = None) -> Message:
+def _join(cols: list[np.ndarray[Any, Any]]) -> np.ndarray[Any, Any]:
+    """The arrays end to end, copied once into a ``bytes`` object.
+
+    Why not ``np.concatenate``: its result is writeable, so ``encode`` would
+    copy it again into the frame; a read-only view of bytes is one nobody
+    can change, which a frame may reference (``protocol._immutable``).
+    """
+    head = cols[0]
+    tail = head.shape[1:]
+    if any(c.dtype != head.dtype or c.shape[1:] != tail or not c.flags.c_contiguous for c in cols):
+        return np.concatenate(cols)
+    joined = b"".join([c.data.cast("B") for c in cols if c.size])
+    return np.frombuffer(joined, dtype=head.dtype).reshape(-1, *tail)
+
+
+def coalesce(run: list[Message], first: int | None = None, cut: bool = True) -> Message:
     """One message with the effect of ``run`` (consecutive, all mergeable).
 
     Patches of one model keep the latest value per property; streams of one
     source with the same rollover are joined once (a single concatenation)
-    and cut to the rollover. The result carries ``first`` (docs/protocol.md
-    "Coalesced messages").
+    and, with ``cut``, cut to the rollover. The result carries ``first``
+    (docs/protocol.md "Coalesced messages"). ``cut=False`` keeps every row
+    (the receiver cuts when it applies): for batching that must not lose
+    rows (``Hub.publish_many``), unlike a lagging client's coalescing.
     """
     head, last = run[0], run[-1]
     if len(run) == 1 and first is None:
@@ -145,8 +162,8 @@ def coalesce(run: list[Message], first: int | None = None) -> Message:
         if any(isinstance(c, list) for c in cols):
             joined: Any = [v for c in cols for v in c]
         else:
-            joined = np.concatenate(cols)
-        if keep is not None and len(joined) > keep:
+            joined = _join(cols)
+        if cut and keep is not None and len(joined) > keep:
             joined = joined[len(joined) - keep :]
         data[name] = joined
     return Stream(seq=last.seq, source=last.source, data=data, rollover=keep, first=first)

@@ -28,12 +28,13 @@ import asyncio
 import ctypes
 import logging
 import os
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["DRAIN_BUDGET", "Handoff", "Waker"]
+__all__ = ["DRAIN_BUDGET", "Batch", "Handoff", "Waker"]
 
 log = logging.getLogger("wsbridge.bridge")
 
@@ -116,6 +117,39 @@ class Waker:
             os.close(fds[1])
 
 
+class Batch:
+    """Items that reach the loop as one call: added to while still queued.
+
+    ``Handoff.batch`` adds to the batch at the tail of the queue instead of
+    queueing a new call, until the loop takes it (``take``). The lock makes "not
+    taken yet, so add" one step: without it an item added just after the
+    loop took the list would be lost.
+    """
+
+    __slots__ = ("items", "key", "lock", "size", "taken")
+
+    def __init__(self, key: Any, item: Any, size: int) -> None:
+        self.key = key
+        self.items = [item]
+        self.size = size
+        self.taken = False
+        self.lock = threading.Lock()
+
+    def add(self, item: Any, size: int) -> bool:
+        with self.lock:
+            if self.taken:
+                return False
+            self.items.append(item)
+            self.size += size
+            return True
+
+    def take(self) -> list[Any]:
+        """The items (on the loop); nothing can be added afterwards."""
+        with self.lock:
+            self.taken = True
+            return self.items
+
+
 class Handoff:
     """Calls from any thread onto one event loop, in order, woken once per burst.
 
@@ -142,6 +176,29 @@ class Handoff:
         if not self.scheduled:
             self.scheduled = True
             self.waker.wake()
+
+    def batch(
+        self, fn: Callable[[Batch], Any], key: Any, item: Any, size: int, max_size: int
+    ) -> None:
+        """Queue ``fn(Batch)`` holding ``item``, or add ``item`` to the batch
+        of ``fn`` at the tail of the queue when it has the same ``key``, the
+        loop has not taken it yet and it stays within ``max_size``.
+
+        Only the tail: an item never overtakes a call queued before it, so
+        the order of everything handed off is kept. ``fn`` must be the same
+        object every time (a bound method stored once).
+        """
+        calls = self.calls
+        try:
+            last_fn, last_args = calls[-1]
+        except IndexError:  # empty (or emptied by the loop just now)
+            pass
+        else:
+            if last_fn is fn:
+                last: Batch = last_args[0]
+                if last.key == key and last.size + size <= max_size and last.add(item, size):
+                    return
+        self(fn, Batch(key, item, size))
 
     def drain(self) -> None:
         calls = self.calls

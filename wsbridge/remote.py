@@ -19,6 +19,7 @@ get a fresh snapshot), because the hub marked the old documents gone.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 import random
@@ -36,9 +37,10 @@ import tornado.httpclient
 import tornado.websocket
 
 from .bridge import Bridge
+from .coalesce import coalesce
 from .hub import Producer
 from .producer import decode_envelope, encode_envelope
-from .protocol import Add, Custom, Event, Frame, Message, ProtocolError, Set
+from .protocol import Add, Custom, Event, Frame, Message, ProtocolError, Set, Stream
 
 __all__ = [
     "KERNEL_HEADER",
@@ -340,6 +342,16 @@ class RemoteHub:
         del trusted
         if name in self._created:
             self._send(encode_envelope("publish", doc=name, message=message))
+
+    def publish_many(self, name: str, messages: list[Message], trusted: bool = False) -> None:
+        """Streams of one source that queued up (``Bridge._submit``) cross the
+        link as one stream with every row; the remote hub sequences it once."""
+        if len(messages) == 1:
+            self.publish(name, messages[0], trusted)
+            return
+        merged = coalesce(messages, cut=False)
+        assert isinstance(merged, Stream)  # Bridge batches streams only
+        self.publish(name, dataclasses.replace(merged, first=None), trusted)
 
     def remove_document(self, name: str, reason: str = "document removed") -> None:
         self.producers.pop(name, None)
