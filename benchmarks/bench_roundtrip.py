@@ -4,15 +4,18 @@ wsbridge: ``Client.set(slider, value=v)`` -> the hub checks it -> the
 producer's traits validate it -> a Python observer fires -> the canonical
 patch goes to every client; the time is until the sender receives its echo.
 Raw Tornado: a handler that echoes each text message back. In both cases 100
-idle clients (in another process) are connected to the same server, and
-every socket has TCP_NODELAY.
+other clients (in another process) are connected to the same server, and
+every socket has TCP_NODELAY. Those 100 stand for browsers on other
+machines: they are ``_clients._Viewer`` connections, which find frame
+boundaries, answer pings and discard the rest, so that their reading (which
+only wsbridge's side has: every viewer gets the canonical patch) does not
+take the measuring box's cores from the client being measured.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import os
 import time
 from typing import Any
 
@@ -24,11 +27,10 @@ import wsbridge as wb
 from wsbridge import protocol as p
 from wsbridge.client import Client
 
-from ._clients import hold_clients
+from ._clients import hold_light_clients
 from ._common import child, nodelay, pct, quiet_logs, row, serve_forever
 
 IDLE = 100
-VIEWERS_NICE = int(os.environ.get("NICE", "0"))
 
 
 class _Echo(tornado.websocket.WebSocketHandler):
@@ -61,7 +63,7 @@ def _serve_wsbridge(ready: Any, go: Any) -> None:
 
 
 def _idle(url: str, hello: str | None) -> Any:
-    return child(hold_clients, url, IDLE, hello, None, VIEWERS_NICE)
+    return child(hold_light_clients, url, IDLE, hello)
 
 
 async def _both(samples: int, warmup: int) -> tuple[list[float], list[float], int]:

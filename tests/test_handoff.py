@@ -221,3 +221,46 @@ def test_batches_from_a_busy_thread_lose_nothing_and_keep_order(loop: _Loop) -> 
             time.sleep(0.002)
     loop.wait()
     assert seen == list(range(n))
+
+
+def test_worker_runs_calls_in_order_on_its_thread_and_survives_a_failure(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    worker = hf.Worker("wsbridge-test-worker")
+    ran: list[tuple[int, str]] = []
+
+    def record(i: int) -> None:
+        ran.append((i, threading.current_thread().name))
+
+    def boom() -> None:
+        raise RuntimeError("boom")
+
+    for i in range(100):
+        worker.call(record, i)
+        if i == 50:
+            worker.call(boom)
+    assert worker.submit(lambda: 42).result(5) == 42  # after every call before it
+    with pytest.raises(ZeroDivisionError):
+        worker.submit(lambda: 1 / 0).result(5)
+    assert ran == [(i, "wsbridge-test-worker") for i in range(100)]
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == [
+        "callback boom failed"
+    ]
+    worker.shutdown()
+    worker.thread.join(5)
+    assert not worker.thread.is_alive()
+    with pytest.raises(RuntimeError):
+        worker.call(record, 0)
+
+
+def test_worker_shutdown_drops_what_is_still_queued() -> None:
+    worker = hf.Worker("wsbridge-test-worker")
+    gate = threading.Event()
+    ran: list[int] = []
+    worker.call(gate.wait, 5)  # the worker is busy with this one
+    for i in range(10):
+        worker.call(ran.append, i)
+    worker.shutdown()
+    gate.set()
+    worker.thread.join(5)
+    assert ran == [] and not worker.thread.is_alive()

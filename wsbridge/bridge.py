@@ -32,7 +32,7 @@ import traitlets
 from . import _sync
 from ._display import embed_html
 from .dashboard import Dashboard
-from .handoff import Batch, Handoff
+from .handoff import Batch, Handoff, Worker
 from .hub import Hub, HubConfig
 from .models import Model, _as_model
 from .protocol import Add, Custom, Event, Message, Set, Stream
@@ -268,7 +268,7 @@ class Bridge:
         #: one bound method, so Handoff.batch can recognise its own calls
         self._publish_batch = self._publish_batch_impl
         self._server: tornado.httpserver.HTTPServer | None = None
-        self._callbacks: concurrent.futures.ThreadPoolExecutor | None = None
+        self._callbacks: Worker | None = None
         self._bound_port: int | None = None
 
     def __repr__(self) -> str:
@@ -341,9 +341,7 @@ class Bridge:
                 self._thread.join()
                 self._thread = None
                 raise failure[0]
-            self._callbacks = concurrent.futures.ThreadPoolExecutor(
-                max_workers=1, thread_name_prefix="wsbridge-callbacks"
-            )
+            self._callbacks = Worker("wsbridge-callbacks")
             for dash in self.dashboards.values():
                 self._publish_dashboard(dash)
             for dash in self._app_sessions.values():  # open app pages resume too
@@ -438,7 +436,7 @@ class Bridge:
             loop.call_soon_threadsafe(loop.stop)
             self._thread.join(timeout)
             if self._callbacks is not None:
-                self._callbacks.shutdown(wait=False, cancel_futures=True)
+                self._callbacks.shutdown()
             self._thread = self._loop = self._server = self.hub = self._callbacks = None
             self._handoff = None
 
@@ -620,10 +618,10 @@ class Bridge:
         return {}
 
     def _callback(self, fn: Callable[..., None], *args: Any) -> None:
-        pool = self._callbacks
-        if pool is not None:
+        worker = self._callbacks
+        if worker is not None:
             try:
-                pool.submit(fn, *args)
+                worker.call(fn, *args)
             except RuntimeError:  # shut down
                 pass
 
