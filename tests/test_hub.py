@@ -792,7 +792,7 @@ def _streams(source_id: str, sizes: list[int], rollover: int | None) -> list[Str
     return out
 
 
-def test_publish_many_is_one_message_that_takes_every_seq_and_keeps_every_row() -> None:
+def test_publish_many_is_one_message_that_takes_every_seq_cut_to_the_rollover() -> None:
     pair, doc = make()
     early, away = pair.connect(), pair.connect()
     pair.drop(away)  # gone before the batch; it resumes after it
@@ -803,8 +803,8 @@ def test_publish_many_is_one_message_that_takes_every_seq_and_keeps_every_row() 
     pair.pump()
     got = [m for m in pair.received(early) if isinstance(m, Stream)]
     assert len(got) == 1 and (got[0].first, got[0].seq) == (seq0 + 1, seq0 + 3)
-    # batching is not coalescing: all 75 rows travel, each receiver cuts to 50
-    np.testing.assert_array_equal(got[0].data["x"], np.arange(75.0))
+    # 75 rows streamed; the 25 the rollover drops inside the message stay at the hub
+    np.testing.assert_array_equal(got[0].data["x"], np.arange(25.0, 75.0))
     assert early.seq == seq0 + 3 and not early.needs_resync
     assert_same_state(early.state, pair.doc_state())
     np.testing.assert_array_equal(pair.doc_state().sources[sid].data["x"], np.arange(25.0, 75.0))
@@ -878,9 +878,6 @@ def test_coalesce_join_is_one_read_only_copy_a_frame_can_reference() -> None:
     frame = encode(merged)
     assert frame.parts is not None and len(frame.parts) > 1  # 640 KB referenced, not copied
     assert decode(frame.data).data["x"].tolist() == x.tolist()  # type: ignore[attr-defined]
-    cut = coalesce([a, b], cut=True)
-    uncut = coalesce(
-        [Stream(seq=1, source="s", data={"x": np.arange(3.0)}, rollover=2)] * 2, first=1, cut=False
-    )
-    assert len(cut.data["x"]) == 80_000  # type: ignore[attr-defined]  # no rollover to cut to
-    assert len(uncut.data["x"]) == 6  # type: ignore[attr-defined]
+    small = Stream(seq=1, source="s", data={"x": np.arange(3.0)}, rollover=2)
+    cut = coalesce([small, small], first=1)
+    assert cut.data["x"].tolist() == [1.0, 2.0]  # type: ignore[attr-defined]

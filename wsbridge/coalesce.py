@@ -126,15 +126,14 @@ def _join(cols: list[np.ndarray[Any, Any]]) -> np.ndarray[Any, Any]:
     return np.frombuffer(joined, dtype=head.dtype).reshape(-1, *tail)
 
 
-def coalesce(run: list[Message], first: int | None = None, cut: bool = True) -> Message:
+def coalesce(run: list[Message], first: int | None = None) -> Message:
     """One message with the effect of ``run`` (consecutive, all mergeable).
 
     Patches of one model keep the latest value per property; streams of one
     source with the same rollover are joined once (a single concatenation)
-    and, with ``cut``, cut to the rollover. The result carries ``first``
-    (docs/protocol.md "Coalesced messages"). ``cut=False`` keeps every row
-    (the receiver cuts when it applies): for batching that must not lose
-    rows (``Hub.publish_many``), unlike a lagging client's coalescing.
+    and cut to the rollover: a client applies a message whole, so rows the
+    rollover drops within it are rows no client could ever see. The result
+    carries ``first`` (docs/protocol.md "Coalesced messages").
     """
     head, last = run[0], run[-1]
     if len(run) == 1 and first is None:
@@ -163,7 +162,7 @@ def coalesce(run: list[Message], first: int | None = None, cut: bool = True) -> 
             joined: Any = [v for c in cols for v in c]
         else:
             joined = _join(cols)
-        if cut and keep is not None and len(joined) > keep:
+        if keep is not None and len(joined) > keep:
             joined = joined[len(joined) - keep :]
         data[name] = joined
     return Stream(seq=last.seq, source=last.source, data=data, rollover=keep, first=first)

@@ -293,9 +293,9 @@ class Hub:
         client applies it as it applies a coalesced one. Why: a producer that
         outpaces the hub (``Bridge`` hands its streams over in batches) costs
         one encode, one log entry and one write per batch instead of per
-        message, and its clients still get every row (not cut to the
-        rollover: batching, unlike a lagging client's coalescing, loses
-        nothing). Returns the last seq.
+        message. Rows its rollover drops are dropped here rather than by
+        every client: a client applies the message whole, so none could see
+        them. Returns the last seq.
         """
         if len(messages) == 1:
             return self.publish(name, messages[0], trusted)
@@ -306,7 +306,7 @@ class Hub:
         first = doc.seq + 1
         run = [*messages[:-1], _with_seq(messages[-1], doc.seq + len(messages))]
         try:
-            merged = coalesce(run, first=first, cut=False)  # every row reaches every client
+            merged = coalesce(run, first=first)
         except (ProtocolError, ValueError) as exc:  # pragma: no cover - callers check mergeable
             log.error("document %r: %d messages not merged: %s", name, len(run), exc)
             return None

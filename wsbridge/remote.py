@@ -345,11 +345,11 @@ class RemoteHub:
 
     def publish_many(self, name: str, messages: list[Message], trusted: bool = False) -> None:
         """Streams of one source that queued up (``Bridge._submit``) cross the
-        link as one stream with every row; the remote hub sequences it once."""
+        link as one stream; the remote hub sequences it once."""
         if len(messages) == 1:
             self.publish(name, messages[0], trusted)
             return
-        merged = coalesce(messages, cut=False)
+        merged = coalesce(messages)
         assert isinstance(merged, Stream)  # Bridge batches streams only
         self.publish(name, dataclasses.replace(merged, first=None), trusted)
 
