@@ -150,3 +150,25 @@ def test_column_store_streams_in_chunks_and_concatenates_lazily() -> None:
     assert len(store._cols["x"].chunks) == 1
     np.testing.assert_array_equal(data, np.arange(50.0, 100.0))
     assert not data.flags.writeable
+
+
+def test_the_unchecked_stream_message_equals_a_checked_one() -> None:
+    """DataSource.stream builds its message without Stream's checks (hot path);
+    it must stay the message Stream(...) would build, field for field."""
+    import dataclasses
+
+    from wsbridge.protocol import Stream
+    from wsbridge.sources import _stream
+
+    data = {"y": np.arange(3.0), "s": ["a", "b", "c"]}
+    fast = _stream("s1", data, 10)
+    assert fast == Stream(seq=0, source="s1", data=data, rollover=10)
+    assert [f.name for f in dataclasses.fields(Stream)] == [
+        "seq",
+        "source",
+        "data",
+        "rollover",
+        "first",
+    ]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fast.seq = 3  # type: ignore[misc]
