@@ -13,6 +13,7 @@ import socket
 import sys
 import time
 import urllib.parse
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from tornado.websocket import websocket_connect
@@ -51,7 +52,7 @@ def hold_clients(
 
         return on_message
 
-    async def main() -> None:
+    async def connect_all() -> list[Any]:
         conns = []
         for i in range(n):
             for attempt in range(5):
@@ -73,6 +74,18 @@ def hold_clients(
             conns.append(conn)
             if i % 100 == 99:
                 await asyncio.sleep(0)
+        return conns
+
+    _hold(ready, "hold_clients", connect_all)
+
+
+def _hold(ready: Any, name: str, connect_all: Callable[[], Awaitable[list[Any]]]) -> None:
+    """Run ``connect_all`` on a new loop, report ``("ready", n)`` once every
+    connection read its welcome and snapshot, then keep them open for good;
+    a failure is reported as ``("failed", why)`` instead of leaving the parent waiting."""
+
+    async def main() -> None:
+        conns = await connect_all()
         await asyncio.sleep(0.5)  # welcome + snapshot read by everyone
         ready.put(("ready", len(conns)))
         while True:
@@ -80,8 +93,8 @@ def hold_clients(
 
     try:
         asyncio.run(main())
-    except Exception as exc:  # tell the parent instead of leaving it waiting
-        print(f"hold_clients failed: {exc!r}", file=sys.stderr)
+    except Exception as exc:
+        print(f"{name} failed: {exc!r}", file=sys.stderr)
         ready.put(("failed", repr(exc)))
 
 
@@ -168,7 +181,7 @@ def hold_light_clients(ready: Any, go: Any, url: str, n: int, hello: str | None)
     raise_nofile(4 * n + 256)
     parsed = urllib.parse.urlsplit(url)
 
-    async def main() -> None:
+    async def connect_all() -> list[Any]:
         loop = asyncio.get_running_loop()
         viewers = []
         for _ in range(n):
@@ -180,13 +193,6 @@ def hold_light_clients(ready: Any, go: Any, url: str, n: int, hello: str | None)
             )
             await asyncio.wait_for(opened, 10)
             viewers.append(opened)
-        await asyncio.sleep(0.5)  # welcome + snapshot read by everyone
-        ready.put(("ready", len(viewers)))
-        while True:
-            await asyncio.sleep(3600)
+        return viewers
 
-    try:
-        asyncio.run(main())
-    except Exception as exc:  # tell the parent instead of leaving it waiting
-        print(f"hold_light_clients failed: {exc!r}", file=sys.stderr)
-        ready.put(("failed", repr(exc)))
+    _hold(ready, "hold_light_clients", connect_all)
