@@ -129,6 +129,29 @@ async def test_a_burst_of_streams_reaches_a_client_batched_with_every_row(
     await client.close()
 
 
+def test_stream_batches_are_bounded_by_size_string_columns_included(bridge: wb.Bridge) -> None:
+    src = wb.DataSource({"s": ["a"], "n": np.zeros(1)})
+    bridge.dashboard("main", wb.Column()).add(src)
+    bridge.flush()
+    gate = threading.Event()
+    bridge._threadsafe(gate.wait, 5)  # the hub's loop waits: streams queue up behind it
+    try:
+        for _ in range(3):  # ~640 KB each by estimate (16 bytes a string)
+            src.stream({"s": ["x"] * 40_000, "n": np.zeros(40_000)})
+        for _ in range(3):
+            src.stream({"s": ["y"], "n": np.ones(1)})
+        handoff = bridge._handoff
+        assert handoff is not None
+        batches = [args[0] for fn, args in list(handoff.calls) if fn is bridge._publish_batch]
+        assert [len(b.items) for b in batches] == [1, 1, 4]  # 1 MiB per batch at most
+    finally:
+        gate.set()
+    bridge.flush()
+    replica = bridge.call(lambda hub: hub.documents["main"].state.sources[src.id].data)
+    assert replica["s"] == src.data["s"] and len(replica["s"]) == 1 + 120_003
+    np.testing.assert_array_equal(replica["n"], src.data["n"])
+
+
 def test_url_and_repr() -> None:
     bridge = wb.Bridge()
     with pytest.raises(RuntimeError):

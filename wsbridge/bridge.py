@@ -31,6 +31,7 @@ import traitlets
 
 from . import _sync
 from ._display import embed_html
+from .coalesce import message_size
 from .dashboard import Dashboard
 from .handoff import Batch, Handoff, Worker
 from .hub import Hub, HubConfig
@@ -558,9 +559,8 @@ class Bridge:
         """
         handoff = self._handoff
         if type(message) is Stream and self._publisher is None and handoff is not None:
-            data = message.data
-            key = (name, message.source, message.rollover, tuple(data))
-            size = sum(getattr(col, "nbytes", 0) for col in data.values())
+            key = (name, message.source, message.rollover, tuple(message.data))
+            size = message_size(message)  # string columns count too
             handoff.batch(self._publish_batch, key, message, size, STREAM_BATCH_MAX_BYTES)
             return
         self._on_loop("publish", name, message, True)

@@ -36,7 +36,7 @@ from .protocol import Frame, Message, Patch, Stream
 #: encoded only when written (``Session.next_frame``)
 Outbox = deque[tuple[Frame | None, "Message | Run | None", int]]
 
-__all__ = ["Outbox", "Run", "coalesce", "merge_into_tail", "mergeable"]
+__all__ = ["Outbox", "Run", "coalesce", "merge_into_tail", "mergeable", "message_size"]
 
 
 def mergeable(a: Message | None, b: Message | None) -> bool:
@@ -64,7 +64,7 @@ class Run:
         self.first: int = message.seq if first is None else first  # type: ignore[attr-defined]
         self.messages: list[Message] = [message]
         self.rows = _rows(message)
-        self.size = _size_of(message)
+        self.size = message_size(message)
 
     @property
     def last(self) -> Message:
@@ -73,11 +73,11 @@ class Run:
     def add(self, message: Message) -> None:
         if isinstance(message, Patch):  # one merged patch: cheap, and bounded
             self.messages = [coalesce([self.last, message], first=self.first)]
-            self.size = _size_of(self.messages[0])
+            self.size = message_size(self.messages[0])
             return
         self.messages.append(message)
         self.rows += _rows(message)
-        self.size += _size_of(message)
+        self.size += message_size(message)
         keep = getattr(message, "rollover", None)
         while (
             keep is not None
@@ -86,7 +86,7 @@ class Run:
         ):
             dropped = self.messages.pop(0)  # wholly cut by the rollover
             self.rows -= _rows(dropped)
-            self.size -= _size_of(dropped)
+            self.size -= message_size(dropped)
 
     def message(self) -> Message:
         return coalesce(self.messages, first=self.first)
@@ -97,7 +97,7 @@ def _rows(message: Message) -> int:
     return len(next(iter(data.values()))) if data else 0
 
 
-def _size_of(message: Message) -> int:
+def message_size(message: Message) -> int:
     """Bytes a queued, not yet encoded message stands for (its arrays, mostly)."""
     data = getattr(message, "data", None) or getattr(message, "state", {})
     total = 256
