@@ -142,7 +142,7 @@ def test_stream_batches_are_bounded_by_size_string_columns_included(bridge: wb.B
             src.stream({"s": ["y"], "n": np.ones(1)})
         handoff = bridge._handoff
         assert handoff is not None
-        batches = [args[0] for fn, args in list(handoff.calls) if fn is bridge._publish_batch]
+        batches = [args[0] for fn, args in list(handoff.calls) if fn == bridge._publish_batch]
         assert [len(b.items) for b in batches] == [1, 1, 4]  # 1 MiB per batch at most
     finally:
         gate.set()

@@ -266,8 +266,6 @@ class Bridge:
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._handoff: Handoff | None = None
-        #: one bound method, so Handoff.batch can recognise its own calls
-        self._publish_batch = self._publish_batch_impl
         self._server: tornado.httpserver.HTTPServer | None = None
         self._callbacks: Worker | None = None
         self._bound_port: int | None = None
@@ -565,7 +563,7 @@ class Bridge:
             return
         self._on_loop("publish", name, message, True)
 
-    def _publish_batch_impl(self, batch: Batch) -> None:
+    def _publish_batch(self, batch: Batch) -> None:
         """On the loop: publish a batch of streams (see ``_submit``)."""
         self._call_hub("publish_many", (batch.key[0], batch.take(), True))
 

@@ -187,8 +187,8 @@ class Handoff:
         loop has not taken it yet and it stays within ``max_size``.
 
         Only the tail: an item never overtakes a call queued before it, so
-        the order of everything handed off is kept. ``fn`` must be the same
-        object every time (a bound method stored once).
+        the order of everything handed off is kept. The tail is ``fn``'s
+        when it compares equal (a bound method of the same object does).
         """
         calls = self.calls
         try:
@@ -196,7 +196,7 @@ class Handoff:
         except IndexError:  # empty (or emptied by the loop just now)
             pass
         else:
-            if last_fn is fn:
+            if last_fn == fn:
                 last: Batch = last_args[0]
                 if last.key == key and last.size + size <= max_size and last.add(item, size):
                     return

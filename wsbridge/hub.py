@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from .coalesce import coalesce
+from .messages import unchecked
 from .protocol import (
     Ack,
     Add,
@@ -180,12 +181,10 @@ class Document:
 def _with_seq(message: Message, seq: int) -> Message:
     """``message`` with its seq set, without validating it again (hot path:
     the producer's message was validated when it was built)."""
-    out = object.__new__(type(message))
     slots: tuple[str, ...] = type(message).__slots__
-    for name in slots:
-        object.__setattr__(out, name, getattr(message, name))
-    object.__setattr__(out, "seq", seq)
-    return out
+    fields = {name: getattr(message, name) for name in slots}
+    fields["seq"] = seq
+    return unchecked(type(message), **fields)
 
 
 class Hub:
@@ -278,11 +277,7 @@ class Hub:
         producer in this process whose sources validated the message already
         (``Bridge``; see ``DocumentState.apply``): never for network input.
         """
-        doc = self.documents.get(name)
-        if doc is None:
-            log.debug("publish to unknown document %r dropped", name)
-            return None
-        return self._publish(doc, _with_seq(message, doc.seq + 1), trusted)
+        return self.publish_many(name, [message], trusted)
 
     def publish_many(self, name: str, messages: list[Message], trusted: bool = False) -> int | None:
         """Publish consecutive producer messages that ``coalesce`` can merge
@@ -295,20 +290,19 @@ class Hub:
         one encode, one log entry and one write per batch instead of per
         message. Rows its rollover drops are dropped here rather than by
         every client: a client applies the message whole, so none could see
-        them. Returns the last seq.
+        them. One message is published as it is. Returns the last seq.
         """
-        if len(messages) == 1:
-            return self.publish(name, messages[0], trusted)
         doc = self.documents.get(name)
         if doc is None:
             log.debug("publish to unknown document %r dropped", name)
             return None
-        first = doc.seq + 1
-        run = [*messages[:-1], _with_seq(messages[-1], doc.seq + len(messages))]
+        last = _with_seq(messages[-1], doc.seq + len(messages))
+        if len(messages) == 1:
+            return self._publish(doc, last, trusted)
         try:
-            merged = coalesce(run, first=first)
+            merged = coalesce([*messages[:-1], last], first=doc.seq + 1)
         except (ProtocolError, ValueError) as exc:  # pragma: no cover - callers check mergeable
-            log.error("document %r: %d messages not merged: %s", name, len(run), exc)
+            log.error("document %r: %d messages not merged: %s", name, len(messages), exc)
             return None
         return self._publish(doc, merged, trusted)
 

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from . import _sync
+from .messages import unchecked
 from .protocol import DTYPES, SourcePatch, SourceReplace, Stream, to_wire_array
 
 __all__ = ["ColumnStore", "DataSource", "new_id", "normalize_columns"]
@@ -326,16 +327,7 @@ def _stream(source: str, data: dict[str, Column], rollover: int | None) -> Strea
     ``check_stream`` have just checked the columns, ``stream()`` the
     rollover, and the id is our own. Hot path: the checks were ~3 us of a
     call whose target is 50 us (benchmarks/README.md, producer)."""
-    message: Stream = object.__new__(Stream)
-    for name, value in (
-        ("seq", 0),
-        ("source", source),
-        ("data", data),
-        ("rollover", rollover),
-        ("first", None),
-    ):
-        object.__setattr__(message, name, value)
-    return message
+    return unchecked(Stream, seq=0, source=source, data=data, rollover=rollover, first=None)
 
 
 class DataSource:
