@@ -783,11 +783,20 @@ def test_only_trusted_streams_skip_the_replica_check_and_names_are_still_guarded
 # -- batched producer streams (Hub.publish_many; Bridge hands them over in batches)
 
 
-def _streams(source_id: str, sizes: list[int], rollover: int | None) -> list[Stream]:
+def _streams(
+    source_id: str, sizes: list[int], rollover: int | None, frozen: bool = False
+) -> list[Stream]:
+    """Streams of rows start.. (x) and their doubles (y); ``frozen``: as a
+    ``DataSource`` hands them over (read-only views of bytes)."""
+    from wsbridge.sources import _frozen_copy
+
     out, start = [], 0.0
     for n in sizes:
         x = np.arange(start, start + n)
-        out.append(Stream(seq=0, source=source_id, data={"x": x, "y": x * 2}, rollover=rollover))
+        y = x * 2
+        if frozen:
+            x, y = _frozen_copy(x), _frozen_copy(y)
+        out.append(Stream(seq=0, source=source_id, data={"x": x, "y": y}, rollover=rollover))
         start += n
     return out
 
@@ -838,6 +847,52 @@ def test_replay_from_inside_the_log_after_a_merged_frame() -> None:
     assert client.seq == seq0 + 3 and not client.needs_resync
 
 
+def test_publish_many_of_frozen_streams_shares_the_producers_arrays() -> None:
+    """A batch is not joined: the replica, the log and every frame keep the
+    producer's frozen copies (wsbridge.chunks), and the bytes on the wire
+    are those of the joined message."""
+    from wsbridge.chunks import Chunks
+
+    pair, doc = make()
+    early, away = pair.connect(), pair.connect()
+    pair.drop(away)
+    sid = doc.source.id
+    seq0 = pair.hub.documents["main"].seq
+    k = 2000  # columns of 400 KB after the cut: large enough to be referenced
+    batch = _streams(sid, [20 * k, 30 * k, 25 * k], rollover=50 * k, frozen=True)
+    pair.hub.publish_many("main", batch, trusted=True)
+    d = pair.hub.documents["main"]
+    frame = d.last_frame
+    assert frame is not None
+    xs = [m.data["x"] for m in batch]
+    for arr in xs[1:]:  # the first is cut by the rollover, so a view of it is sent
+        assert any(np.shares_memory(np.frombuffer(part, np.uint8), arr) for part in frame.parts)
+    kept = d.state.sources[sid]._cols["x"].chunks  # the replica holds them as they are
+    assert kept[-1] is xs[-1] and np.shares_memory(kept[-2], xs[-2])  # (a view: the cut)
+    joined = _streams(sid, [75 * k], rollover=50 * k)[0]
+    expect = encode(
+        Stream(
+            seq=seq0 + 3,
+            source=sid,
+            data={c: v[25 * k :] for c, v in joined.data.items()},
+            rollover=50 * k,
+            first=seq0 + 1,
+        )
+    )
+    assert frame.data == expect.data  # byte for byte the joined message
+    pair.pump()
+    got = [m for m in pair.received(early) if isinstance(m, Stream)]
+    assert len(got) == 1 and (got[0].first, got[0].seq) == (seq0 + 1, seq0 + 3)
+    np.testing.assert_array_equal(got[0].data["y"], np.arange(50.0 * k, 150.0 * k, 2))
+    pair.reconnect(away)  # the replay is the logged frame
+    pair.pump()
+    assert_same_state(away.state, pair.doc_state())
+    late = pair.connect()  # a snapshot from the replica's chunks
+    pair.pump()
+    assert_same_state(late.state, pair.doc_state())
+    assert not isinstance(pair.doc_state().sources[sid].data["x"], Chunks)
+
+
 def test_publish_many_of_one_message_is_a_plain_publish() -> None:
     pair, doc = make()
     client = pair.connect()
@@ -854,8 +909,9 @@ def test_a_lagging_session_coalesces_batched_streams_too() -> None:
     pair.session(slow).writing_since = -1e9
     sid = doc.source.id
     seq0 = pair.hub.documents["main"].seq
-    for _ in range(4):
-        pair.hub.publish_many("main", _streams(sid, [10, 10, 10], rollover=50), trusted=True)
+    for i in range(4):  # frozen or not: the run merges both kinds
+        batch = _streams(sid, [10, 10, 10], rollover=50, frozen=i % 2 == 1)
+        pair.hub.publish_many("main", batch, trusted=True)
     queued = [m for _, m, _ in pair.session(slow).outbox]
     assert len(queued) == 1  # one run: the batches merged, rollover-cut
     pair.pump()
@@ -866,8 +922,8 @@ def test_a_lagging_session_coalesces_batched_streams_too() -> None:
 
 
 def test_coalesce_join_is_one_read_only_copy_a_frame_can_reference() -> None:
+    from wsbridge.chunks import immutable as _immutable
     from wsbridge.coalesce import coalesce
-    from wsbridge.protocol import _immutable
 
     a = Stream(seq=1, source="s", data={"x": np.arange(40_000.0)}, rollover=None)
     b = Stream(seq=2, source="s", data={"x": np.arange(40_000.0, 80_000.0)}, rollover=None)

@@ -9,8 +9,10 @@ into that run instead of being queued on its own:
 - patches of one model keep the latest value per property (one merged
   patch, so the run stays one small message);
 - streams of one source with the same rollover and columns are kept as a
-  list and joined once, when written, then cut to the rollover; streams the
+  list and merged once, when written, then cut to the rollover; streams the
   rollover has already pushed out are dropped from the front as they come.
+  Merged columns stay the producer's frozen arrays (``wsbridge.chunks``)
+  when they can: the frame references them instead of a joined copy.
 
 Why lazily: joining (``np.concatenate``) and re-encoding on every push cost
 a copy of the whole kept window per push per lagging session, more than half
@@ -30,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from .chunks import Chunks
 from .protocol import Frame, Message, Patch, Stream
 
 #: a session's queue: (frame, message, size); ``frame`` is None for a run,
@@ -102,7 +105,7 @@ def message_size(message: Message) -> int:
     data = getattr(message, "data", None) or getattr(message, "state", {})
     total = 256
     for value in data.values():
-        if isinstance(value, np.ndarray):
+        if isinstance(value, (np.ndarray, Chunks)):
             total += value.nbytes
         elif isinstance(value, list):
             total += 16 * len(value)  # a string column: about a short string each
@@ -111,28 +114,14 @@ def message_size(message: Message) -> int:
     return total
 
 
-def _join(cols: list[np.ndarray[Any, Any]]) -> np.ndarray[Any, Any]:
-    """The arrays end to end, copied once into a ``bytes`` object.
-
-    Why not ``np.concatenate``: its result is writeable, so ``encode`` would
-    copy it again into the frame; a read-only view of bytes is one nobody
-    can change, which a frame may reference (``protocol._immutable``).
-    """
-    head = cols[0]
-    tail = head.shape[1:]
-    if any(c.dtype != head.dtype or c.shape[1:] != tail or not c.flags.c_contiguous for c in cols):
-        return np.concatenate(cols)
-    joined = b"".join([c.data.cast("B") for c in cols if c.size])
-    return np.frombuffer(joined, dtype=head.dtype).reshape(-1, *tail)
-
-
 def coalesce(run: list[Message], first: int | None = None) -> Message:
     """One message with the effect of ``run`` (consecutive, all mergeable).
 
     Patches of one model keep the latest value per property; streams of one
-    source with the same rollover are joined once (a single concatenation)
-    and cut to the rollover: a client applies a message whole, so rows the
-    rollover drops within it are rows no client could ever see. The result
+    source with the same rollover are merged (``Chunks.of``: the frozen
+    arrays as they are, else one concatenation) and cut to the rollover: a
+    client applies a message whole, so rows the rollover drops within it
+    are rows no client could ever see. The result
     carries ``first`` (docs/protocol.md "Coalesced messages").
     """
     head, last = run[0], run[-1]
@@ -161,9 +150,9 @@ def coalesce(run: list[Message], first: int | None = None) -> Message:
         if any(isinstance(c, list) for c in cols):
             joined: Any = [v for c in cols for v in c]
         else:
-            joined = _join(cols)
+            joined = Chunks.of(cols)  # the frozen arrays as they are (wsbridge.chunks)
         if keep is not None and len(joined) > keep:
-            joined = joined[len(joined) - keep :]
+            joined = joined.last(keep) if type(joined) is Chunks else joined[len(joined) - keep :]
         data[name] = joined
     return Stream(seq=last.seq, source=last.source, data=data, rollover=keep, first=first)
 

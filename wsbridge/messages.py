@@ -13,6 +13,8 @@ from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
+from .chunks import Chunks
+
 __all__ = [
     "ERROR_CODES",
     "MESSAGE_TYPES",
@@ -143,7 +145,7 @@ def _check_specs(models: Any, sources: Any, what: str) -> None:
 def _check_columns(data: Any, what: str) -> None:
     _check_state(data, what)
     for name, col in data.items():
-        if not isinstance(col, (np.ndarray, list)):
+        if not isinstance(col, (np.ndarray, list, Chunks)):
             raise ProtocolError("bad_message", f"{what}[{name!r}] must be an array or a list")
 
 

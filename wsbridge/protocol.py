@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import orjson
 
+from .chunks import Chunks, immutable
 from .messages import (
     ERROR_CODES,
     MESSAGE_TYPES,
@@ -92,13 +93,15 @@ DTYPES: dict[str, np.dtype[Any]] = {
 _DTYPE_NAMES: dict[str, str] = {DTYPES[n].str: n for n in DTYPES}
 
 _U32 = struct.Struct("<I")
-#: at most this many arrays of a frame are referenced rather than joined
-#: (each is one or two buffers of the writer's ``sendmsg``; IOV_MAX is 1024)
+#: at most this many buffers of a frame are referenced rather than joined
+#: (each is one ``sendmsg`` buffer; IOV_MAX is 1024)
 _MAX_REFERENCED = 64
-#: arrays smaller than this are joined even when immutable: measured
-#: (benchmarks/README.md, perf2), referencing the 40 KB columns of a stream
-#: of 10,000 f64 made it slower (more buffers per ``sendmsg`` and per
-#: partial write) while the 400 KB columns of 100,000 f64 gained
+#: buffers smaller than this are joined into the frame even when immutable:
+#: measured (benchmarks/README.md, perf2), referencing the 40 KB columns of
+#: a stream of 10,000 f64, one frame each, made it slower, while the 400 KB
+#: columns of 100,000 f64 gained. A buffer this large made of smaller
+#: arrays (a batch's ``Chunks``) is referenced: perf4 measured that as a
+#: gain (no copy of the batch into fresh memory).
 MIN_REFERENCED_BYTES = 256 * 1024
 _PAD = bytes(8)
 
@@ -153,18 +156,6 @@ class Frame:
 
     def __repr__(self) -> str:
         return f"Frame(<{self.size} bytes>, binary={self.binary})"
-
-
-def _immutable(arr: np.ndarray) -> bool:
-    """Can nobody change ``arr``'s bytes? True only for read-only views whose
-    memory is a ``bytes`` object (``sources._frozen_copy``); a read-only view
-    of a writeable array may still change, so it is copied into the frame."""
-    if arr.flags.writeable:
-        return False
-    base: Any = arr.base
-    while isinstance(base, np.ndarray):
-        base = base.base
-    return type(base) is bytes
 
 
 # --------------------------------------------------------------------------
@@ -222,6 +213,9 @@ def _extract(value: Any, path: list[str | int], out: list[tuple[list[str | int],
                 res[k] = _extract(v, path, out)
                 path.pop()
         return res
+    if kind is Chunks:  # a run of frozen arrays, one buffer on the wire
+        out.append((list(path), value))
+        return None
     if kind is np.ndarray or isinstance(value, np.ndarray):
         if not (value.flags.c_contiguous and value.dtype.str in _DTYPE_NAMES):
             value = to_wire_array(value)
@@ -269,7 +263,9 @@ def encode(message: Message | dict[str, Any]) -> Frame:
     """Encode a message into one frame: text unless it holds arrays.
 
     Mutable buffers are joined into the frame with one copy (``bytes.join``
-    of memoryviews); immutable ones are referenced, not copied (``Frame``).
+    of memoryviews); large immutable ones are referenced, not copied
+    (``Frame``), and so are the arrays of a ``Chunks`` column, written back
+    to back as one buffer (``wsbridge.chunks``).
     The frame is built once and can be written to any number of clients.
     The layout (each buffer's 8-byte-aligned offset) is computed in one
     pass over the arrays, and the header entries are built with their keys
@@ -285,6 +281,7 @@ def encode(message: Message | dict[str, Any]) -> Frame:
     relative: list[int] = []
     body: list[Any] = []
     offset = 0
+    referenced = True  # may the frame keep every array by reference?
     for path, arr in found:
         nbytes = arr.nbytes
         dtype = arr.dtype
@@ -298,7 +295,12 @@ def encode(message: Message | dict[str, Any]) -> Frame:
             }
         )
         relative.append(offset)
-        body.append(memoryview(arr).cast("B"))
+        if type(arr) is Chunks:  # its arrays back to back: one buffer, no copy yet
+            body.extend([a.data.cast("B") for a in arr.arrays])
+        else:
+            body.append(memoryview(arr).cast("B"))
+            referenced = referenced and immutable(arr)
+        referenced = referenced and nbytes >= MIN_REFERENCED_BYTES
         pad = -nbytes & 7
         if pad:
             body.append(_PAD[:pad])
@@ -316,9 +318,7 @@ def encode(message: Message | dict[str, Any]) -> Frame:
             break
         base = need
     prefix = b"".join((_U32.pack(len(head)), head, _PAD[: base - 4 - len(head)]))
-    if len(found) <= _MAX_REFERENCED and all(
-        arr.nbytes >= MIN_REFERENCED_BYTES and _immutable(arr) for _, arr in found
-    ):
+    if referenced and len(body) <= _MAX_REFERENCED:
         return Frame(None, True, (prefix, *body))
     return Frame(b"".join([prefix, *body]), True)
 

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from . import _sync
+from .chunks import Chunks
 from .messages import unchecked
 from .protocol import DTYPES, SourcePatch, SourceReplace, Stream, to_wire_array
 
@@ -152,8 +153,11 @@ class _ChunkedColumn:
             self.chunks = [_concat(self.chunks)]
         return self.chunks[0]
 
-    def append(self, values: Column) -> None:
-        if len(values):
+    def append(self, values: Column | Chunks) -> None:
+        if type(values) is Chunks:  # a hub's batch: its arrays as they are
+            self.chunks.extend(values.arrays)
+            self.length += len(values)
+        elif len(values):
             self.chunks.append(values)
             self.length += len(values)
 
@@ -228,8 +232,10 @@ class ColumnStore:
             out[name] = self._cast(name, values)
         return out
 
-    def _cast(self, name: str, values: Column) -> Column:
+    def _cast(self, name: str, values: Column | Chunks) -> Column:
         col = self._cols[name]
+        if isinstance(values, Chunks):
+            values = values.join()
         if not col.is_numeric:
             if isinstance(values, np.ndarray):
                 if len(values) == 0:
