@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from wsbridge import chunks
 from wsbridge import protocol as p
 from wsbridge.chunks import Chunks, immutable, join_arrays
 from wsbridge.coalesce import coalesce, message_size
@@ -14,6 +15,13 @@ from wsbridge.sources import ColumnStore, _frozen_copy
 def frozen(start: float, n: int) -> np.ndarray:
     """A column as ``DataSource.stream`` keeps it: a read-only view of bytes."""
     return _frozen_copy(np.arange(float(start), start + n))
+
+
+@pytest.fixture
+def any_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs of a few rows kept apart, to test the logic on small arrays."""
+    monkeypatch.setattr(chunks, "MIN_PIECE_BYTES", 0)
+    monkeypatch.setattr(chunks, "MIN_REFERENCED_BYTES", 0)
 
 
 def _same(got: list[np.ndarray], expect: list[np.ndarray]) -> bool:
@@ -30,7 +38,7 @@ def test_immutable_means_read_only_and_backed_by_bytes() -> None:
     assert not immutable(view)  # read-only, but its base may still change
 
 
-def test_of_keeps_frozen_arrays_apart_and_flattens_runs() -> None:
+def test_of_keeps_frozen_arrays_apart_and_flattens_runs(any_size: None) -> None:
     a, b, c = frozen(0, 3), frozen(3, 2), frozen(5, 4)
     ab = Chunks.of([a, b])
     assert isinstance(ab, Chunks) and _same(ab.arrays, [a, b])
@@ -47,7 +55,7 @@ def test_of_keeps_frozen_arrays_apart_and_flattens_runs() -> None:
     [np.arange(3.0, 5.0), _frozen_copy(np.arange(3, 5)), frozen(3, 4)[::2]],
     ids=["writeable", "other dtype", "not contiguous"],
 )
-def test_of_joins_what_cannot_stay_apart(other: np.ndarray) -> None:
+def test_of_joins_what_cannot_stay_apart(other: np.ndarray, any_size: None) -> None:
     a = frozen(0, 3)
     joined = Chunks.of([a, other])
     assert isinstance(joined, np.ndarray)
@@ -107,6 +115,21 @@ def test_a_chunks_column_encodes_to_the_bytes_of_the_joined_one() -> None:
     np.testing.assert_array_equal(back.data["x"], np.arange(3.0 * n))
 
 
+def test_small_arrays_are_joined_once_not_kept_apart() -> None:
+    """A frame would not reference them: kept apart, the replica would hold
+    them besides the frame's joined copy."""
+    piece = chunks.MIN_PIECE_BYTES // 8
+    small = [frozen(i * 100, 100) for i in range(3)]  # 800 B each
+    assert isinstance(Chunks.of(small), np.ndarray)
+    few = [frozen(i * piece, piece) for i in range(3)]  # 48 KB in all: under the floor
+    assert isinstance(Chunks.of(few), np.ndarray)
+    enough = [frozen(i * piece, piece) for i in range(16)]  # 16 KB each, 256 KB in all
+    run = Chunks.of(enough)
+    assert isinstance(run, Chunks) and len(p.encode(_stream(run, run)).parts) == 33
+    joined = Chunks.of([*enough, frozen(0, 100)])  # one small array: all joined
+    assert isinstance(joined, np.ndarray) and len(joined) == 16 * piece + 100
+
+
 def test_a_small_chunks_column_is_joined_into_the_frame() -> None:
     xs = [frozen(0, 5), frozen(5, 3)]  # odd sizes: the buffer is padded after the run
     chunked = _stream(Chunks(xs), Chunks([frozen(0, 4), frozen(4, 4)]))
@@ -115,7 +138,9 @@ def test_a_small_chunks_column_is_joined_into_the_frame() -> None:
     assert frame.data == p.encode(_stream(np.arange(8.0), np.arange(8.0))).data
 
 
-def test_coalesce_of_frozen_streams_keeps_their_arrays_and_cuts_to_the_rollover() -> None:
+def test_coalesce_of_frozen_streams_keeps_their_arrays_and_cuts_to_the_rollover(
+    any_size: None,
+) -> None:
     run = [_stream(frozen(i * 10, 10), frozen(i * 10, 10), rollover=25) for i in range(4)]
     merged = coalesce(run, first=1)
     x = merged.data["x"]  # type: ignore[attr-defined]

@@ -26,7 +26,22 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Chunks", "immutable", "join_arrays"]
+__all__ = ["MIN_PIECE_BYTES", "MIN_REFERENCED_BYTES", "Chunks", "immutable", "join_arrays"]
+
+#: buffers smaller than this are joined into a frame even when immutable
+#: (``protocol.encode``): measured (benchmarks/README.md, perf2),
+#: referencing the 40 KB columns of a stream of 10,000 f64, one frame
+#: each, made it slower, while the 400 KB columns of 100,000 f64 gained
+MIN_REFERENCED_BYTES = 256 * 1024
+#: a run keeps its arrays apart only when each is at least this large and
+#: all together reach ``MIN_REFERENCED_BYTES``, i.e. when the frame will
+#: reference them. Else they are joined here, once, and the replica, the
+#: log and the frame share that copy: small arrays kept apart would be
+#: joined into the frame anyway, and the replica would hold them besides
+#: (measured, perf4: streams of 1,000 f64 lost ~10 % that way). 16 KB
+#: keeps a batch (``bridge.STREAM_BATCH_MAX_BYTES``, 1 MiB) within the
+#: frame's 64 referenced buffers.
+MIN_PIECE_BYTES = 16 * 1024
 
 
 def immutable(arr: np.ndarray[Any, Any]) -> bool:
@@ -62,11 +77,12 @@ class Chunks:
     """Immutable arrays of one dtype and row shape, standing for their
     concatenation without being joined.
 
-    Only built by :meth:`of`, which joins instead whenever the arrays could
-    not stay apart (a writeable array, mixed dtypes or row shapes), so a
-    ``Chunks`` always holds at least two C-contiguous arrays nobody can
-    change. ``len`` is the number of rows, ``nbytes`` the total size,
-    ``dtype`` and ``shape`` those of the joined array.
+    Built by :meth:`of`, which joins instead whenever the arrays could not
+    stay apart (a writeable array, mixed dtypes or row shapes) or a frame
+    would not reference them (small ones: ``MIN_PIECE_BYTES``), so a
+    ``Chunks`` holds at least two C-contiguous arrays nobody can change.
+    ``len`` is the number of rows, ``nbytes`` the total size, ``dtype`` and
+    ``shape`` those of the joined array.
     """
 
     __slots__ = ("arrays", "dtype", "nbytes", "shape")
@@ -94,15 +110,18 @@ class Chunks:
             return arrays[0]
         head = arrays[0]
         tail = head.shape[1:]
+        total = 0
         for a in arrays:
             if (
-                a.dtype != head.dtype
+                a.nbytes < MIN_PIECE_BYTES
+                or a.dtype != head.dtype
                 or a.shape[1:] != tail
                 or not a.flags.c_contiguous
                 or not immutable(a)
             ):
                 return join_arrays(arrays)
-        return cls(arrays)
+            total += a.nbytes
+        return cls(arrays) if total >= MIN_REFERENCED_BYTES else join_arrays(arrays)
 
     def __len__(self) -> int:
         return self.shape[0]

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from .chunks import Chunks, immutable
+from .chunks import MIN_REFERENCED_BYTES, Chunks, immutable
 from .messages import (
     ERROR_CODES,
     MESSAGE_TYPES,
@@ -96,13 +96,6 @@ _U32 = struct.Struct("<I")
 #: at most this many buffers of a frame are referenced rather than joined
 #: (each is one ``sendmsg`` buffer; IOV_MAX is 1024)
 _MAX_REFERENCED = 64
-#: buffers smaller than this are joined into the frame even when immutable:
-#: measured (benchmarks/README.md, perf2), referencing the 40 KB columns of
-#: a stream of 10,000 f64, one frame each, made it slower, while the 400 KB
-#: columns of 100,000 f64 gained. A buffer this large made of smaller
-#: arrays (a batch's ``Chunks``) is referenced: perf4 measured that as a
-#: gain (no copy of the batch into fresh memory).
-MIN_REFERENCED_BYTES = 256 * 1024
 _PAD = bytes(8)
 
 
