@@ -514,3 +514,37 @@ def test_frames_written_by_reference_arrive_whole_through_partial_writes() -> No
             got.append(message.data["y"])
         for want, arrived in zip(sent, got, strict=True):
             np.testing.assert_array_equal(arrived, want)
+
+
+async def test_a_broadcast_the_sockets_take_at_once_leaves_every_writer_parked(
+    bridge: wb.Bridge, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each client's frame is written straight from the hub's publish; a writer
+    whose socket took it all is not woken for a turn that finds nothing (that
+    turn cost the hub ~10 us per client per patch: benchmarks/README.md)."""
+    from wsbridge import server
+
+    label = wb.Label("a")
+    bridge.dashboard("main", wb.Column(label))
+    bridge.flush()
+    conns = [await hello(bridge) for _ in range(5)]
+    for conn in conns:
+        assert isinstance(await read(conn), p.Welcome)
+        assert isinstance(await read(conn), p.Snapshot)
+    await asyncio.sleep(0.05)  # every writer parked
+    turns: list[str | None] = []
+    write_batch = server.WebSocketHandler._write_batch
+
+    def counted(self: Any) -> Any:
+        turns.append(self.session.id if self.session else None)
+        return write_batch(self)
+
+    monkeypatch.setattr(server.WebSocketHandler, "_write_batch", counted)
+    label.value = "b"  # (no bridge.flush(): queued behind it, writers would batch)
+    for conn in conns:
+        patch = await read(conn)
+        assert isinstance(patch, p.Patch) and patch.state == {"value": "b"}
+    await asyncio.sleep(0.05)  # a woken writer would have taken its turn by now
+    assert len(turns) == len(set(turns)) == 5  # one direct write each, nothing more
+    for conn in conns:
+        conn.close()

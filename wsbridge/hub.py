@@ -353,12 +353,12 @@ class Hub:
         origin = getattr(message, "origin", None)
         sender = self.sessions.get(origin.get("session", "")) if origin else None
         if sender is not None and sender.doc is doc:
-            sender.push(frame, message=message)
+            sender.push(frame, message=message, wake=False)
             sender.flush()
         now = not self.more_input()
         for session in doc.sessions:
             if session is not sender:
-                session.push(frame, message=message)
+                session.push(frame, message=message, wake=not now)
                 if now:
                     session.flush()
 

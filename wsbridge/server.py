@@ -535,18 +535,30 @@ class WebSocketHandler(tornado.websocket.WebSocketHandler, _Redacted):
         the queued frames are written right here, from inside the hub's
         publish: the sender's echo and a lone patch to idle viewers leave
         without waiting for a task wake-up each, or for the pushes to every
-        other session. The writer task is marked awake at once, so anything
-        queued after this goes out in its batches; it awaits what this write
-        left pending, so every write is still awaited.
+        other session. When the socket took everything, the writer stays
+        parked. Else it is marked awake at once, so anything queued after
+        this goes out in its batches, and it awaits what this write left
+        pending, so every write is still awaited. When the writer is not
+        parked, it is only woken.
         """
         if self._parked and self._inflight is None:
-            self._parked = False
             try:
-                self._inflight = self._write_batch()
+                write = self._write_batch()
             except (WebSocketClosedError, StreamClosedError):
-                pass  # the writer meets it on its own next write
+                write = None  # the writer meets it on its own next write
             except Exception:  # pragma: no cover - a bug; never break the hub's fan-out
                 log.exception("direct write of session %s failed", self.session)
+                write = None
+            session = self.session
+            if write is False or (write is True and session is not None and not session.outbox):
+                # all written (or nothing to write): the writer stays parked.
+                # Waking it anyway cost every session a turn of its task per
+                # broadcast, ~10 us each: with 100 viewers, 1 ms of the hub's
+                # thread after every patch, in the way of the sender's client
+                # on a shared core (benchmarks/README.md, perf4)
+                return
+            self._parked = False
+            self._inflight = write
         self._wake.set()
 
     def _write_batch(self) -> asyncio.Future[None] | bool:

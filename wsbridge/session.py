@@ -52,14 +52,17 @@ class Session:
         self._tokens = float(hub.config.input_burst)
         self._refilled = hub.config.clock()
         self.wake: Callable[[], None] = lambda: None
-        #: write what is queued now if the writer is idle (the I/O edge; Hub.publish)
-        self.flush: Callable[[], None] = lambda: None
+        #: write what is queued now if the writer is idle, else wake it (the
+        #: I/O edge; Hub.publish); an edge that cannot write directly only wakes
+        self.flush: Callable[[], None] = lambda: self.wake()
 
     def __repr__(self) -> str:
         doc = self.doc.name if self.doc else None
         return f"<Session {self.id} doc={doc!r} queued={self.queued_bytes}B>"
 
-    def push(self, frame: Frame, force: bool = False, message: Message | None = None) -> None:
+    def push(
+        self, frame: Frame, force: bool = False, message: Message | None = None, wake: bool = True
+    ) -> None:
         """Queue a frame; coalesce while behind; past the bound, drop the queue
         for a snapshot (DESIGN.md "Backpressure").
 
@@ -69,6 +72,10 @@ class Session:
         memory a lagging client holds is then one message per run, cut to its
         rollover, and the merged message is encoded once, when
         it is written. A client that keeps up never pays for this.
+
+        ``wake=False``: the caller calls :attr:`flush` right after (the hub's
+        fan-out), which writes at once or wakes the writer itself; waking it
+        here too would cost every session a writer turn that finds nothing.
         """
         if self.closed or self.close_code is not None:
             return
@@ -85,7 +92,8 @@ class Session:
             if grown is not None:
                 self.queued_bytes += grown
                 self.coalesced += 1
-                self.wake()
+                if wake:
+                    self.wake()
                 return
         size = frame.size
         if not force and self.queued_bytes + size > cfg.queue_max_bytes:
@@ -101,7 +109,8 @@ class Session:
         else:
             self.outbox.append((frame, message, size))
             self.queued_bytes += size
-        self.wake()
+        if wake:
+            self.wake()
 
     def behind(self) -> bool:
         """Is the client not keeping up (a write pending for a while)?"""
