@@ -347,6 +347,31 @@ def test_set_reaches_the_producer_and_the_canonical_echo_reaches_everyone() -> N
     assert isinstance(echo, Patch) and echo.origin == {"session": a.session, "req": 1}
 
 
+def test_the_sender_gets_its_echo_before_the_others_and_the_edge_may_yield_between() -> None:
+    """``Hub.after_echo`` runs once the echo is queued (and flushed) for its
+    sender and before any other session gets the patch: the Tornado edge
+    yields the CPU there, so a local sender reads its echo first."""
+    pair, doc = make()
+    a, b, c = pair.connect(), pair.connect(), pair.connect()
+    seen: list[tuple[int, int, int]] = []
+
+    def queued() -> tuple[int, int, int]:
+        return tuple(len(pair.session(x).outbox) for x in (a, b, c))  # type: ignore[return-value]
+
+    pair.hub.after_echo = lambda: seen.append(queued())
+    before = queued()
+    pair.send(a, a.set(doc.slider.id, value=3.0))
+    pair.producer.accept()
+    assert seen == [(before[0] + 1, before[1], before[2])]  # only the sender's echo so far
+    assert queued() == (before[0] + 1, before[1] + 1, before[2] + 1)
+    doc.label.value = "no sender"  # a producer's change: no echo, no yield
+    pair.send(a, a.set(doc.slider.id, value=4.0))
+    pair.drop(b)
+    pair.drop(c)
+    pair.producer.accept()  # a sender alone: nobody else to write first
+    assert len(seen) == 1
+
+
 def test_echo_of_an_older_set_does_not_pull_a_dragged_value_back() -> None:
     pair, doc = make()
     a, b = pair.connect(), pair.connect()

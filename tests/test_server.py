@@ -546,5 +546,24 @@ async def test_a_broadcast_the_sockets_take_at_once_leaves_every_writer_parked(
         assert isinstance(patch, p.Patch) and patch.state == {"value": "b"}
     await asyncio.sleep(0.05)  # a woken writer would have taken its turn by now
     assert len(turns) == len(set(turns)) == 5  # one direct write each, nothing more
+
+    # A browser set: its echo, then the others, all written directly. The
+    # callbacks thread's "done with this input", queued behind the patch,
+    # publishes nothing and must not send the patch through the writers.
+    slider = wb.Slider(value=1.0)
+    bridge.dashboard("main", wb.Column(label, slider))  # a new spec: a new snapshot each
+    for conn in conns:
+        while not isinstance(await read(conn), p.Snapshot):
+            pass
+    await asyncio.sleep(0.05)
+    turns.clear()
+    req = p.Set(model=slider.id, state={"value": 2.0}, req=1)
+    conns[0].write_message(p.encode(req).data.decode())
+    for conn in conns:
+        patch = await read(conn)
+        assert isinstance(patch, p.Patch) and patch.state == {"value": 2.0}
+    await asyncio.sleep(0.05)
+    assert len(turns) == len(set(turns)) == 5
+    assert bridge.hub is not None and bridge.hub.after_echo == os.sched_yield  # see Hub._fan_out
     for conn in conns:
         conn.close()

@@ -360,7 +360,7 @@ class Bridge:
             return
         handoff = self._handoff = Handoff(loop)
         if self.hub is not None:  # writers batch while producer calls are queued
-            self.hub.more_input = lambda: bool(handoff.calls)
+            self.hub.more_input = self._more_input
         started.set()
         try:
             loop.run_forever()
@@ -566,6 +566,27 @@ class Bridge:
     def _publish_batch(self, batch: Batch) -> None:
         """On the loop: publish a batch of streams (see ``_submit``)."""
         self._call_hub("publish_many", (batch.key[0], batch.take(), True))
+
+    def _more_input(self) -> bool:
+        """Is a producer call queued next on the hand-off? (``Hub.more_input``:
+        then the hub leaves the writes to the writers, which batch.)
+
+        Only the next call is looked at, and a queued ``input_done`` (the
+        callbacks thread's "done with this browser input", which publishes
+        nothing) does not count: it always follows the patch a browser
+        ``set`` caused, and counting it sent that patch to every other
+        client through a writer turn each instead of directly, ~20 us per
+        client on the hub's thread (benchmarks/README.md, perf4). A
+        producer's burst has a publish next.
+        """
+        handoff = self._handoff
+        if handoff is None:
+            return False
+        try:
+            fn, args = handoff.calls[0]
+        except IndexError:
+            return False
+        return not (fn == self._call_hub and args[0] == "input_done")
 
     def _on_loop(self, method: str, *args: Any) -> None:
         """Call ``hub.<method>(*args)`` on the hub's loop, after every earlier call."""

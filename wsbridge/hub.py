@@ -201,6 +201,10 @@ class Hub:
         #: more producer input already queued? (the embedding sets it, e.g.
         #: ``Bridge``): then writers batch rather than write each message
         self.more_input: Callable[[], bool] = lambda: False
+        #: called once a browser set's echo is written to its sender and
+        #: before the patch goes to the other sessions (the I/O edge sets
+        #: ``os.sched_yield``; see ``_fan_out``)
+        self.after_echo: Callable[[], None] = lambda: None
 
     # -- producer side
     def create_document(
@@ -348,6 +352,14 @@ class Hub:
         A browser set's echo goes to its sender first and is written at once
         (its round trip must not grow with the viewers); the others too when
         nothing more is queued, else (a producer's burst) writers batch.
+
+        Between the two, ``after_echo`` (``os.sched_yield`` at the Tornado
+        edge): a sender on the same machine (a local browser, a notebook's
+        client) was just woken, likely on this thread's core, and the
+        scheduler lets the running thread finish its slice first, here the
+        writes to every other client. Measured (benchmarks/README.md,
+        perf4), the echo then reached a local client 1.5-2 ms late in bursts
+        of half a second; yielding once lets it read the echo first.
         """
         doc.last_frame = frame
         origin = getattr(message, "origin", None)
@@ -355,6 +367,8 @@ class Hub:
         if sender is not None and sender.doc is doc:
             sender.push(frame, message=message, wake=False)
             sender.flush()
+            if len(doc.sessions) > 1:
+                self.after_echo()
         now = not self.more_input()
         for session in doc.sessions:
             if session is not sender:

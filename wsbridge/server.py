@@ -18,6 +18,7 @@ import fnmatch
 import html
 import json
 import logging
+import os
 import re
 import struct
 import urllib.parse
@@ -653,6 +654,8 @@ def make_app(
     ``extra_routes`` are appended (e.g. ``wsbridge.producer.producer_routes``).
     """
     kw = {"hub": hub, "config": config}
+    # a sender's echo before the other clients' writes (Hub._fan_out)
+    hub.after_echo = getattr(os, "sched_yield", hub.after_echo)
     routes: list[Any] = [
         (rf"{prefix}", IndexHandler, kw),
         (rf"{prefix}d/([^/]+)", PageHandler, kw),
