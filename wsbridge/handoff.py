@@ -191,15 +191,16 @@ class Handoff:
         when it compares equal (a bound method of the same object does).
         """
         calls = self.calls
-        try:
-            last_fn, last_args = calls[-1]
-        except IndexError:  # empty (or emptied by the loop just now)
-            pass
-        else:
-            if last_fn == fn:
-                last: Batch = last_args[0]
-                if last.key == key and last.size + size <= max_size and last.add(item, size):
-                    return
+        if calls:  # (no try/except IndexError: raising one costs ~1 us a call)
+            try:
+                last_fn, last_args = calls[-1]
+            except IndexError:  # emptied by the loop just now
+                pass
+            else:
+                if last_fn == fn:
+                    last: Batch = last_args[0]
+                    if last.key == key and last.size + size <= max_size and last.add(item, size):
+                        return
         self(fn, Batch(key, item, size))
 
     def drain(self) -> None:
