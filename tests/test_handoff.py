@@ -206,6 +206,35 @@ def test_a_taken_batch_takes_no_more_items() -> None:
     assert batch.take() == [1, 2] and batch.size == 2
 
 
+def test_a_full_untaken_batch_makes_the_caller_yield_the_gil_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Only when the loop is a whole batch behind: then the caller lets the
+    loop's thread take the GIL instead of keeping it for a switch interval."""
+    yields: list[int] = []
+    monkeypatch.setattr(hf, "_yield_gil", lambda: yields.append(len(handoff.calls)))
+    loop = asyncio.new_event_loop()
+    try:
+        handoff = hf.Handoff(loop)
+        sink = _Batches()
+        handoff.batch(sink, "a", 1, 60, 100)  # the queue was empty: no yield
+        handoff.batch(sink, "a", 2, 30, 100)  # joins
+        assert yields == []
+        handoff.batch(sink, "a", 3, 30, 100)  # full: queued behind it, then one yield
+        assert yields == [2]
+        handoff.batch(sink, "b", 4, 30, 100)  # another key: not a full batch of its own
+        handoff.batch(sink, "b", 5, 30, 100)  # joins
+        assert yields == [2]
+        handoff.calls[-1][1][0].take()  # the loop started on "b": no yield for it
+        handoff.batch(sink, "b", 6, 90, 100)
+        assert yields == [2]
+        loop.run_until_complete(asyncio.sleep(0.05))
+        assert sink.got[:2] == [("a", [1, 2]), ("a", [3])] and ("b", [6]) in sink.got
+        handoff.close()
+    finally:
+        loop.close()
+
+
 def test_batches_from_a_busy_thread_lose_nothing_and_keep_order(loop: _Loop) -> None:
     """The loop takes batches while a producer adds to them: every item once, in order."""
     seen: list[int] = []
