@@ -104,8 +104,9 @@ class Chunks:
                 arrays.extend(col.arrays)
             elif len(col):
                 arrays.append(col)
-        if not arrays:
-            return columns[0].join() if type(columns[0]) is Chunks else columns[0]
+        if not arrays:  # all empty (a Chunks never is): any one stands for them
+            empty: np.ndarray[Any, Any] = columns[0]
+            return empty
         if len(arrays) == 1:
             return arrays[0]
         head = arrays[0]

@@ -121,8 +121,8 @@ def coalesce(run: list[Message], first: int | None = None) -> Message:
     source with the same rollover are merged (``Chunks.of``: the frozen
     arrays as they are, else one concatenation) and cut to the rollover: a
     client applies a message whole, so rows the rollover drops within it
-    are rows no client could ever see. The result
-    carries ``first`` (docs/protocol.md "Coalesced messages").
+    are rows no client could ever see. The result carries ``first``
+    (docs/protocol.md "Coalesced messages").
     """
     head, last = run[0], run[-1]
     if len(run) == 1 and first is None:
