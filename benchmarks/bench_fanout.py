@@ -19,7 +19,7 @@ import tornado.web
 import tornado.websocket
 
 import wsbridge as wb
-from wsbridge import protocol as p
+from wsbridge import wire as p
 
 from ._clients import hold_clients
 from ._common import child, mp_context, pct, quiet_logs, raise_nofile, row, serve_forever

@@ -15,7 +15,7 @@ import tornado.web
 import tornado.websocket
 
 import wsbridge as wb
-from wsbridge import protocol as p
+from wsbridge import wire as p
 
 from ._clients import hold_clients
 from ._common import child, quiet_logs, raise_nofile, row, rss_bytes, serve_forever

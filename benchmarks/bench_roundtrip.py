@@ -24,7 +24,7 @@ import tornado.websocket
 from tornado.websocket import websocket_connect
 
 import wsbridge as wb
-from wsbridge import protocol as p
+from wsbridge import wire as p
 from wsbridge.client import Client
 
 from ._clients import hold_light_clients

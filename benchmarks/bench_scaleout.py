@@ -23,7 +23,7 @@ import time
 from typing import Any
 
 import wsbridge as wb
-from wsbridge import protocol as p
+from wsbridge import wire as p
 
 from ._clients import hold_clients
 from ._common import child, free_port, pct, quiet_logs, raise_nofile, row

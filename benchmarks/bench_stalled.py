@@ -32,7 +32,7 @@ import tornado.web
 import tornado.websocket
 
 import wsbridge as wb
-from wsbridge import protocol as p
+from wsbridge import wire as p
 
 from ._common import child, pct, quiet_logs, row, rss_bytes, serve_forever
 from .bench_stream import wsbridge_connect

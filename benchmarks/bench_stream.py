@@ -38,7 +38,7 @@ import tornado.websocket
 from tornado.websocket import websocket_connect
 
 import wsbridge as wb
-from wsbridge import protocol as p
+from wsbridge import wire as p
 
 from ._common import WS_OPTIONS, child, free_port, nodelay, quiet_logs, row, serve_forever
 

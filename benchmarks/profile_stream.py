@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 import wsbridge as wb
-from wsbridge import protocol as p
+from wsbridge import wire as p
 
 from ._clients import hold_clients
 from ._common import child

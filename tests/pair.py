@@ -20,12 +20,16 @@ from typing import Any
 import numpy as np
 
 from wsbridge.client import ClientConnection
-from wsbridge.dashboard import Dashboard
-from wsbridge.hub import Hub, HubConfig, Session
-from wsbridge.models import Model
-from wsbridge.protocol import Custom, Event, Frame, Message, Patch, Set
-from wsbridge.sources import DataSource
-from wsbridge.state import DocumentState
+from wsbridge.hub.config import HubConfig
+from wsbridge.hub.hub import Hub
+from wsbridge.hub.session import Session
+from wsbridge.hub.state import DocumentState
+from wsbridge.widgets.dashboard import Dashboard
+from wsbridge.widgets.model import Model
+from wsbridge.widgets.source import DataSource
+from wsbridge.wire.codec import Frame
+from wsbridge.wire.messages import Custom, Message, Patch
+from wsbridge.wire.requests import Event, Set
 
 __all__ = ["MemoryProducer", "Pair", "assert_same_state", "payload"]
 

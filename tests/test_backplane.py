@@ -25,9 +25,9 @@ import pytest
 import redis
 
 import wsbridge as wb
-from wsbridge.backplane import BackplaneConfig, Keys, bus_payload, parse_bus, redact_url
 from wsbridge.client import Client
-from wsbridge.protocol import Frame
+from wsbridge.scaleout.keys import BackplaneConfig, Keys, bus_payload, parse_bus, redact_url
+from wsbridge.wire.codec import Frame
 
 from .conftest import require
 
@@ -186,7 +186,7 @@ def test_lost_pubsub_connection_is_repaired_from_the_stream(
             await c.close()
 
         asyncio.run(main())
-        follower = hub._follower
+        follower = hub.backend.follower
         assert follower is not None
         assert follower.repairs + follower.reconnects > 0
 
@@ -209,7 +209,7 @@ def test_flushall_gives_a_new_epoch_and_a_fresh_snapshot(
             await c.close()
 
         asyncio.run(main())
-        assert producer._publisher is not None and producer._publisher.resets >= 1
+        assert producer.backend.publisher is not None and producer.backend.publisher.resets >= 1
 
 
 def test_producer_restart_is_shown_then_replaced(cfg: BackplaneConfig) -> None:
@@ -395,12 +395,12 @@ def test_a_second_producer_of_a_document_takes_it_over(cfg: BackplaneConfig) -> 
         epoch2 = second.call(lambda h: h.documents["live"].epoch)
         slider1.value = 1  # the older producer publishes: refused, it lets go
         slider2.value = 9
-        assert first._publisher is not None
-        _wait(lambda: "live" not in first._publisher.documents)
+        assert first.backend.publisher is not None
+        _wait(lambda: "live" not in first.backend.publisher.documents)
         _wait(lambda: hub.call(lambda h: h.documents["live"].state.model_state("s")["value"]) == 9)
         time.sleep(1.0)  # several heartbeats: the epoch stays the second producer's
         assert hub.call(lambda h: h.documents["live"].epoch) == epoch2
-        assert second._publisher is not None and second._publisher.resets == 0
+        assert second.backend.publisher is not None and second.backend.publisher.resets == 0
     finally:
         hub.stop()
         first.stop()

@@ -99,7 +99,7 @@ async def test_a_burst_of_streams_reaches_a_client_batched_with_every_row(
     """Streams queued back to back go to the hub in batches (Handoff.batch):
     one message each (``first``..``seq``), seqs as if sent one by one; with
     no rollover every row arrives."""
-    from wsbridge import protocol as p
+    from wsbridge import wire as p
     from wsbridge.client import Client
 
     src = wb.DataSource({"x": np.zeros(0), "n": np.zeros(0, dtype=np.int32)})

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from wsbridge import chunks
-from wsbridge import protocol as p
-from wsbridge.chunks import Chunks, immutable, join_arrays
-from wsbridge.coalesce import coalesce, message_size
-from wsbridge.sources import ColumnStore, _frozen_copy
+from wsbridge import wire as p
+from wsbridge.hub.coalesce import coalesce, message_size
+from wsbridge.hub.columns import ColumnStore, _frozen_copy
+from wsbridge.wire import chunks
+from wsbridge.wire.chunks import Chunks, immutable, join_arrays
 
 
 def frozen(start: float, n: int) -> np.ndarray:

@@ -34,20 +34,9 @@ import tornado.websocket
 import wsbridge as wb
 from wsbridge import cli
 from wsbridge.demo import DEMO_NAME, DEMO_TITLE, DemoStreamer, build_demo
-from wsbridge.protocol import (
-    Error,
-    Event,
-    Hello,
-    Message,
-    Patch,
-    Set,
-    Snapshot,
-    SourceReplace,
-    Stream,
-    Welcome,
-    decode,
-    encode,
-)
+from wsbridge.wire.codec import decode, encode
+from wsbridge.wire.messages import Error, Message, Patch, Snapshot, SourceReplace, Stream, Welcome
+from wsbridge.wire.requests import Event, Hello, Set
 
 URL_RE = re.compile(r"http://\S+")
 TIMEOUT = 8.0

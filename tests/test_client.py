@@ -13,7 +13,7 @@ import pytest
 
 import wsbridge as wb
 from wsbridge.client import Client, ConnectionFailed, _ws_url
-from wsbridge.protocol import Custom, Message, Patch, Welcome
+from wsbridge.wire.messages import Custom, Message, Patch, Welcome
 
 T = TypeVar("T")
 

@@ -11,7 +11,7 @@ import pytest
 import traitlets
 
 import wsbridge as wb
-from wsbridge import protocol as p
+from wsbridge import wire as p
 
 from .test_widgets import attach, refused
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from wsbridge import handoff as hf
+from wsbridge.runtime import handoff as hf
 
 
 class _Loop:

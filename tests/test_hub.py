@@ -12,24 +12,21 @@ import pytest
 
 import wsbridge as wb
 from tests.pair import Pair, assert_same_state, payload
-from wsbridge.hub import HubConfig
-from wsbridge.protocol import (
+from wsbridge.errors import ProtocolError
+from wsbridge.hub.config import HubConfig
+from wsbridge.wire.codec import decode, encode
+from wsbridge.wire.messages import (
     Add,
     Custom,
     Error,
-    Event,
-    Hello,
     Patch,
-    ProtocolError,
-    Set,
     Snapshot,
     SourcePatch,
     SourceReplace,
     Stream,
     Welcome,
-    decode,
-    encode,
 )
+from wsbridge.wire.requests import Event, Hello, Set
 
 
 class Doc:
@@ -741,8 +738,8 @@ def test_a_lagging_session_gets_coalesced_patches_and_streams() -> None:
 
 
 def test_coalesce_rules() -> None:
-    from wsbridge.coalesce import coalesce
-    from wsbridge.coalesce import mergeable as _mergeable
+    from wsbridge.hub.coalesce import coalesce
+    from wsbridge.hub.coalesce import mergeable as _mergeable
 
     a = Patch(seq=4, model="m", state={"a": 1, "b": 2}, origin={"session": "c1", "req": 1})
     b = Patch(seq=5, model="m", state={"b": 3}, origin={"session": "c1", "req": 2})
@@ -813,7 +810,7 @@ def _streams(
 ) -> list[Stream]:
     """Streams of rows start.. (x) and their doubles (y); ``frozen``: as a
     ``DataSource`` hands them over (read-only views of bytes)."""
-    from wsbridge.sources import _frozen_copy
+    from wsbridge.hub.columns import _frozen_copy
 
     out, start = [], 0.0
     for n in sizes:
@@ -876,7 +873,7 @@ def test_publish_many_of_frozen_streams_shares_the_producers_arrays() -> None:
     """A batch is not joined: the replica, the log and every frame keep the
     producer's frozen copies (wsbridge.chunks), and the bytes on the wire
     are those of the joined message."""
-    from wsbridge.chunks import Chunks
+    from wsbridge.wire.chunks import Chunks
 
     pair, doc = make()
     early, away = pair.connect(), pair.connect()
@@ -947,8 +944,8 @@ def test_a_lagging_session_coalesces_batched_streams_too() -> None:
 
 
 def test_coalesce_join_is_one_read_only_copy_a_frame_can_reference() -> None:
-    from wsbridge.chunks import immutable as _immutable
-    from wsbridge.coalesce import coalesce
+    from wsbridge.hub.coalesce import coalesce
+    from wsbridge.wire.chunks import immutable as _immutable
 
     a = Stream(seq=1, source="s", data={"x": np.arange(40_000.0)}, rollover=None)
     b = Stream(seq=2, source="s", data={"x": np.arange(40_000.0, 80_000.0)}, rollover=None)

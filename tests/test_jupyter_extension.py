@@ -34,9 +34,11 @@ import tornado.httpclient
 import tornado.websocket
 
 import wsbridge as wb
-from wsbridge.hub import Hub
-from wsbridge.producer import encode_envelope
-from wsbridge.protocol import Add, Hello, Patch, Set, Snapshot, Stream, Welcome, decode, encode
+from wsbridge.hub.hub import Hub
+from wsbridge.wire.codec import decode, encode
+from wsbridge.wire.envelope import encode_envelope
+from wsbridge.wire.messages import Add, Patch, Snapshot, Stream, Welcome
+from wsbridge.wire.requests import Hello, Set
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -243,7 +245,7 @@ def test_documents_of_a_producer_that_is_no_kernel_go_after_the_timeout(
     """A producer that is no kernel of this server (here: one naming a kernel
     the server never had) leaves its documents stale for ``gone_timeout``
     seconds, then they are removed; one re-created meanwhile stays."""
-    from wsbridge.remote import KERNEL_HEADER
+    from wsbridge.jupyter.discovery import KERNEL_HEADER
 
     async def main() -> None:
         hub = hub_of(jp_serverapp)

@@ -272,7 +272,7 @@ slider = wb.Slider(1.0, min=0.0, max=10.0, step=0.5, label="f")
 seen = []
 slider.observe(lambda ch: seen.append(ch["new"]), names="value")
 dash = bridge.dashboard("{doc}", wb.Column(slider), title="From a kernel")
-print(type(bridge).__name__, bridge.url, slider.id)
+print(bridge.hub_kind, bridge.url, slider.id)
 """
 
 
@@ -303,9 +303,11 @@ def test_kernel_publishes_and_chromium_moves_the_slider_through_the_server(
     kid, kernel = jupyter.start_kernel(spec, ipykernel=major)
     try:
         kind, url, sid = run_cell(kernel, PUBLISH.format(doc=doc)).split()
-        assert kind == "RemoteBridge" and url == jupyter.url + "wsbridge/"
+        assert kind == "jupyter" and url == jupyter.url + "wsbridge/"
         # how the hub will know this kernel's documents when it is shut down
-        named = "from wsbridge.remote import current_kernel_id; print(current_kernel_id())"
+        named = (
+            "from wsbridge.jupyter.discovery import current_kernel_id; print(current_kernel_id())"
+        )
         assert run_cell(kernel, named).strip() == kid
         shown = run_cell(kernel, "print(dash._repr_html_())")
         assert f'src="{BASE_URL}wsbridge/d/{doc}"' in shown  # a path: right behind any proxy
@@ -405,7 +407,7 @@ def test_a_busy_cell_still_streams_and_fires_browser_callbacks(
     jupyter: JupyterServer, kernelspec: tuple[str, str]
 ) -> None:
     from wsbridge.client import Client
-    from wsbridge.protocol import Stream
+    from wsbridge.wire.messages import Stream
 
     spec, major = kernelspec
     _, kernel = jupyter.start_kernel(spec, ipykernel=major)
@@ -450,7 +452,7 @@ def test_discovery_matches_the_parent_pid_and_probes_the_extension(
     ``JPY_PARENT_PID``, and it counts only if its ``wsbridge/healthz`` answers
     (404 for a server without the extension: stay embedded)."""
     import wsbridge as wb
-    from wsbridge.remote import find_jupyter_server
+    from wsbridge.jupyter.discovery import find_jupyter_server
 
     monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path))
     monkeypatch.setenv("JPY_PARENT_PID", str(os.getpid()))  # a live pid, as a server's is
@@ -555,7 +557,7 @@ def test_extension_disable_and_enable_in_an_environment_of_its_own(tmp_path: Pat
         finally:
             kernel.stop_channels()
         # the kernel found its server, whose probe said 404: an embedded hub
-        assert out[0] == "1" and out[1] == "Bridge", out
+        assert out[0] == "1" and out[1] == "embedded", out
         assert out[2].startswith("http://127.0.0.1:") and f":{server.port}/" not in out[2]
     finally:
         server.stop()
@@ -576,5 +578,5 @@ import wsbridge as wb
 from jupyter_server.serverapp import list_running_servers
 mine = [s for s in list_running_servers() if str(s["pid"]) == os.environ["JPY_PARENT_PID"]]
 with wb.Bridge() as b:
-    print(len(mine), type(b).__name__, b.url)
+    print(len(mine), b.hub_kind, b.url)
 """

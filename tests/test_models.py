@@ -9,8 +9,8 @@ import pytest
 import traitlets
 
 import wsbridge as wb
-from wsbridge import _sync
-from wsbridge import protocol as p
+from wsbridge import wire as p
+from wsbridge.widgets import sync as _sync
 
 
 class Sink:

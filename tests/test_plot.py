@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import wsbridge as wb
-from wsbridge.plot import bokeh_static_dir
+from wsbridge.server.pages import bokeh_static_dir
 
 pytest.importorskip("bokeh")
 import bokeh
@@ -136,7 +136,7 @@ def test_import_wsbridge_works_without_bokeh() -> None:
                     raise ImportError("no bokeh here")
         sys.meta_path.insert(0, Block())
         import wsbridge as wb
-        from wsbridge.server import BOKEH_DIR
+        from wsbridge.server.pages import BOKEH_DIR
         assert wb.Plot and not (BOKEH_DIR / "bokeh.min.js").exists()
         try:
             wb.DataSource({"x": [1.0]}).bokeh

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.wire.generate import describe as _meaning  # the manifest's own description
-from wsbridge import protocol as p
+from wsbridge import wire as p
 
 WIRE = Path(__file__).parent / "wire"
 MANIFEST = json.loads((WIRE / "manifest.json").read_text())

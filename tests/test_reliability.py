@@ -27,9 +27,9 @@ from tornado.websocket import websocket_connect
 
 import wsbridge as wb
 from tests.relay import Relay
-from wsbridge import protocol as p
+from wsbridge import wire as p
 from wsbridge.client import Client
-from wsbridge.server import WebSocketHandler
+from wsbridge.server.socket import WebSocketHandler
 
 log = logging.getLogger("wsbridge.tests")
 

@@ -26,9 +26,11 @@ import tornado.websocket
 
 import wsbridge as wb
 from wsbridge.client import Client
-from wsbridge.producer import decode_envelope, encode_envelope
-from wsbridge.protocol import Error, Patch, ProtocolError, Set, Stream
-from wsbridge.remote import RemoteBridge
+from wsbridge.errors import ProtocolError
+from wsbridge.runtime.remote import RemoteBridge
+from wsbridge.wire.envelope import decode_envelope, encode_envelope
+from wsbridge.wire.messages import Error, Patch, Stream
+from wsbridge.wire.requests import Set
 
 T = TypeVar("T")
 TOKEN = "producer-secret"
@@ -49,7 +51,7 @@ def hub() -> Iterator[wb.Bridge]:
 
 
 @pytest.fixture
-def producer(hub: wb.Bridge) -> Iterator[RemoteBridge]:
+def producer(hub: wb.Bridge) -> Iterator[wb.Bridge]:
     p = RemoteBridge(hub.url, token=TOKEN)
     p.start()
     try:
@@ -146,7 +148,7 @@ def test_producer_endpoint_needs_the_token_and_refuses_browsers(hub: wb.Bridge) 
 
 
 def test_documents_changes_and_browser_input_cross_the_producer_link(
-    hub: wb.Bridge, producer: RemoteBridge
+    hub: wb.Bridge, producer: wb.Bridge
 ) -> None:
     slider = wb.Slider(1.0, min=0.0, max=10.0, label="f")
     button = wb.Button(label="go")
@@ -196,7 +198,7 @@ def test_documents_changes_and_browser_input_cross_the_producer_link(
 
 
 def test_a_burst_of_streams_crosses_the_link_in_batches_with_every_row(
-    hub: wb.Bridge, producer: RemoteBridge
+    hub: wb.Bridge, producer: wb.Bridge
 ) -> None:
     src = wb.DataSource({"x": np.zeros(0)})
     producer.dashboard("burst", wb.Column()).add(src)
@@ -257,7 +259,7 @@ def test_a_gone_producer_is_shown_then_a_new_one_takes_over(hub: wb.Bridge) -> N
 PRODUCER_SCRIPT = """
 import sys, time
 import wsbridge as wb
-from wsbridge.remote import RemoteBridge
+from wsbridge.runtime.remote import RemoteBridge
 bridge = RemoteBridge(sys.argv[1], token=sys.argv[2]).start()
 s = wb.Slider(4.0)
 s.observe(lambda ch: print("value", ch["new"], flush=True), names="value")
@@ -297,7 +299,7 @@ def test_a_killed_producer_process_leaves_its_document_marked_gone(hub: wb.Bridg
 
 
 def test_the_producer_reconnects_and_republishes_after_the_hub_restarts(
-    hub: wb.Bridge, producer: RemoteBridge
+    hub: wb.Bridge, producer: wb.Bridge
 ) -> None:
     slider = wb.Slider(1.0)
     producer.dashboard("main", wb.Column(slider))
@@ -312,12 +314,12 @@ def test_the_producer_reconnects_and_republishes_after_the_hub_restarts(
             assert c.model(slider.id)["value"] == 6.0
             slider.value = 9.0
             await c.wait_for(lambda c: c.model(slider.id)["value"] == 9.0)
-        assert producer.remote is not None and producer.remote.connections == 2
+        assert producer.backend.remote is not None and producer.backend.remote.connections == 2
 
     run(main(), timeout=25)
 
 
-def test_patch_origin_survives_the_producer_hop(hub: wb.Bridge, producer: RemoteBridge) -> None:
+def test_patch_origin_survives_the_producer_hop(hub: wb.Bridge, producer: wb.Bridge) -> None:
     slider = wb.Slider(1.0)
     producer.dashboard("main", wb.Column(slider))
 
@@ -341,7 +343,7 @@ def test_bridge_without_a_jupyter_server_stays_embedded(monkeypatch: pytest.Monk
     assert type(wb.Bridge(port=0)) is wb.Bridge  # explicit arguments: always embedded
 
 
-def test_notebook_display_is_an_iframe_and_a_link(hub: wb.Bridge, producer: RemoteBridge) -> None:
+def test_notebook_display_is_an_iframe_and_a_link(hub: wb.Bridge, producer: wb.Bridge) -> None:
     dash = hub.dashboard("local", wb.Column(wb.Slider(1.0)), title="Local <x>")
     shown = dash._repr_html_()
     assert f'<iframe src="{hub.url}d/local"' in shown and "Local &lt;x&gt;" in shown
@@ -353,8 +355,8 @@ def test_notebook_display_is_an_iframe_and_a_link(hub: wb.Bridge, producer: Remo
 
 
 def test_a_stalled_hub_link_never_grows_the_producers_queue_without_bound() -> None:
-    from wsbridge.protocol import Add
-    from wsbridge.remote import RemoteHub
+    from wsbridge.runtime.remote import RemoteHub
+    from wsbridge.wire.messages import Add
 
     class Stalled:
         """A hub that stopped reading: no write ever completes."""
@@ -390,9 +392,11 @@ def test_a_stalled_hub_link_never_grows_the_producers_queue_without_bound() -> N
 
 def test_inputs_in_flight_are_freed_when_the_producer_goes() -> None:
     """Sans I/O: the hub's per-session backlog never keeps inputs of a dead producer."""
-    from wsbridge.hub import Hub
-    from wsbridge.producer import ProducerLink
-    from wsbridge.protocol import Add, Hello, decode, encode
+    from wsbridge.hub.hub import Hub
+    from wsbridge.hub.link import ProducerLink
+    from wsbridge.wire.codec import decode, encode
+    from wsbridge.wire.messages import Add
+    from wsbridge.wire.requests import Hello
 
     hub = Hub()
     sent: list[Any] = []
@@ -416,21 +420,20 @@ def test_inputs_in_flight_are_freed_when_the_producer_goes() -> None:
     assert frames[-1].type == "error" and frames[-1].code == "producer_gone"  # type: ignore[attr-defined]
 
 
-def test_remote_hub_offers_the_hub_methods_a_bridge_calls() -> None:
-    """RemoteBridge swaps Hub for RemoteHub: the calls a Bridge makes must match."""
+def test_every_hub_port_offers_the_operations_a_bridge_calls() -> None:
+    """A bridge talks to Hub, RemoteHub or PublishingHub through HubPort: each
+    implements every operation with the port's exact signature."""
     import inspect
 
-    from wsbridge.hub import Hub
-    from wsbridge.remote import RemoteHub
+    from wsbridge.hub.hub import Hub
+    from wsbridge.hub.port import HubPort
+    from wsbridge.runtime.remote import RemoteHub
+    from wsbridge.scaleout.publisher import PublishingHub
 
-    for name in (
-        "create_document",
-        "publish",
-        "remove_document",
-        "reject",
-        "reply_state",
-        "input_done",
-    ):
-        ours = list(inspect.signature(getattr(RemoteHub, name)).parameters)
-        theirs = list(inspect.signature(getattr(Hub, name)).parameters)
-        assert ours == theirs, name
+    operations = [n for n in vars(HubPort) if not n.startswith("_")]
+    assert "publish" in operations and "input_done" in operations
+    for impl in (Hub, RemoteHub, PublishingHub):
+        for name in operations:
+            ours = list(inspect.signature(getattr(impl, name)).parameters)
+            theirs = list(inspect.signature(getattr(HubPort, name)).parameters)
+            assert ours == theirs, (impl.__name__, name)

@@ -18,7 +18,7 @@ from tornado.httpclient import HTTPRequest
 from tornado.websocket import websocket_connect
 
 import wsbridge as wb
-from wsbridge import protocol as p
+from wsbridge import wire as p
 
 
 def http_get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], str]:
@@ -522,7 +522,7 @@ async def test_a_broadcast_the_sockets_take_at_once_leaves_every_writer_parked(
     """Each client's frame is written straight from the hub's publish; a writer
     whose socket took it all is not woken for a turn that finds nothing (that
     turn cost the hub ~10 us per client per patch: benchmarks/README.md)."""
-    from wsbridge import server
+    from wsbridge.server import socket as server
 
     label = wb.Label("a")
     bridge.dashboard("main", wb.Column(label))

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 import wsbridge as wb
-from wsbridge import protocol as p
-from wsbridge.sources import ColumnStore, normalize_columns
+from wsbridge import wire as p
+from wsbridge.hub.columns import ColumnStore, normalize_columns
 
 
 def collect(src: wb.DataSource) -> list[Any]:
@@ -157,8 +157,8 @@ def test_the_unchecked_stream_message_equals_a_checked_one() -> None:
     it must stay the message Stream(...) would build, field for field."""
     import dataclasses
 
-    from wsbridge.protocol import Stream
-    from wsbridge.sources import _stream
+    from wsbridge.widgets.source import _stream
+    from wsbridge.wire.messages import Stream
 
     data = {"y": np.arange(3.0), "s": ["a", "b", "c"]}
     fast = _stream("s1", data, 10)

@@ -8,7 +8,7 @@ import pytest
 import traitlets
 
 import wsbridge as wb
-from wsbridge import protocol as p
+from wsbridge import wire as p
 
 
 def attach(dash: wb.Dashboard) -> list[tuple[str, Any]]:

@@ -32,9 +32,13 @@ from types import FrameType
 from typing import Any
 
 from . import __version__
-from .bridge import Bridge, is_loopback
+from .runtime.bridge import Bridge, is_loopback
 
-__all__ = ["DEFAULT_PORT", "build_parser", "main"]
+__all__ = [
+    "DEFAULT_PORT",
+    "build_parser",
+    "main",
+]
 
 DEFAULT_PORT = 8765
 
@@ -225,7 +229,7 @@ def _start_bridge(args: argparse.Namespace) -> tuple[Bridge, str | None] | None:
     backplane: dict[str, Any] = {}
     redis_url = getattr(args, "redis", None)
     if redis_url is not None:
-        from .backplane import BackplaneConfig
+        from .scaleout.keys import BackplaneConfig
 
         config = BackplaneConfig(redis_url, prefix=getattr(args, "prefix", "wsbridge:"))
         backplane = {"follow" if args.func is _cmd_hub else "backplane": config}
@@ -249,7 +253,7 @@ def _start_bridge(args: argparse.Namespace) -> tuple[Bridge, str | None] | None:
         _error(str(exc))
         return None
     except TimeoutError:
-        from .backplane import redact_url
+        from .scaleout.keys import redact_url
 
         _error(f"the Redis backplane at {redact_url(redis_url or '')} did not answer")
         return None
@@ -257,7 +261,7 @@ def _start_bridge(args: argparse.Namespace) -> tuple[Bridge, str | None] | None:
 
 
 def _cmd_hub(args: argparse.Namespace, stop: threading.Event) -> int:
-    from .backplane import redact_url
+    from .scaleout.keys import redact_url
 
     started = _start_bridge(args)
     if started is None:

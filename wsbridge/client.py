@@ -40,41 +40,23 @@ import tornado.httpclient
 import tornado.iostream
 import tornado.websocket
 
-from .protocol import (
-    SEQUENCED,
-    Ack,
-    Custom,
-    Error,
-    Event,
-    Frame,
-    Hello,
-    Message,
-    Patch,
-    ProtocolError,
-    Set,
-    Snapshot,
-    Welcome,
-    decode,
-    encode,
-)
-from .state import DocumentState, StateError
+from .errors import ConnectionFailed, ProtocolError, StateError
+from .hub.state import DocumentState
+from .wire.codec import SEQUENCED, Frame, decode, encode
+from .wire.messages import Custom, Error, Message, Patch, Snapshot, Welcome
+from .wire.requests import Ack, Event, Hello, Set
 
-__all__ = ["FATAL_CLOSE_CODES", "Client", "ClientConnection", "ConnectionFailed"]
+__all__ = [
+    "FATAL_CLOSE_CODES",
+    "Client",
+    "ClientConnection",
+]
 
 log = logging.getLogger("wsbridge.client")
 
 #: close codes after which reconnecting cannot help (docs/protocol.md
 #: "Close codes"): a protocol mismatch or a policy refusal (token, document).
 FATAL_CLOSE_CODES = frozenset({1002, 1008})
-
-
-class ConnectionFailed(ConnectionError):
-    """The hub refused us, or the first connection never became ready."""
-
-    def __init__(self, message: str, code: int | None = None, reason: str = ""):
-        super().__init__(message)
-        self.code = code
-        self.reason = reason
 
 
 class ClientConnection:

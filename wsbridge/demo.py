@@ -25,14 +25,21 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .models import Button, Column, Label, Row, Slider, Sparkline
-from .sources import DataSource
+from .widgets.controls import Button, Slider
+from .widgets.display import Label, Sparkline
+from .widgets.layout import Column, Row
+from .widgets.source import DataSource
 
 if TYPE_CHECKING:
-    from .bridge import Bridge
-    from .dashboard import Dashboard
+    from .runtime.bridge import Bridge
+    from .widgets.dashboard import Dashboard
 
-__all__ = ["DEMO_NAME", "DEMO_TITLE", "DemoStreamer", "build_demo"]
+__all__ = [
+    "DEMO_NAME",
+    "DEMO_TITLE",
+    "DemoStreamer",
+    "build_demo",
+]
 
 #: the demo's document name: served at ``d/demo`` and, as the index, at ``/``
 DEMO_NAME = "demo"

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from wsbridge import protocol as p
+from wsbridge import wire as p
 
 HERE = Path(__file__).parent
 

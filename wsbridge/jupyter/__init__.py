@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["_jupyter_server_extension_points"]
+__all__ = [
+    "_jupyter_server_extension_points",
+]
 
 
 def _jupyter_server_extension_points() -> list[dict[str, Any]]:

@@ -43,22 +43,18 @@ from jupyter_server.base.websocket import WebSocketMixin
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Float, Int
 
-from ..hub import Document, Hub, HubConfig
-from ..producer import ProducerHandler, close_producers
-from ..remote import KERNEL_HEADER  # a kernel names itself in it (its kernel manager id)
-from ..server import (
-    _INDEX,
-    BOKEH_DIR,
-    STATIC_DIR,
-    ServerConfig,
-    StaticHandler,
-    WebSocketHandler,
-    render_page,
-)
+from ..hub.config import HubConfig
+from ..hub.document import Document
+from ..hub.hub import Hub
+from ..server.app import edge_hooks
+from ..server.config import ServerConfig
+from ..server.pages import _INDEX, BOKEH_DIR, STATIC_DIR, StaticHandler, render_page
+from ..server.producers import ProducerHandler, close_producers
+from ..server.socket import WebSocketHandler
+from .discovery import KERNEL_HEADER
 
 __all__ = [
     "AUTH_RESOURCE",
-    "KERNEL_HEADER",
     "GoneDocuments",
     "HubSocketHandler",
     "IndexHandler",
@@ -338,7 +334,8 @@ class WsbridgeApp(ExtensionApp):
                 log_max_bytes=self.log_max_bytes,
                 queue_max_bytes=self.queue_max_bytes,
                 token=None,  # Jupyter authenticates every route that reaches the hub
-            )
+            ),
+            edge_hooks(),  # as the embedded Bridge's hub
         )
         self.server_config = ServerConfig(token=None, max_message_size=self.max_message_size)
         self.gone = GoneDocuments(self.hub, self._kernel_alive, self.gone_timeout)

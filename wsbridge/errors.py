@@ -1,0 +1,91 @@
+"""One error hierarchy: every exception wsbridge raises on purpose.
+
+``WsbridgeError`` is the base. A :class:`ProtocolError` is a frame or message
+that breaks docs/protocol.md; as in h11, :class:`RemoteProtocolError` means
+the peer sent it (decoding untrusted input) and :class:`LocalProtocolError`
+means our own side tried to build or send it. :class:`StateError` is a
+message that does not fit a document's state; :class:`ConnectionFailed` a
+hub that refused us or never answered. This module imports nothing of
+wsbridge, so every layer may raise these.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "ERROR_CODES",
+    "ConnectionFailed",
+    "ProtocolError",
+    "StateError",
+    "WsbridgeError",
+]
+
+#: error codes of docs/protocol.md, and the close code that follows each
+#: (None: the connection stays open).
+ERROR_CODES: dict[str, int | None] = {
+    "bad_json": None,
+    "bad_frame": None,
+    "bad_message": None,
+    "unknown_type": None,
+    "bad_version": 1002,
+    "hello_required": 1008,
+    "unauthorized": 1008,
+    "unknown_document": 1008,
+    "unknown_model": None,
+    "unknown_property": None,
+    "read_only": None,
+    "invalid_value": None,
+    "unknown_event": None,
+    "callback_error": None,
+    "rate_limited": None,
+    "too_many_clients": 1013,
+    "producer_gone": None,
+    "internal": 1011,
+}
+
+
+class WsbridgeError(Exception):
+    """Base of every error wsbridge raises on purpose."""
+
+
+class ProtocolError(WsbridgeError, ValueError):
+    """A frame or message that breaks docs/protocol.md.
+
+    ``code`` is one of :data:`ERROR_CODES`; ``ref`` optionally names the
+    offending message (its ``type``, ``model``, ``req``...) so the hub can
+    answer with a precise ``error``.
+    """
+
+    def __init__(self, code: str, message: str, ref: dict[str, Any] | None = None):
+        if code not in ERROR_CODES:  # pragma: no cover - programming error
+            raise AssertionError(f"unknown error code {code!r}")
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.ref = ref
+
+    @property
+    def close_code(self) -> int | None:
+        return ERROR_CODES[self.code]
+
+
+class LocalProtocolError(ProtocolError):
+    """Our side tried to build or send a message that breaks the protocol."""
+
+
+class RemoteProtocolError(ProtocolError):
+    """The peer sent a frame or message that breaks the protocol."""
+
+
+class StateError(WsbridgeError, ValueError):
+    """A message that does not fit the state (unknown model, bad column...)."""
+
+
+class ConnectionFailed(WsbridgeError, ConnectionError):
+    """The hub refused us, or the first connection never became ready."""
+
+    def __init__(self, message: str, code: int | None = None, reason: str = ""):
+        super().__init__(message)
+        self.code = code
+        self.reason = reason

@@ -1,0 +1,69 @@
+"""The hub's limits and defaults, tokens and epochs.
+
+Every limit has a documented default (docs/security.md); the hub, the
+Tornado edge and the Jupyter extension read them from one
+:class:`HubConfig`.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+__all__ = [
+    "NEVER_JOINED_GRACE",
+    "HubConfig",
+    "new_epoch",
+    "token_valid",
+]
+
+#: a per-session document whose page never connected is kept at least this
+#: long (seconds): its page may still be loading
+NEVER_JOINED_GRACE = 30.0
+
+
+def new_epoch() -> str:
+    return secrets.token_hex(8)
+
+
+def token_valid(expected: str | None, expires: float | None, given: str | None) -> bool:
+    """Constant-time token check with optional expiry (wall clock); logs nothing."""
+    if expected is None:
+        return True
+    if given is None or (expires is not None and time.time() >= expires):
+        return False
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
+@dataclass
+class HubConfig:
+    """Limits and policy; every one is documented in docs/security.md."""
+
+    max_message_size: int = 16 * 1024 * 1024
+    log_max_messages: int = 10_000
+    log_max_bytes: int = 16 * 1024 * 1024
+    queue_max_bytes: int = 32 * 1024 * 1024
+    #: a session is *behind* when it has this many bytes queued and its
+    #: current write has been pending for ``coalesce_after`` seconds; then its
+    #: new patches and streams are merged into the last queued one
+    #: (docs/reliability.md). A client that reads as fast as it can is never
+    #: coalesced, however bursty the producer.
+    queue_high_water: int = 4 * 1024 * 1024
+    coalesce_after: float = 0.05
+    token: str | None = None
+    #: wall-clock time (``time.time()``) after which the token is refused
+    token_expires: float | None = None
+    #: connections per hub and per document (past them: close 1013)
+    max_clients: int = 10_000
+    max_clients_per_document: int = 5_000
+    #: browser input (set/event/custom) per session: a token bucket
+    input_rate: float = 200.0
+    input_burst: int = 400
+    #: refused-for-rate messages in a row before the session is closed (1008)
+    flood_close_after: int = 200
+    #: browser inputs handed to the producer and not yet handled, per session
+    max_pending_inbound: int = 256
+    clock: Callable[[], float] = field(default=time.monotonic)

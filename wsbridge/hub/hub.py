@@ -1,0 +1,524 @@
+"""The hub, sans I/O: documents, sessions, sequence numbers, log, fan-out.
+
+Everything here runs on one thread (the hub's event loop) and never touches
+a socket. The I/O edge (server.py) feeds it inbound frames with
+:meth:`Hub.receive` and drains each session's outbox with
+:meth:`Session.next_frame`, awaiting every write; the producer (an embedded
+``Bridge`` or, later, a remote kernel) feeds it changes with
+:meth:`Hub.publish` and hears browser input through the ``Producer``
+interface.
+
+Why a replica: the hub applies every change to its own ``DocumentState``
+and builds snapshots from that, never from the producer's live objects, so
+a snapshot at ``seq`` N is exactly the state after message N, whatever the
+producer's threads are doing meanwhile (docs/protocol.md "Connection life
+cycle").
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ..errors import ProtocolError, StateError
+from ..wire.codec import Frame, decode, encode
+from ..wire.messages import Add, Custom, Error, Message, Patch, Snapshot, Welcome, unchecked
+from ..wire.requests import Ack, Event, Hello, Set
+from .coalesce import coalesce
+from .config import NEVER_JOINED_GRACE, HubConfig, token_valid
+from .document import Document, Producer
+from .port import HubHooks, SessionEdge
+from .session import Session
+
+__all__ = [
+    "Hub",
+]
+
+log = logging.getLogger("wsbridge.hub")
+
+
+def _with_seq(message: Message, seq: int) -> Message:
+    """``message`` with its seq set, without validating it again (hot path:
+    the producer's message was validated when it was built)."""
+    slots: tuple[str, ...] = type(message).__slots__
+    fields = {name: getattr(message, name) for name in slots}
+    fields["seq"] = seq
+    return unchecked(type(message), **fields)
+
+
+class Hub:
+    """Documents and sessions; pure and single-threaded (see module doc)."""
+
+    def __init__(self, config: HubConfig | None = None, hooks: HubHooks | None = None):
+        self.config = config or HubConfig()
+        self.documents: dict[str, Document] = {}
+        self.sessions: dict[str, Session] = {}
+        self._ids = itertools.count(1)
+        #: sessions are named ``<prefix>c<n>``: hubs sharing a backplane use
+        #: ``<hub id>/`` so a session id names one browser across all of them
+        self.session_prefix = ""
+        #: the embedding's hooks (port.HubHooks), fixed when the hub is built
+        hooks = hooks or HubHooks()
+        self.more_input = hooks.more_input
+        self.after_echo = hooks.after_echo
+
+    # -- producer side
+    def create_document(
+        self, name: str, spec: Add, producer: Producer, title: str = "", ephemeral: bool = False
+    ) -> Document:
+        """Create (or recreate, with a new epoch) a document from a full spec.
+
+        Clients of a recreated document get a fresh snapshot: their epoch is
+        gone, so nothing they hold can be trusted to continue.
+        """
+        doc = Document(name, title, producer, self.config)
+        doc.ephemeral = ephemeral
+        doc.state.apply(dataclasses.replace(spec, seq=0))
+        return self._install(doc)
+
+    def adopt_document(
+        self, snapshot: Snapshot, producer: Producer, ephemeral: bool = False
+    ) -> Document:
+        """Install a document from another hub's snapshot, keeping its epoch and seq.
+
+        A hub following a shared log (wsbridge.follower) must number messages
+        exactly as every other hub does, so a browser can resume on any of
+        them (docs/deploy.md). Viewers already joined get a new welcome and
+        this snapshot, as after :meth:`create_document`.
+        """
+        doc = Document(snapshot.doc, snapshot.title, producer, self.config)
+        doc.ephemeral = ephemeral
+        doc.state.load(snapshot)
+        doc.empty_since = self.config.clock()
+        return self._install(doc)
+
+    def _install(self, doc: Document) -> Document:
+        name = doc.name
+        old = self.documents.get(name)
+        self.documents[name] = doc
+        if old is not None:
+            for session in list(old.sessions):
+                session.doc = doc
+                doc.sessions.add(session)
+                doc.empty_since = None
+                session.outbox.clear()  # may hold an unsent welcome: send a new one
+                session.queued_bytes = 0
+                self._welcome(session, doc, resumed=False)
+                session.need_snapshot = True
+        return doc
+
+    def mark_gone(self, name: str, producer: Producer, reason: str) -> None:
+        """The producer of ``name`` went away (wsbridge.producer).
+
+        The document keeps its last state, so viewers still see it, but every
+        viewer, now and later, gets a ``producer_gone`` error; ``producer``
+        answers (refuses) their input until the document is created again.
+        """
+        doc = self.documents.get(name)
+        if doc is None:
+            return
+        doc.gone = reason
+        doc.producer = producer
+        for session in list(doc.sessions):
+            self._error(session, "producer_gone", reason)
+
+    def remove_document(self, name: str, reason: str = "document removed") -> None:
+        doc = self.documents.pop(name, None)
+        if doc is not None:
+            for session in list(doc.sessions):
+                self._error(session, "unknown_document", reason)
+                session.request_close(1008, reason)
+
+    def publish(self, name: str, message: Message, trusted: bool = False) -> int | None:
+        """Sequence, apply, log and fan out one change; returns its seq.
+
+        ``message`` is built by the producer with ``seq=0``; it is encoded
+        once and the same bytes go to every session. ``trusted`` only for a
+        producer in this process whose sources validated the message already
+        (``Bridge``; see ``DocumentState.apply``): never for network input.
+        """
+        return self.publish_many(name, [message], trusted)
+
+    def publish_many(self, name: str, messages: list[Message], trusted: bool = False) -> int | None:
+        """Publish consecutive producer messages that ``coalesce`` can merge
+        (streams of one source, same rollover and columns) as one message.
+
+        It takes the seqs the messages would have taken one by one and
+        carries ``first`` (docs/protocol.md "Coalesced messages"), so every
+        client applies it as it applies a coalesced one. Why: a producer that
+        outpaces the hub (``Bridge`` hands its streams over in batches) costs
+        one encode, one log entry and one write per batch instead of per
+        message. Rows its rollover drops are dropped here rather than by
+        every client: a client applies the message whole, so none could see
+        them. One message is published as it is. Returns the last seq.
+        """
+        doc = self.documents.get(name)
+        if doc is None:
+            log.debug("publish to unknown document %r dropped", name)
+            return None
+        last = _with_seq(messages[-1], doc.seq + len(messages))
+        if len(messages) == 1:
+            return self._publish(doc, last, trusted)
+        try:
+            merged = coalesce([*messages[:-1], last], first=doc.seq + 1)
+        except (ProtocolError, ValueError) as exc:  # pragma: no cover - callers check mergeable
+            log.error("document %r: %d messages not merged: %s", name, len(messages), exc)
+            return None
+        return self._publish(doc, merged, trusted)
+
+    def _publish(self, doc: Document, message: Message, trusted: bool) -> int | None:
+        """Apply, encode once, log and fan out a sequenced producer message."""
+        try:
+            doc.state.apply(message, trusted)
+        except (StateError, ValueError) as exc:
+            log.error("document %r: producer message %s refused: %s", doc.name, message.type, exc)
+            return None
+        frame = encode(message)
+        first = getattr(message, "first", None)
+        seq: int = message.seq  # type: ignore[attr-defined]
+        doc.append_log(seq if first is None else first, frame)
+        self._fan_out(doc, frame, message)
+        return seq
+
+    def publish_frame(self, name: str, message: Message, frame: Frame) -> int | None:
+        """Apply, log and fan out a message sequenced elsewhere, as its own bytes.
+
+        For a hub following a shared log (wsbridge.follower): ``message``
+        carries its seq, which must be the next one; ``frame`` is its
+        encoding, sent to every session as is (nothing re-encoded). Returns
+        the seq, or None when it is not the next one (the caller repairs the
+        gap) or does not apply.
+        """
+        doc = self.documents.get(name)
+        seq = getattr(message, "seq", None)
+        if doc is None or seq != doc.seq + 1:
+            return None
+        try:
+            doc.state.apply(message)
+        except (StateError, ValueError) as exc:
+            log.error("document %r: message %s seq %s refused: %s", name, message.type, seq, exc)
+            return None
+        doc.append_log(seq, frame)
+        self._fan_out(doc, frame, message)
+        return doc.seq
+
+    def _fan_out(self, doc: Document, frame: Frame, message: Message) -> None:
+        """The same bytes to every session of ``doc``.
+
+        A browser set's echo goes to its sender first and is written at once
+        (its round trip must not grow with the viewers); the others too when
+        nothing more is queued, else (a producer's burst) writers batch.
+
+        Between the two, ``after_echo`` (``os.sched_yield`` at the Tornado
+        edge): a sender on the same machine (a local browser, a notebook's
+        client) was just woken, likely on this thread's core, and the
+        scheduler lets the running thread finish its slice first, here the
+        writes to every other client. Measured (benchmarks/README.md,
+        perf4), the echo then reached a local client 1.5-2 ms late in bursts
+        of half a second; yielding once lets it read the echo first.
+        """
+        doc.last_frame = frame
+        origin = getattr(message, "origin", None)
+        sender = self.sessions.get(origin.get("session", "")) if origin else None
+        if sender is not None and sender.doc is doc:
+            sender.push(frame, message=message, wake=False)
+            sender.flush()
+            if len(doc.sessions) > 1:
+                self.after_echo()
+        now = not self.more_input()
+        for session in doc.sessions:
+            if session is not sender:
+                session.push(frame, message=message, wake=not now)
+                if now:
+                    session.flush()
+
+    def reject(
+        self,
+        name: str,
+        session_id: str,
+        code: str,
+        text: str,
+        ref: dict[str, Any] | None = None,
+        model: str | None = None,
+        properties: list[str] | None = None,
+    ) -> None:
+        """Tell one session its input was refused, then re-send canonical values."""
+        session = self.sessions.get(session_id)
+        if session is None or session.doc is None or session.doc.name != name:
+            return
+        self._error(session, code, text, ref)
+        if model is not None and properties:
+            self.reply_state(name, session_id, model, properties)
+
+    def reply_state(self, name: str, session_id: str, model: str, properties: list[str]) -> None:
+        """A ``reply`` patch: the canonical values of ``properties``, to one session."""
+        session = self.sessions.get(session_id)
+        doc = self.documents.get(name)
+        if session is None or doc is None or session.doc is not doc:
+            return
+        spec = doc.state.models.get(model)
+        if spec is None:
+            return
+        state = {p: spec["state"][p] for p in properties if p in spec["state"]}
+        if state:
+            patch = Patch(seq=doc.seq, model=model, state=state, reply=True)
+            session.push(encode(patch), force=True)
+
+    # -- client side
+    def open_session(self, authenticated: bool = False, edge: SessionEdge | None = None) -> Session:
+        """A new connection; ``authenticated`` when the edge already checked a token;
+        ``edge`` how the hub reaches its writer (none: a sans-I/O test's session)."""
+        session = Session(
+            self,
+            f"{self.session_prefix}c{next(self._ids)}",
+            authenticated or self.config.token is None,
+            edge,
+        )
+        self.sessions[session.id] = session
+        if len(self.sessions) > self.config.max_clients:
+            self._error(session, "too_many_clients", "this hub has too many clients; retry later")
+            session.request_close(1013, "too many clients")
+        return session
+
+    def close_session(self, session: Session) -> None:
+        session.closed = True
+        session.outbox.clear()
+        session.queued_bytes = 0
+        self.sessions.pop(session.id, None)
+        if session.doc is not None:
+            session.doc.sessions.discard(session)
+            if not session.doc.sessions:
+                session.doc.empty_since = self.config.clock()
+
+    def sweep(self, grace: float) -> list[str]:
+        """Remove per-session documents nobody joined for ``grace`` seconds.
+
+        The grace period lets a browser that lost its connection come back
+        and resume; after it, the producer is told (``on_closed``) so it can
+        free the session's objects. Returns the removed names.
+        """
+        now = self.config.clock()
+        gone = [
+            name
+            for name, doc in self.documents.items()
+            if doc.ephemeral
+            and doc.empty_since is not None
+            and now - doc.empty_since >= (grace if doc.joined else max(grace, NEVER_JOINED_GRACE))
+        ]
+        for name in gone:
+            doc = self.documents.pop(name)
+            doc.producer.on_closed(name)
+        return gone
+
+    def receive(self, session: Session, data: str | bytes) -> None:
+        """Handle one inbound frame; errors go back to that session only."""
+        if session.closed or session.close_code is not None:
+            return
+        try:
+            message = decode(data)
+        except ProtocolError as exc:
+            self._refuse(session, exc)
+            return
+        if session.doc is None:
+            if not isinstance(message, Hello):
+                self._error(session, "hello_required", "the first message must be hello")
+                session.request_close(1008, "hello required")
+                return
+            self._hello(session, message)
+            return
+        doc = session.doc
+        if isinstance(message, (Set, Event, Custom)) and not self._admit(session, message):
+            return
+        if isinstance(message, Set):
+            self._set(session, doc, message)
+        elif isinstance(message, Event):
+            spec = self._model(session, doc, message.model, message)
+            if spec is None:
+                return
+            if message.name not in spec.get("events", ()):
+                self._error(
+                    session,
+                    "unknown_event",
+                    f"{spec['type']} has no event {message.name[:64]!r}",
+                    {"type": "event", "model": message.model, "name": message.name[:64]},
+                )
+                return
+            self._forward(session, doc.producer.on_event, doc, message)
+        elif isinstance(message, Custom):
+            if self._model(session, doc, message.model, message) is not None:
+                self._forward(session, doc.producer.on_custom, doc, message)
+        elif isinstance(message, Ack):
+            session.acked = message.seq
+        elif isinstance(message, Hello):
+            self._error(session, "bad_message", "hello was already sent on this connection")
+        else:
+            self._error(
+                session,
+                "bad_message",
+                f"{message.type} is not sent by clients",
+                {"type": message.type},
+            )
+
+    def _admit(self, session: Session, message: Message) -> bool:
+        """Rate and backlog limits on browser input; past them, refuse (then close)."""
+        cfg = self.config
+        if session.pending_inbound >= cfg.max_pending_inbound:
+            why = f"{session.pending_inbound} inputs are still being handled"
+        elif not session.take_input_token():
+            why = f"more than {cfg.input_rate:g} inputs per second"
+        else:
+            session.throttled = 0
+            return True
+        session.throttled += 1
+        if session.throttled == 1:  # log and answer once per burst, not per message
+            self._error(session, "rate_limited", why, {"type": message.type})
+        if session.throttled >= cfg.flood_close_after:
+            self._error(session, "rate_limited", "input flood; closing")
+            session.request_close(1008, "input flood")
+        return False
+
+    def input_done(self, session_id: str) -> None:
+        """The producer finished one input of this session (frees backlog)."""
+        session = self.sessions.get(session_id)
+        if session is not None and session.pending_inbound > 0:
+            session.pending_inbound -= 1
+
+    def _forward(
+        self, session: Session, call: Callable[..., None], doc: Document, msg: Any
+    ) -> None:
+        session.pending_inbound += 1
+        call(doc.name, session.id, msg)
+
+    def expire_tokens(self) -> int:
+        """Close every session once the token expired (1008); returns how many."""
+        cfg = self.config
+        if cfg.token is None or cfg.token_expires is None or time.time() < cfg.token_expires:
+            return 0
+        closing = [s for s in self.sessions.values() if s.close_code is None]
+        for session in closing:
+            self._error(session, "unauthorized", "the token expired")
+            session.request_close(1008, "token expired")
+        return len(closing)
+
+    def _hello(self, session: Session, hello: Hello) -> None:
+        cfg = self.config
+        if not session.authenticated:
+            if cfg.token is None or not token_valid(cfg.token, cfg.token_expires, hello.token):
+                self._error(session, "unauthorized", "a valid token is required")
+                session.request_close(1008, "unauthorized")
+                return
+            session.authenticated = True
+        doc = self.documents.get(hello.doc)
+        if doc is None:
+            self._error(session, "unknown_document", f"no document {hello.doc[:64]!r}")
+            session.request_close(1008, "unknown document")
+            return
+        if len(doc.sessions) >= self.config.max_clients_per_document:
+            self._error(session, "too_many_clients", f"document {doc.name!r} has too many clients")
+            session.request_close(1013, "too many clients")
+            return
+        replay = None
+        if hello.epoch == doc.epoch and hello.seq is not None:
+            replay = doc.replay_from(hello.seq)
+        session.doc = doc
+        doc.sessions.add(session)
+        doc.empty_since, doc.joined = None, True
+        self._welcome(session, doc, resumed=replay is not None)
+        if replay is None:
+            if hello.epoch is not None:
+                log.info(
+                    "session %s: resume of %r from %s/%s impossible, sending a snapshot",
+                    session.id,
+                    doc.name,
+                    "current epoch" if hello.epoch == doc.epoch else "another epoch",
+                    hello.seq,
+                )
+            session.push(doc.snapshot_frame(), force=True)
+        else:
+            for frame in replay:
+                session.push(frame, force=True)
+        if doc.gone is not None:  # the last state is shown, but say it is stale
+            self._error(session, "producer_gone", doc.gone)
+
+    def _welcome(self, session: Session, doc: Document, resumed: bool) -> None:
+        welcome = Welcome(
+            doc=doc.name,
+            epoch=doc.epoch,
+            seq=doc.seq,
+            session=session.id,
+            resumed=resumed,
+            title=doc.state.title,
+            limits={"max_message_size": self.config.max_message_size},
+        )
+        session.push(encode(welcome), force=True)
+
+    def _model(
+        self, session: Session, doc: Document, model: str, message: Message
+    ) -> dict[str, Any] | None:
+        spec = doc.state.models.get(model)
+        if spec is None:
+            self._error(
+                session,
+                "unknown_model",
+                f"no model {model[:64]!r} in document {doc.name!r}",
+                {"type": message.type, "model": model[:64]},
+            )
+        return spec
+
+    def _set(self, session: Session, doc: Document, message: Set) -> None:
+        spec = self._model(session, doc, message.model, message)
+        if spec is None:
+            return
+        settable = spec.get("settable", ())
+        for prop in message.state:
+            if prop not in settable:
+                code = "read_only" if prop in spec["state"] else "unknown_property"
+                why = "cannot be set by a client" if code == "read_only" else "does not exist"
+                self.reject(
+                    doc.name,
+                    session.id,
+                    code,
+                    f"{spec['type']}.{prop[:64]} {why}",
+                    {
+                        "type": "set",
+                        "model": message.model,
+                        "property": prop[:64],
+                        "req": message.req,
+                    },
+                    message.model,
+                    [p for p in message.state if p in spec["state"]],
+                )
+                return
+        self._forward(session, doc.producer.on_set, doc, message)
+
+    def _refuse(self, session: Session, exc: ProtocolError) -> None:
+        self._error(session, exc.code, exc.message, exc.ref)
+        if exc.close_code is not None:
+            session.request_close(exc.close_code, exc.message)
+
+    def _error(
+        self, session: Session, code: str, text: str, ref: dict[str, Any] | None = None
+    ) -> None:
+        log.warning("session %s: %s: %s", session.id, code, text)
+        seq = session.doc.seq if session.doc is not None else 0
+        session.push(encode(Error(code=code, message=text, seq=seq, ref=ref)), force=True)
+
+    # -- introspection
+    def stats(self) -> dict[str, Any]:
+        return {
+            "sessions": len(self.sessions),
+            "documents": {
+                name: {
+                    "epoch": doc.epoch,
+                    "seq": doc.seq,
+                    "sessions": len(doc.sessions),
+                    "log_messages": len(doc.log),
+                    "log_bytes": doc.log_bytes,
+                }
+                for name, doc in self.documents.items()
+            },
+        }

@@ -1,0 +1,567 @@
+"""``Bridge``: the embedded hub and Tornado server on their own thread.
+
+The hub runs on a private thread with its own asyncio loop, so a notebook
+cell or a data-acquisition loop that never yields still streams, and
+browser input still reaches Python. Producer changes are marshalled onto
+that loop through one FIFO hand-off queue (``wsbridge.handoff``: a deque
+and one loop wake-up per burst, so their order is kept and a burst costs
+one pipe write, not one per message); browser input is handled on one
+"callbacks" thread, so a slow Python callback never stalls the hub nor
+other viewers, and callbacks run one at a time in arrival order, as they
+would in ipywidgets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import html
+import inspect
+import logging
+import secrets
+import threading
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+from ..hub.coalesce import message_size
+from ..hub.config import HubConfig
+from ..hub.hub import Hub
+from ..hub.port import HubPort
+from ..jupyter.display import embed_html
+from ..server.config import ServerConfig
+from ..widgets.dashboard import Dashboard
+from ..widgets.model import Model, _as_model
+from ..wire.messages import Add, Message, Stream
+from .embedded import EmbeddedHub, is_loopback
+from .handoff import Batch, Handoff, Worker
+from .input import EmbeddedProducer
+
+if TYPE_CHECKING:
+    from ..scaleout.keys import BackplaneConfig
+
+__all__ = ["Bridge", "HubBackend", "HubKind", "is_loopback"]
+
+log = logging.getLogger("wsbridge.bridge")
+
+#: streams of one source queued back to back are handed to the hub as one
+#: message up to this many bytes of columns (``Bridge._submit``)
+STREAM_BATCH_MAX_BYTES = 1 << 20
+
+
+#: where a bridge's hub runs: see :class:`Bridge`
+HubKind = Literal["auto", "embedded", "jupyter"]
+
+
+class HubBackend(Protocol):
+    """Where a bridge's hub runs: in this process (:class:`~wsbridge.runtime.embedded.EmbeddedHub`)
+    or elsewhere (:class:`~wsbridge.runtime.remote.RemoteBackend`)."""
+
+    #: "embedded" or "jupyter" (a remote hub)
+    kind: str
+    #: the hub, when it runs in this process (diagnostics, tests)
+    hub: Hub | None
+
+    @property
+    def url(self) -> str: ...
+
+    def page_url(self, path: str) -> str: ...
+
+    @property
+    def batch_streams(self) -> bool:
+        """May streams queued back to back be published as one message?"""
+        ...
+
+    def setup(self, loop: asyncio.AbstractEventLoop, more_input: Callable[[], bool]) -> HubPort:
+        """On the bridge's loop: start the hub (or connect to it); raise on failure."""
+        ...
+
+    async def shutdown(self) -> None: ...
+
+    def health(self) -> dict[str, Any]: ...
+
+
+class Bridge:
+    """The producer's runtime: dashboards, on a hub of their own or a Jupyter server's.
+
+    ``Bridge(host="127.0.0.1", port=0)``; ``start()`` (idempotent, returns
+    self), ``stop()``, or use it as a context manager. ``url`` is the base
+    URL; ``dashboard(name, root)`` is served at ``url + "d/" + name``.
+
+    ``hub`` says where the hub runs:
+
+    - ``"embedded"``: in this process, on the bridge's thread, with its own
+      Tornado server on ``host:port``. Binding a non-loopback address needs
+      a ``token``. Every limit is described in docs/security.md and
+      docs/reliability.md. ``peers`` are other hubs' base URLs serving the
+      same documents: pages fail over to them (docs/reliability.md).
+    - ``"jupyter"``: in the Jupyter server this kernel runs under (its
+      wsbridge extension), so dashboards are served on the notebook's own
+      origin, behind Jupyter's auth, under JupyterHub too (docs/jupyter.md).
+      The embedded-only options do not apply.
+    - ``"auto"`` (the default): ``"jupyter"`` when called with no other
+      argument in a kernel whose Jupyter server runs the extension, else
+      ``"embedded"``.
+
+    On a Redis backplane (docs/deploy.md): ``backplane="redis://..."``
+    also publishes the dashboards there, for any number of ``wsbridge hub``
+    processes to serve (``serve=False``: bind no port, only publish);
+    ``follow="redis://..."`` serves the backplane's documents instead of
+    owning any (what ``wsbridge hub --redis`` runs).
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        hub: HubKind = "auto",
+        token: str | None = None,
+        allow_origins: tuple[str, ...] | list[str] = (),
+        peers: tuple[str, ...] | list[str] = (),
+        max_message_size: int = 16 * 1024 * 1024,
+        log_max_messages: int = 10_000,
+        log_max_bytes: int = 16 * 1024 * 1024,
+        queue_max_bytes: int = 32 * 1024 * 1024,
+        queue_high_water: int = 4 * 1024 * 1024,
+        ping_interval: float = 20.0,
+        session_grace: float = 30.0,
+        write_timeout: float = 30.0,
+        token_expires: float | None = None,
+        max_clients: int = 10_000,
+        max_clients_per_document: int = 5_000,
+        input_rate: float = 200.0,
+        input_burst: int = 400,
+        producer_token: str | None = None,
+        backplane: str | BackplaneConfig | None = None,
+        follow: str | BackplaneConfig | None = None,
+        serve: bool = True,
+    ) -> None:
+        if hub not in ("auto", "embedded", "jupyter"):
+            raise ValueError(f"hub must be 'auto', 'embedded' or 'jupyter', not {hub!r}")
+        given = {k: v for k, v in locals().items() if k in _DEFAULTS and v != _DEFAULTS[k]}
+        self.dashboards: dict[str, Dashboard] = {}
+        #: per-session apps: name -> (factory, title); see :meth:`app`
+        self.apps: dict[str, tuple[Callable[[Dashboard], Any], str]] = {}
+        self._app_sessions: dict[str, Dashboard] = {}
+        #: the dashboard served at ``url`` itself (``wsbridge demo``), if any
+        self.index: str | None = None
+        self._producer = EmbeddedProducer(self)
+        self._lock = threading.RLock()
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._handoff: Handoff | None = None
+        self._callbacks: Worker | None = None
+        #: where browser-facing operations go, on the loop (the hub, or a proxy of it)
+        self._port: HubPort | None = None
+        if hub != "embedded" and not given:
+            from ..jupyter.discovery import find_jupyter_server
+
+            server = find_jupyter_server()
+            if server is not None:
+                from .remote import RemoteBackend
+
+                self.backend: HubBackend = RemoteBackend.of(server)
+                return
+        if hub == "jupyter":
+            raise RuntimeError(
+                "hub='jupyter' needs a kernel of a Jupyter server running the wsbridge "
+                "extension (jupyter server extension list), with no other Bridge options"
+            )
+        if not is_loopback(host) and not token:
+            raise ValueError(
+                f"listening on {host!r} exposes the dashboards beyond this machine: "
+                "pass token=... (e.g. secrets.token_urlsafe())"
+            )
+        if backplane is not None and follow is not None:
+            raise ValueError("a bridge either publishes to a backplane or follows one, not both")
+        if not serve and backplane is None:
+            raise ValueError("serve=False needs a backplane= to publish to")
+        if backplane is not None or follow is not None:
+            from ..scaleout.keys import BackplaneConfig
+        hub_config = HubConfig(
+            max_message_size=max_message_size,
+            log_max_messages=log_max_messages,
+            log_max_bytes=log_max_bytes,
+            queue_max_bytes=queue_max_bytes,
+            queue_high_water=queue_high_water,
+            token=token,
+            token_expires=token_expires,
+            max_clients=max_clients,
+            max_clients_per_document=max_clients_per_document,
+            input_rate=input_rate,
+            input_burst=input_burst,
+        )
+        server_config = ServerConfig(
+            token=token,
+            allow_origins=tuple(allow_origins),
+            peers=tuple(peers),
+            max_message_size=max_message_size,
+            ping_interval=ping_interval,
+            write_timeout=write_timeout,
+            token_expires=token_expires,
+            index=lambda: self.index,
+            titles=self._titles,
+            open_app=self._open_app,
+            health=lambda: self.backend.health(),
+        )
+        self.backend = EmbeddedHub(
+            host,
+            port,
+            hub_config,
+            server_config,
+            backplane=BackplaneConfig.of(backplane) if backplane is not None else None,
+            follow=BackplaneConfig.of(follow) if follow is not None else None,
+            serve=serve,
+            producer_token=producer_token,
+            session_grace=session_grace,
+            on_backplane_reset=self._backplane_reset,
+        )
+
+    @classmethod
+    def _on(cls, backend: HubBackend) -> Bridge:
+        """A bridge on ``backend`` (``RemoteBridge``)."""
+        bridge = cls(hub="embedded")
+        bridge.backend = backend
+        return bridge
+
+    def __repr__(self) -> str:
+        state = self.url if self.running else "stopped"
+        kind = "" if self.backend.kind == "embedded" else f" on a {self.backend.kind} hub"
+        return f"<Bridge{kind} {state}, {len(self.dashboards)} dashboards>"
+
+    @property
+    def hub(self) -> Hub | None:
+        """The hub when it runs in this process and the bridge is started, else None."""
+        return self.backend.hub
+
+    @property
+    def hub_kind(self) -> str:
+        """Where the hub runs: ``"embedded"`` or ``"jupyter"``."""
+        return self.backend.kind
+
+    @property
+    def server_config(self) -> ServerConfig:
+        """What the embedded server enforces (not for a Jupyter server's hub)."""
+        backend = self.backend
+        if not isinstance(backend, EmbeddedHub):
+            raise AttributeError("the hub of this bridge runs in a Jupyter server")
+        return backend.server_config
+
+    def _repr_html_(self) -> str:
+        if not self.running:
+            return f"<code>{html.escape(repr(self))}</code>"
+        return embed_html(self.page_url(""), self.url)
+
+    def page_url(self, path: str) -> str:
+        """Where a browser opens ``path`` of this hub (``d/<name>``) from a notebook."""
+        return self.backend.page_url(path)
+
+    def _titles(self) -> dict[str, str]:
+        """Served documents: ours, and those remote producers published here."""
+        hub = self.hub
+        docs = hub.documents.items() if hub else ()
+        remote = {n: d.state.title or n for n, d in docs if not d.ephemeral}
+        apps = {n: title for n, (_, title) in self.apps.items()}
+        return {**remote, **apps, **{n: d.title for n, d in self.dashboards.items()}}
+
+    # -- life cycle
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def url(self) -> str:
+        """The hub's base URL: ``http://host:port/``, or ``<server><base_url>wsbridge/``."""
+        return self.backend.url
+
+    def start(self) -> Bridge:
+        """Start the hub thread and bind the port (idempotent)."""
+        with self._lock:
+            if self.running:
+                return self
+            started = threading.Event()
+            failure: list[BaseException] = []
+            self._thread = threading.Thread(
+                target=self._run, args=(started, failure), name="wsbridge-hub", daemon=True
+            )
+            self._thread.start()
+            started.wait()
+            if failure:
+                self._thread.join()
+                self._thread = None
+                raise failure[0]
+            self._callbacks = Worker("wsbridge-callbacks")
+            for dash in self.dashboards.values():
+                self._publish_dashboard(dash)
+            for dash in self._app_sessions.values():  # open app pages resume too
+                self._publish_dashboard(dash, ephemeral=True)
+            return self
+
+    def _run(self, started: threading.Event, failure: list[BaseException]) -> None:
+        """The hub thread: set up on a new loop, report, then serve until stopped."""
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        handoff = Handoff(loop)
+        try:
+            # writers batch while producer calls are queued (_more_input)
+            self._port = self.backend.setup(loop, self._more_input)
+        except BaseException as exc:
+            failure.append(exc)
+            started.set()
+            handoff.close()
+            loop.close()
+            return
+        self._loop, self._handoff = loop, handoff
+        started.set()
+        try:
+            loop.run_forever()
+        finally:
+            handoff.close()
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Close every connection (1001), free the port, end the thread."""
+        with self._lock:
+            if not self.running:
+                return
+            loop = self._loop
+            assert loop is not None and self._thread is not None
+            for dash in [*self.dashboards.values(), *self._app_sessions.values()]:
+                dash._detach()
+            # after every change queued so far (the hand-off is FIFO)
+            fut: concurrent.futures.Future[None] = concurrent.futures.Future()
+            self._threadsafe(self._start_shutdown, fut)
+            try:
+                fut.result(timeout)
+            except Exception:  # pragma: no cover - best effort, we stop anyway
+                log.exception("shutting down the hub")
+            loop.call_soon_threadsafe(loop.stop)
+            self._thread.join(timeout)
+            if self._callbacks is not None:
+                self._callbacks.shutdown()
+            self._thread = self._loop = self._callbacks = self._port = None
+            self._handoff = None
+
+    def _start_shutdown(self, fut: concurrent.futures.Future[None]) -> None:
+        """On the loop: shut the backend down and report to ``fut`` (``stop`` waits on it)."""
+
+        def done(task: asyncio.Task[None]) -> None:
+            if task.cancelled():
+                fut.cancel()
+            elif task.exception() is not None:
+                fut.set_exception(task.exception())
+            else:
+                fut.set_result(None)
+
+        asyncio.ensure_future(self.backend.shutdown()).add_done_callback(done)
+
+    def __enter__(self) -> Bridge:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- documents
+    def dashboard(
+        self, name: str, root: Model | None = None, title: str | None = None
+    ) -> Dashboard:
+        """A shared document, served at ``url + "d/" + name``.
+
+        Calling it again with the same name replaces the dashboard: its
+        viewers get the new one (a new epoch, so a fresh snapshot).
+        """
+        dash = Dashboard(name, root, title or name)
+        with self._lock:
+            old = self.dashboards.get(name)
+            if old is not None:
+                old._release()
+            self.dashboards[name] = dash
+            dash._bridge = self
+            if self.running:
+                self._publish_dashboard(dash)
+        return dash
+
+    def app(self, name: str, factory: Callable[[Dashboard], Any], title: str | None = None) -> None:
+        """A per-session app at ``url + "d/" + name``: each page load gets its own
+        document, built by ``factory(dash)`` (which may return the root layout).
+
+        Every viewer has their own state, as with Bokeh's and Panel's
+        sessions. A session whose browser left is freed after
+        ``session_grace`` seconds (a reconnect within it resumes).
+        """
+        Dashboard(name)  # validates the name
+        if "~" in name:
+            raise ValueError("an app name cannot contain '~' (it names its sessions)")
+        with self._lock:
+            self.apps[name] = (factory, title or name)
+
+    def _open_app(self, name: str) -> Awaitable[str] | None:
+        """For the page handler: build a new session of app ``name`` (or None)."""
+        if name not in self.apps or self._callbacks is None:
+            return None
+        future = self._callbacks.submit(self._new_app_session, name)
+        return asyncio.wrap_future(future)
+
+    def _new_app_session(self, name: str) -> str:
+        # on the callbacks thread: user code must not run on the hub's loop
+        factory, title = self.apps[name]
+        dash = Dashboard(f"{name}~{secrets.token_urlsafe(12)}", title=title)
+        root = _as_model(factory(dash))  # an ipywidgets root becomes its mirror
+        if isinstance(root, Model):
+            dash.root = root
+            dash.add(root)
+        elif dash.root is None:
+            raise TypeError(f"the factory of app {name!r} must return its root layout (a Model)")
+        with self._lock:
+            self._app_sessions[dash.name] = dash
+            dash._bridge = self
+            self._publish_dashboard(dash, ephemeral=True)
+        return dash.name
+
+    def _publish_dashboard(self, dash: Dashboard, ephemeral: bool = False) -> None:
+        def create(spec: Add) -> None:
+            producer, title = self._producer, dash.title
+            self._to_hub(
+                lambda hub: hub.create_document(dash.name, spec, producer, title, ephemeral)
+            )
+
+        dash._attach(self, self._submit, create)
+
+    def _submit(self, name: str, message: Message) -> None:
+        """Queue a producer message for the hub (any thread, order kept).
+
+        Trusted: it comes from this process's own models and sources, which
+        validated it (``Hub.publish``). A stream joins the batch of streams
+        of the same source still queued right before it (``Handoff.batch``;
+        the hub publishes it as one message, ``Hub.publish_many``): when the
+        producer outpaces the hub, every call costs one ``list.append``
+        instead of a whole message. Not with a backplane, whose log in Redis
+        takes one message per seq.
+        """
+        handoff = self._handoff
+        if type(message) is Stream and handoff is not None and self.backend.batch_streams:
+            key = (name, message.source, message.rollover, tuple(message.data))
+            size = message_size(message)  # string columns count too
+            handoff.batch(self._publish_batch, key, message, size, STREAM_BATCH_MAX_BYTES)
+            return
+        self._threadsafe(self._publish, name, message)
+
+    def _publish(self, name: str, message: Message) -> None:
+        """On the loop: publish one of our own (trusted) messages."""
+        port = self._port
+        if port is not None:
+            port.publish(name, message, True)
+
+    def _publish_batch(self, batch: Batch) -> None:
+        """On the loop: publish a batch of streams (see ``_submit``)."""
+        port = self._port
+        if port is not None:
+            port.publish_many(batch.key[0], batch.take(), True)
+
+    def _more_input(self) -> bool:
+        """Is a producer call queued next on the hand-off? (``Hub.more_input``:
+        then the hub leaves the writes to the writers, which batch.)
+
+        Only the next call is looked at, and a queued ``input_done`` (the
+        callbacks thread's "done with this browser input", which publishes
+        nothing) does not count: it always follows the patch a browser
+        ``set`` caused, and counting it sent that patch to every other
+        client through a writer turn each instead of directly, ~20 us per
+        client on the hub's thread (docs/performance.md#direct-writes). A
+        producer's burst has a publish next.
+        """
+        handoff = self._handoff
+        if handoff is None:
+            return False
+        try:
+            fn, _ = handoff.calls[0]
+        except IndexError:
+            return False
+        return fn != self._input_done
+
+    def _to_hub(self, op: Callable[[HubPort], object]) -> None:
+        """Run ``op(port)`` on the hub's loop, after every earlier hand-off."""
+        self._threadsafe(self._run_on_hub, op)
+
+    def _run_on_hub(self, op: Callable[[HubPort], object]) -> None:
+        port = self._port
+        if port is not None:
+            op(port)
+
+    def _input_done(self, session: str) -> None:
+        """On the loop: the callbacks thread is done with one input of ``session``."""
+        port = self._port
+        if port is not None:
+            port.input_done(session)
+
+    def _threadsafe(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Run ``fn(*args)`` on the hub's loop, in order with every other hand-off."""
+        handoff = self._handoff
+        if handoff is not None:
+            handoff(fn, *args)
+
+    def _backplane_reset(self, name: str) -> None:
+        """Redis lost ``name`` (flushed, restarted, lagging): publish it again.
+
+        On the loop, like a remote hub's reconnection (``_republish``): a new
+        epoch, so every viewer, on every hub, gets a fresh snapshot.
+        """
+        dash = self.dashboards.get(name)
+        if dash is not None:
+            self._publish_dashboard(dash)
+
+    def _callback(self, fn: Callable[..., None], *args: Any) -> None:
+        worker = self._callbacks
+        if worker is not None:
+            try:
+                worker.call(fn, *args)
+            except RuntimeError:  # shut down
+                pass
+
+    def flush(self, timeout: float = 5.0) -> None:
+        """Wait until every change made so far has been handled by the hub.
+
+        Handy in tests and scripts that exit right after a change.
+        """
+        if self._handoff is None:
+            return
+        done = threading.Event()
+        self._threadsafe(done.set)  # behind everything queued so far
+        if not done.wait(timeout):
+            raise TimeoutError("the hub did not catch up")
+
+    def _republish(self) -> None:
+        """After a remote hub's reconnection: create every dashboard again from its state.
+
+        Runs on the loop; it takes no bridge lock (``stop()`` holds that one
+        while it waits for this loop), only each dashboard's producer lock.
+        """
+        for dash in list(self.dashboards.values()):
+            self._publish_dashboard(dash)
+
+    def call(self, fn: Callable[[Hub], Any], timeout: float = 5.0) -> Any:
+        """Run ``fn(hub)`` on the hub's loop and return its result (diagnostics)."""
+        if self._handoff is None:
+            raise RuntimeError("the bridge is not started")
+        if self.backend.hub is None:
+            raise RuntimeError("the hub of this bridge runs in another process")
+        result: concurrent.futures.Future[Any] = concurrent.futures.Future()
+
+        def run() -> None:  # in order with the changes queued before this call
+            try:
+                assert self.hub is not None
+                result.set_result(fn(self.hub))
+            except BaseException as exc:
+                result.set_exception(exc)
+
+        self._threadsafe(run)
+        return result.result(timeout)
+
+
+#: the defaults of ``Bridge()``: with only these, ``hub="auto"`` may pick a Jupyter server's hub
+_DEFAULTS = {
+    name: param.default
+    for name, param in inspect.signature(Bridge.__init__).parameters.items()
+    if param.default is not inspect.Parameter.empty and name != "hub"
+}

@@ -1,0 +1,133 @@
+"""Browser input turned into Python: sets validated by traits, events to callbacks.
+
+The embedded producer: the hub hands it a browser's ``set``/``event``/
+``custom``; it runs on the callbacks thread, applies the value through the
+model's traits (so validation and observers run as in Python code), and
+answers through the hub port: the canonical value back to every client, or
+a refusal to the sender.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import traitlets
+
+from ..widgets import sync as _sync
+from ..widgets.model import Model
+
+if TYPE_CHECKING:
+    from .bridge import Bridge
+from ..wire.messages import Custom
+from ..wire.requests import Event, Set
+
+__all__ = ["EmbeddedProducer"]
+
+log = logging.getLogger("wsbridge.bridge")
+
+
+def _same(a: Any, b: Any) -> bool:
+    try:
+        return bool(a == b)
+    except Exception:  # numpy arrays and friends
+        import numpy as np
+
+        return bool(np.array_equal(a, b))
+
+
+class EmbeddedProducer:
+    """Routes a document's browser input to the bridge's Python objects."""
+
+    def __init__(self, bridge: Bridge):
+        self.bridge = bridge
+
+    def on_set(self, doc: str, session: str, message: Set) -> None:
+        self.bridge._callback(self._handle, self._apply_set, doc, session, message)
+
+    def on_event(self, doc: str, session: str, message: Event) -> None:
+        self.bridge._callback(self._handle, self._fire, doc, session, message)
+
+    def on_custom(self, doc: str, session: str, message: Custom) -> None:
+        self.bridge._callback(self._handle, self._fire, doc, session, message)
+
+    def _handle(
+        self, fn: Callable[[str, str, Any], None], doc: str, session: str, msg: Any
+    ) -> None:
+        try:
+            fn(doc, session, msg)
+        finally:  # the hub counts each session's inputs in flight (its backlog limit)
+            self.bridge._threadsafe(self.bridge._input_done, session)
+
+    # -- on the callbacks thread
+    def on_closed(self, doc: str) -> None:
+        """The hub dropped a per-session app document: free its objects."""
+        dash = self.bridge._app_sessions.pop(doc, None)
+        if dash is not None:
+            dash._release()
+
+    def _model(self, doc: str, model_id: str) -> Model | None:
+        dash = self.bridge.dashboards.get(doc) or self.bridge._app_sessions.get(doc)
+        obj = dash.get(model_id) if dash is not None else None
+        return obj if isinstance(obj, Model) else None
+
+    def _apply_set(self, doc: str, session: str, message: Set) -> None:
+        model = self._model(doc, message.model)
+        if model is None:
+            return
+        token = _sync.ORIGIN.set({"session": session, "req": message.req})
+        try:
+            for name, value in message.state.items():
+                ref = {"type": "set", "model": model.id, "property": name, "req": message.req}
+                before = getattr(model, name)
+                try:
+                    model._apply_client_state(name, value)
+                except traitlets.TraitError as exc:
+                    # logged once, by the hub, when it answers the session
+                    self._reject(doc, session, "invalid_value", str(exc), ref, model.id, [name])
+                    continue
+                except Exception as exc:
+                    log.exception("a callback raised while setting %s.%s", model.id, name)
+                    text = f"{type(exc).__name__}: {exc}"
+                    self._reject(doc, session, "callback_error", text, ref, model.id, [name])
+                    continue
+                if _same(before, getattr(model, name)):
+                    # nothing changed, so no patch goes out: tell the sender
+                    # the canonical value (it may have sent 11 to a max of 10)
+                    self._reply_state(doc, session, model.id, [name])
+        finally:
+            _sync.ORIGIN.reset(token)
+
+    def _fire(self, doc: str, session: str, message: Event | Custom) -> None:
+        model = self._model(doc, message.model)
+        if model is None:
+            return
+        try:
+            if isinstance(message, Event):
+                model._fire_event(message.name, message.data)
+            else:
+                model._fire_msg(message.content, message.buffers)
+        except Exception as exc:
+            log.exception("a callback of %s raised", model.id)
+            ref = {"type": message.type, "model": model.id}
+            self._reject(doc, session, "callback_error", f"{type(exc).__name__}: {exc}", ref)
+
+    def _reject(
+        self,
+        doc: str,
+        session: str,
+        code: str,
+        text: str,
+        ref: dict[str, Any],
+        model: str | None = None,
+        properties: list[str] | None = None,
+    ) -> None:
+        """Refuse one input: logged once, by the hub, when it answers the session."""
+        self.bridge._to_hub(
+            lambda hub: hub.reject(doc, session, code, text, ref, model, properties)
+        )
+
+    def _reply_state(self, doc: str, session: str, model: str, properties: list[str]) -> None:
+        """Send the sender the canonical values (nothing changed, so no patch went out)."""
+        self.bridge._to_hub(lambda hub: hub.reply_state(doc, session, model, properties))

@@ -1,0 +1,253 @@
+"""Pages, static files and health: the HTTP half of the edge.
+
+The dashboard page and the index are small templates around the bundled
+client (``static/wsbridge.js``); BokehJS is served from the installed bokeh
+package, never a CDN, so dashboards work offline. Every handler logs through
+:func:`log_request`, which redacts tokens from the access log.
+"""
+
+from __future__ import annotations
+
+import html
+import importlib.util
+import json
+import logging
+import re
+import urllib.parse
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import tornado.web
+import tornado.websocket
+from tornado.log import access_log
+
+from ..hub.hub import Hub
+from .config import TOKEN_COOKIE, ServerConfig
+
+__all__ = [
+    "BOKEH_DIR",
+    "STATIC_DIR",
+    "HealthHandler",
+    "IndexHandler",
+    "NoFaviconHandler",
+    "PageHandler",
+    "StaticHandler",
+    "bokeh_static_dir",
+    "log_request",
+    "render_page",
+]
+
+log = logging.getLogger("wsbridge.server")
+
+_TOKEN_IN_URI = re.compile(r"(?i)([?&]token=)[^&#\s]*")
+
+
+def redact(uri: str) -> str:
+    """``uri`` with any token query value hidden, for logs."""
+    return _TOKEN_IN_URI.sub(r"\1***", uri)
+
+
+def log_request(handler: tornado.web.RequestHandler) -> None:
+    """Tornado's access log line, with tokens redacted (docs/security.md)."""
+    status = handler.get_status()
+    level = access_log.info if status < 400 else access_log.warning
+    if status >= 500:
+        level = access_log.error
+    request = handler.request
+    millis = 1000.0 * request.request_time()
+    level(
+        "%d %s %s (%s) %.2fms",
+        status,
+        request.method,
+        redact(request.uri or ""),
+        request.remote_ip,
+        millis,
+    )
+
+
+class _Redacted(tornado.web.RequestHandler):
+    """Tornado's own error log lines name the URI: keep tokens out of them."""
+
+    def _request_summary(self) -> str:
+        request = self.request
+        return f"{request.method} {redact(request.uri or '')} ({request.remote_ip})"
+
+
+class _Base(_Redacted):
+    def initialize(self, hub: Hub, config: ServerConfig) -> None:
+        self.hub = hub
+        self.config = config
+
+    def _presented_token(self) -> str | None:
+        auth = self.request.headers.get("Authorization", "")
+        if auth.lower().startswith("bearer "):
+            return auth[7:].strip()
+        return self.get_query_argument("token", None) or self.get_cookie(TOKEN_COOKIE)
+
+    def token_ok(self) -> bool:
+        return self.config.token_valid(self._presented_token())
+
+
+_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<link rel="stylesheet" href="{base}static/wsbridge.css">
+</head><body>
+<header class="wsbridge-header"><h1>{title}</h1>
+<div id="wsbridge-status" role="status"></div></header>
+<main id="wsbridge-root"></main>
+<script type="module">
+import {{ connect }} from "{base}static/wsbridge.js";
+import {{ renderStatus }} from "{base}static/views.js";
+import {{ reportSize }} from "{base}static/embed.js";
+reportSize();  // in a notebook's iframe: tell the notebook how tall this page is
+const base = new URL("{base}", location.href).href;
+const client = await connect([base, ...{peers}], {{ doc: {doc} }});
+window.wsbridgeClient = client;
+renderStatus(document.getElementById("wsbridge-status"), client);
+client.render(document.getElementById("wsbridge-root"));
+</script>
+</body></html>
+"""
+
+
+_INDEX = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>wsbridge</title>
+<link rel="stylesheet" href="static/wsbridge.css"></head>
+<body><header class="wsbridge-header"><h1>wsbridge</h1></header>
+<main><ul class="wsbridge-index">{items}</ul></main></body></html>
+"""
+
+
+def _script_json(value: Any) -> str:
+    """``value`` as JSON that is safe inside a ``<script>`` element.
+
+    A script's text is not HTML-unescaped, so ``html.escape`` would corrupt
+    an ``&`` in a URL; escaping ``<``, ``>`` and ``&`` as JSON ``\\u``
+    escapes keeps the value exact and ``</script>`` impossible.
+    """
+    text = json.dumps(value)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def render_page(title: str, base: str, doc: str, peers: Iterable[str] = ()) -> str:
+    """The dashboard page of ``doc``: its script connects to ``base`` (relative
+    to the page), then fails over to ``peers`` (docs/reliability.md "Several
+    hubs"). One function for every server that serves pages, so the
+    template's fields are filled in one place.
+    """
+    return _PAGE.format(
+        title=html.escape(title),
+        base=base,
+        doc=_script_json(doc),
+        peers=_script_json(list(peers)),
+    )
+
+
+class PageHandler(_Base):
+    """``d/<name>``: a dashboard page whose module script connects back."""
+
+    async def get(self, name: str = "") -> None:
+        base = "../"
+        if not name:  # the index, when it shows a dashboard
+            name, base = self.config.index() or "", "./"
+        if not self.token_ok():
+            raise tornado.web.HTTPError(403, "a valid token is required")
+        titles = self.config.titles()
+        if name not in titles:
+            raise tornado.web.HTTPError(404)
+        self._remember_token()
+        doc = name
+        peers = self.config.peers
+        opening = self.config.open_app(name)
+        if opening is not None:  # a per-session app: this page gets its own document
+            doc = await opening
+            peers = ()  # which lives in this process only: no peer serves it
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.set_header("Cache-Control", "no-store")
+        self.finish(render_page(titles[name], base, doc, peers))
+
+    def _remember_token(self) -> None:
+        token = self.get_query_argument("token", None)
+        if token is not None and self.config.token is not None:
+            self.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="Strict")
+
+
+class IndexHandler(PageHandler):
+    """``/``: the index dashboard (``wsbridge demo``) or a list of dashboards."""
+
+    async def get(self, name: str = "") -> None:
+        if self.config.index():
+            await super().get("")
+            return
+        if not self.token_ok():
+            raise tornado.web.HTTPError(403, "a valid token is required")
+        self._remember_token()
+        items = "".join(
+            f'<li><a href="d/{urllib.parse.quote(n)}">{html.escape(t)}</a></li>'
+            for n, t in sorted(self.config.titles().items())
+        )
+        self.finish(_INDEX.format(items=items or "<li>No dashboards yet.</li>"))
+
+
+class HealthHandler(_Base):
+    def get(self) -> None:
+        extra = self.config.health()
+        down = [k for k, v in extra.items() if isinstance(v, dict) and v.get("status") == "down"]
+        if down:  # a load balancer should send browsers to another hub
+            self.set_status(503)
+        self.set_header("Content-Type", "application/json")
+        self.set_header("Cache-Control", "no-store")
+        status = "degraded" if down else "ok"
+        self.finish(json.dumps({"status": status, **self.hub.stats(), **extra}))
+
+
+class NoFaviconHandler(_Redacted):
+    """Browsers ask for /favicon.ico; answer 204 rather than log a 404 each time."""
+
+    def get(self) -> None:
+        self.set_status(204)
+
+
+class StaticHandler(tornado.web.StaticFileHandler, _Redacted):
+    """The client modules; revalidated each load so an upgrade never mixes files."""
+
+    def set_extra_headers(self, path: str) -> None:
+        self.set_header("Cache-Control", "no-cache")
+
+    def get_content_type(self) -> str:
+        if self.absolute_path and self.absolute_path.endswith(".js"):
+            return "text/javascript; charset=utf-8"
+        return super().get_content_type()
+
+
+def bokeh_static_dir() -> Path | None:
+    """Where the installed bokeh package keeps BokehJS (``bokeh.min.js``), or None.
+
+    Found without importing bokeh (``find_spec``), so the server starts fast
+    and works when Bokeh is absent (its route then answers 404). Serving
+    these files, rather than linking a CDN, keeps dashboards offline-capable
+    and the JS exactly the version that wrote the figure JSON.
+    """
+    try:
+        spec = importlib.util.find_spec("bokeh")
+    except (ImportError, ValueError):
+        return None
+    if spec is None or spec.origin is None:
+        return None
+    path = Path(spec.origin).parent / "server" / "static" / "js"
+    return path if (path / "bokeh.min.js").is_file() else None
+
+
+def _static_dir() -> Path:
+    here = Path(__file__).parent.parent  # the wsbridge package
+    packaged = here / "static"
+    if (packaged / "wsbridge.js").exists():
+        return packaged
+    return here.parent / "js" / "src"  # a source checkout / editable install
+
+
+STATIC_DIR = _static_dir()
+BOKEH_DIR = bokeh_static_dir() or STATIC_DIR / "bokeh-not-installed"

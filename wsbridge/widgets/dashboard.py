@@ -1,0 +1,164 @@
+"""A dashboard: the producer-side half of one document.
+
+It owns the set of models and sources that make up the document (the root
+layout and everything reachable from it through references, plus what
+``add`` was given), listens to their changes and forwards them, in order, to
+whatever hub publishes the document (an embedded hub today; a remote one for
+Jupyter and Redis). When a layout gains a child that the document does not
+hold yet, an ``add`` message goes out before the ``patch`` that refers to it,
+so no client ever sees a dangling id.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from ..wire.messages import Add, Message, Patch
+from . import sync as _sync
+from .model import Model, _as_model
+from .source import DataSource
+
+if TYPE_CHECKING:
+    from ..runtime.bridge import Bridge
+
+__all__ = [
+    "Dashboard",
+    "Sink",
+]
+
+#: where a dashboard sends its messages: ``sink(doc_name, message)``
+Sink = Callable[[str, Message], None]
+
+Member = Model | DataSource
+
+
+class Dashboard:
+    """One document of models and sources, shared by every viewer.
+
+    Create it with ``bridge.dashboard(name, root, title=...)``; it is served
+    at ``<bridge.url>d/<name>``.
+    """
+
+    def __init__(self, name: str, root: Model | None = None, title: str = "") -> None:
+        if not name or "/" in name or len(name) > 128:
+            raise ValueError("a dashboard name is 1-128 characters without '/'")
+        self.name = name
+        self.title = title or name
+        root = _as_model(root)  # an ipywidgets root becomes its mirror
+        self.root = root
+        self.members: dict[str, Member] = {}
+        self._sink: Sink | None = None
+        self._bridge: Bridge | None = None
+        with _sync.LOCK:
+            if root is not None:
+                self._adopt(root, [])
+
+    def __repr__(self) -> str:
+        return f"<Dashboard {self.name!r}: {len(self.members)} models and sources>"
+
+    @property
+    def url(self) -> str:
+        """The page of this dashboard (needs a started bridge)."""
+        if self._bridge is None:
+            raise RuntimeError("this dashboard is not served by a bridge")
+        return f"{self._bridge.url}d/{self.name}"
+
+    def _repr_html_(self) -> str:
+        if self._bridge is None or not self._bridge.running:
+            return f"<code>{html.escape(repr(self))}</code>"
+        from ..jupyter.display import embed_html
+
+        return embed_html(self._bridge.page_url(f"d/{self.name}"), self.title)
+
+    def add(self, obj: Member) -> Member:
+        """Add a model or a data source (and what it refers to) to the document.
+
+        An ipywidgets object is added as its native mirror, which is returned.
+        """
+        obj = _as_model(obj)
+        if not isinstance(obj, (Model, DataSource)):
+            raise TypeError(f"a dashboard holds models and data sources, not {type(obj).__name__}")
+        with _sync.LOCK:
+            added: list[Member] = []
+            self._adopt(obj, added)
+            if added and self._sink is not None:
+                self._sink(self.name, self._add_message(added))
+        return obj
+
+    def get(self, member_id: str) -> Member | None:
+        return self.members.get(member_id)
+
+    # -- internals (all under _sync.LOCK)
+    def _adopt(self, obj: Member, added: list[Member]) -> None:
+        """Register ``obj`` and everything it references; list the new ones."""
+        stack = [obj]
+        while stack:
+            item = stack.pop()
+            if item.id in self.members:
+                continue
+            self.members[item.id] = item
+            added.append(item)
+            item._listeners.append(self._on_change)
+            if isinstance(item, Model):
+                stack.extend(item.references())
+
+    def _add_message(self, added: list[Member]) -> Add:
+        models, sources = {}, {}
+        for item in added:
+            if isinstance(item, Model):
+                models[item.id] = item._spec()
+            else:
+                sources[item.id] = item._spec()
+        return Add(seq=0, models=models, sources=sources)
+
+    def _on_change(self, obj: Member, message: Message) -> None:
+        if self._sink is None:
+            return
+        if isinstance(message, Patch) and isinstance(obj, Model):
+            refs = set(obj._ref_names()) & set(message.state)
+            if refs:
+                added: list[Member] = []
+                for ref in obj.references():
+                    self._adopt(ref, added)
+                if added:
+                    self._sink(self.name, self._add_message(added))
+        self._sink(self.name, message)
+
+    def _full_spec(self) -> Add:
+        """The whole document as one ``add`` (the hub's starting state)."""
+        message = self._add_message(list(self.members.values()))
+        return Add(
+            seq=0,
+            models=message.models,
+            sources=message.sources,
+            root=self.root.id if self.root is not None else None,
+            title=self.title,
+        )
+
+    def _attach(self, bridge: Bridge, sink: Sink, create: Callable[[Add], None]) -> None:
+        """Start forwarding to ``sink``; ``create`` gets the starting spec first.
+
+        Both happen under the producer lock, so no change can slip between
+        the spec and the first forwarded message.
+        """
+        with _sync.LOCK:
+            self._bridge = bridge
+            self._sink = sink
+            create(self._full_spec())
+
+    def _detach(self) -> None:
+        """Stop forwarding (the bridge stopped); the members keep their state."""
+        with _sync.LOCK:
+            self._sink = None
+
+    def _release(self) -> None:
+        """Forget the members' listeners (the dashboard was replaced)."""
+        with _sync.LOCK:
+            self._sink = None
+            for item in self.members.values():
+                try:
+                    item._listeners.remove(self._on_change)
+                except ValueError:
+                    pass

@@ -1,0 +1,466 @@
+"""Protocol messages: small frozen dataclasses that validate themselves.
+
+Like h11's ``_events.py``: a message that breaks docs/protocol.md can be
+neither decoded from the network nor built by our own code, because every
+constructor checks its fields and raises :class:`ProtocolError`. The
+framing (text and binary frames, buffers) lives in ``protocol.py``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, TypeVar
+
+import numpy as np
+
+from ..errors import ProtocolError
+from .checks import (
+    _check_columns,
+    _check_first,
+    _check_id,
+    _check_seq,
+    _check_specs,
+    _check_state,
+    _opt,
+    _req,
+)
+
+__all__ = [
+    "Add",
+    "Custom",
+    "Error",
+    "Message",
+    "Patch",
+    "Snapshot",
+    "SourcePatch",
+    "SourceReplace",
+    "Stream",
+    "Welcome",
+    "unchecked",
+]
+
+
+# --------------------------------------------------------------------------
+# small validators (each raises ProtocolError("bad_message"))
+
+
+# --------------------------------------------------------------------------
+# messages
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """Base of every message; ``type`` is the wire name."""
+
+    type: ClassVar[str] = ""
+
+    def to_dict(self) -> dict[str, Any]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Message:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+M = TypeVar("M", bound=Message)
+
+
+def unchecked(cls: type[M], **fields: Any) -> M:
+    """A message of ``cls`` from fields already checked, without running its
+    ``__post_init__`` again. For hot paths only: the hub sequencing a
+    producer's message, ``DataSource.stream`` building one from columns it
+    has just checked. Every field must be given."""
+    out = object.__new__(cls)
+    for name, value in fields.items():
+        object.__setattr__(out, name, value)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Welcome(Message):
+    """Hub -> client answer to ``hello``; a replay or a snapshot follows."""
+
+    type: ClassVar[str] = "welcome"
+    doc: str
+    epoch: str
+    seq: int
+    session: str
+    resumed: bool
+    title: str = ""
+    limits: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _check_id(self.doc, "welcome.doc")
+        _check_id(self.epoch, "welcome.epoch")
+        _check_seq(self.seq, "welcome.seq")
+        _check_id(self.session, "welcome.session")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "v": 1,
+            "type": "welcome",
+            "doc": self.doc,
+            "epoch": self.epoch,
+            "seq": self.seq,
+            "session": self.session,
+            "resumed": self.resumed,
+            "title": self.title,
+            "limits": self.limits,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Welcome:
+        return cls(
+            doc=_req(d, "doc", str, "welcome"),
+            epoch=_req(d, "epoch", str, "welcome"),
+            seq=_req(d, "seq", int, "welcome"),
+            session=_req(d, "session", str, "welcome"),
+            resumed=_req(d, "resumed", bool, "welcome"),
+            title=_opt(d, "title", str, "welcome") or "",
+            limits=_opt(d, "limits", dict, "welcome") or {},
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot(Message):
+    """The whole document at ``seq``: models, sources, layout root."""
+
+    type: ClassVar[str] = "snapshot"
+    doc: str
+    epoch: str
+    seq: int
+    models: dict[str, dict[str, Any]]
+    sources: dict[str, dict[str, Any]]
+    root: str | None = None
+    title: str = ""
+
+    def __post_init__(self) -> None:
+        _check_id(self.doc, "snapshot.doc")
+        _check_id(self.epoch, "snapshot.epoch")
+        _check_seq(self.seq, "snapshot.seq")
+        _check_specs(self.models, self.sources, "snapshot")
+        if self.root is not None:
+            _check_id(self.root, "snapshot.root")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "v": 1,
+            "type": "snapshot",
+            "doc": self.doc,
+            "epoch": self.epoch,
+            "seq": self.seq,
+            "title": self.title,
+            "root": self.root,
+            "models": self.models,
+            "sources": self.sources,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Snapshot:
+        return cls(
+            doc=_req(d, "doc", str, "snapshot"),
+            epoch=_req(d, "epoch", str, "snapshot"),
+            seq=_req(d, "seq", int, "snapshot"),
+            models=_req(d, "models", dict, "snapshot"),
+            sources=_req(d, "sources", dict, "snapshot"),
+            root=_opt(d, "root", str, "snapshot"),
+            title=_opt(d, "title", str, "snapshot") or "",
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Add(Message):
+    """New models and/or sources joined the document (and maybe a new root)."""
+
+    type: ClassVar[str] = "add"
+    seq: int
+    models: dict[str, dict[str, Any]] = field(default_factory=dict)
+    sources: dict[str, dict[str, Any]] = field(default_factory=dict)
+    root: str | None = None
+    title: str | None = None
+
+    def __post_init__(self) -> None:
+        _check_seq(self.seq, "add.seq")
+        _check_specs(self.models, self.sources, "add")
+        if self.root is not None:
+            _check_id(self.root, "add.root")
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"v": 1, "type": "add", "seq": self.seq}
+        d["models"] = self.models
+        d["sources"] = self.sources
+        if self.root is not None:
+            d["root"] = self.root
+        if self.title is not None:
+            d["title"] = self.title
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Add:
+        return cls(
+            seq=_req(d, "seq", int, "add"),
+            models=_opt(d, "models", dict, "add") or {},
+            sources=_opt(d, "sources", dict, "add") or {},
+            root=_opt(d, "root", str, "add"),
+            title=_opt(d, "title", str, "add"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Patch(Message):
+    """Changed properties of one model (canonical values)."""
+
+    type: ClassVar[str] = "patch"
+    seq: int
+    model: str
+    state: dict[str, Any]
+    origin: dict[str, Any] | None = None
+    reply: bool = False
+    #: set when this patch stands for several coalesced ones: the first's seq
+    first: int | None = None
+
+    def __post_init__(self) -> None:
+        _check_seq(self.seq, "patch.seq")
+        _check_id(self.model, "patch.model")
+        _check_state(self.state, "patch.state")
+        if self.origin is not None:
+            _check_id(self.origin.get("session"), "patch.origin.session")
+            _check_seq(self.origin.get("req"), "patch.origin.req")
+        _check_first(self.first, self.seq, "patch")
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "v": 1,
+            "type": "patch",
+            "seq": self.seq,
+            "model": self.model,
+            "state": self.state,
+        }
+        if self.origin is not None:
+            d["origin"] = self.origin
+        if self.reply:
+            d["reply"] = True
+        if self.first is not None:
+            d["first"] = self.first
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Patch:
+        return cls(
+            seq=_req(d, "seq", int, "patch"),
+            model=_req(d, "model", str, "patch"),
+            state=_req(d, "state", dict, "patch"),
+            origin=_opt(d, "origin", dict, "patch"),
+            reply=bool(_opt(d, "reply", bool, "patch")),
+            first=_opt(d, "first", int, "patch"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Stream(Message):
+    """Rows appended to every column of a source, then cut to ``rollover``."""
+
+    type: ClassVar[str] = "stream"
+    seq: int
+    source: str
+    data: dict[str, Any]
+    rollover: int | None = None
+    #: set when this stream stands for several coalesced ones: the first's seq
+    first: int | None = None
+
+    def __post_init__(self) -> None:
+        _check_seq(self.seq, "stream.seq")
+        _check_id(self.source, "stream.source")
+        _check_columns(self.data, "stream.data")
+        if self.rollover is not None:
+            _check_seq(self.rollover, "stream.rollover")
+        _check_first(self.first, self.seq, "stream")
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {
+            "v": 1,
+            "type": "stream",
+            "seq": self.seq,
+            "source": self.source,
+            "data": self.data,
+            "rollover": self.rollover,
+        }
+        if self.first is not None:
+            d["first"] = self.first
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Stream:
+        return cls(
+            seq=_req(d, "seq", int, "stream"),
+            source=_req(d, "source", str, "stream"),
+            data=_req(d, "data", dict, "stream"),
+            rollover=_opt(d, "rollover", int, "stream"),
+            first=_opt(d, "first", int, "stream"),
+        )
+
+
+def _check_patches(patches: Any) -> None:
+    _check_state(patches, "source_patch.patches")
+    for col, items in patches.items():
+        if not isinstance(items, list):
+            raise ProtocolError("bad_message", f"source_patch.patches[{col!r}] must be a list")
+        for item in items:
+            if not isinstance(item, list) or len(item) != 2:
+                raise ProtocolError("bad_message", "each source patch is an [index, value] pair")
+            index, value = item
+            if isinstance(index, dict):
+                for key in ("start", "stop", "step"):
+                    _check_seq(index.get(key), f"source_patch slice {key}")
+                if index["step"] < 1:
+                    raise ProtocolError("bad_message", "source_patch slice step must be >= 1")
+                count = len(range(index["start"], index["stop"], index["step"]))
+                if not isinstance(value, (np.ndarray, list)) or len(value) != count:
+                    raise ProtocolError(
+                        "bad_message", "source_patch slice value must hold one item per index"
+                    )
+            else:
+                _check_seq(index, "source_patch index")
+
+
+@dataclass(frozen=True, slots=True)
+class SourcePatch(Message):
+    """Elements of source columns replaced in place (docs/protocol.md)."""
+
+    type: ClassVar[str] = "source_patch"
+    seq: int
+    source: str
+    patches: dict[str, list[list[Any]]]
+
+    def __post_init__(self) -> None:
+        _check_seq(self.seq, "source_patch.seq")
+        _check_id(self.source, "source_patch.source")
+        _check_patches(self.patches)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "v": 1,
+            "type": "source_patch",
+            "seq": self.seq,
+            "source": self.source,
+            "patches": self.patches,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> SourcePatch:
+        return cls(
+            seq=_req(d, "seq", int, "source_patch"),
+            source=_req(d, "source", str, "source_patch"),
+            patches=_req(d, "patches", dict, "source_patch"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SourceReplace(Message):
+    """A source's whole data replaced."""
+
+    type: ClassVar[str] = "source_replace"
+    seq: int
+    source: str
+    data: dict[str, Any]
+
+    def __post_init__(self) -> None:
+        _check_seq(self.seq, "source_replace.seq")
+        _check_id(self.source, "source_replace.source")
+        _check_columns(self.data, "source_replace.data")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "v": 1,
+            "type": "source_replace",
+            "seq": self.seq,
+            "source": self.source,
+            "data": self.data,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> SourceReplace:
+        return cls(
+            seq=_req(d, "seq", int, "source_replace"),
+            source=_req(d, "source", str, "source_replace"),
+            data=_req(d, "data", dict, "source_replace"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Custom(Message):
+    """anywidget-style custom message; ``seq`` is None from a client."""
+
+    type: ClassVar[str] = "custom"
+    model: str
+    content: Any = None
+    buffers: list[np.ndarray] = field(default_factory=list)
+    seq: int | None = None
+
+    def __post_init__(self) -> None:
+        _check_id(self.model, "custom.model")
+        if self.seq is not None:
+            _check_seq(self.seq, "custom.seq")
+        if not isinstance(self.buffers, list) or not all(
+            isinstance(b, np.ndarray) for b in self.buffers
+        ):
+            raise ProtocolError("bad_message", "custom.buffers must be a list of binary buffers")
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "v": 1,
+            "type": "custom",
+            "model": self.model,
+            "content": self.content,
+            "buffers": list(self.buffers),
+        }
+        if self.seq is not None:
+            d["seq"] = self.seq
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Custom:
+        return cls(
+            model=_req(d, "model", str, "custom"),
+            content=d.get("content"),
+            buffers=_opt(d, "buffers", list, "custom") or [],
+            seq=_opt(d, "seq", int, "custom"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Error(Message):
+    """Hub -> client: something was refused; see :data:`ERROR_CODES`."""
+
+    type: ClassVar[str] = "error"
+    code: str
+    message: str
+    seq: int = 0
+    ref: dict[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        _check_id(self.code, "error.code")
+        if not isinstance(self.message, str):
+            raise ProtocolError("bad_message", "error.message must be a string")
+        _check_seq(self.seq, "error.seq")
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "v": 1,
+            "type": "error",
+            "seq": self.seq,
+            "code": self.code,
+            "message": self.message,
+        }
+        if self.ref is not None:
+            d["ref"] = self.ref
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Error:
+        return cls(
+            code=_req(d, "code", str, "error"),
+            message=_req(d, "message", str, "error"),
+            seq=_opt(d, "seq", int, "error") or 0,
+            ref=_opt(d, "ref", dict, "error"),
+        )
