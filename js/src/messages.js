@@ -6,6 +6,8 @@
 
 import { isTypedArray, ARRAY_INFO } from "./arrays.js";
 
+/** @typedef {import("./arrays.js").TypedArray} TypedArray */
+
 /** The protocol version spoken here (docs/protocol.md "Text frames"). */
 export const PROTOCOL_VERSION = 1;
 
@@ -73,7 +75,9 @@ export function isObject(v) {
 /** @param {unknown} v */
 export const isInt = (v) => typeof v === "number" && Number.isInteger(v);
 
-/** @type {Record<string, (v: unknown) => boolean>} */
+/** @typedef {"str" | "int" | "bool" | "dict" | "list"} Kind the JSON kinds a field may be required to have */
+
+/** @type {Readonly<Record<Kind, (v: unknown) => boolean>>} */
 const KINDS = {
   str: (v) => typeof v === "string",
   int: isInt,
@@ -85,7 +89,7 @@ const KINDS = {
 /**
  * @param {Record<string, any>} d
  * @param {string} key
- * @param {keyof KINDS} kind
+ * @param {Kind} kind
  * @param {string} what
  */
 function req(d, key, kind, what) {
@@ -98,7 +102,7 @@ function req(d, key, kind, what) {
 /**
  * @param {Record<string, any>} d
  * @param {string} key
- * @param {keyof KINDS} kind
+ * @param {Kind} kind
  * @param {string} what
  */
 function opt(d, key, kind, what) {

@@ -16,6 +16,9 @@ import {
   sliceLength, isObject, isInt,
 } from "./messages.js";
 
+/** @typedef {import("./arrays.js").TypedArray} TypedArray */
+/** @typedef {import("./arrays.js").DType} DType */
+
 export {
   DTYPES, isTypedArray, dtypeOf, shapeOf, tagArray,
   PROTOCOL_VERSION, ERROR_CODES, SEQUENCED, ProtocolError, MESSAGE_TYPES, validate, rowCount,

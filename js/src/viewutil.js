@@ -179,7 +179,7 @@ export function sparklinePoints(x, y, width, height, pad = 2) {
  * property, following that property and snapshots (a snapshot may replace
  * the Source object); `onChange` also runs when the source is swapped. The
  * views that draw a source (Sparkline, Table) share this. No DOM.
- * @param {{get: (name: string) => any}} model
+ * @param {{get: (name: string) => any, on: Function, off: Function}} model
  * @param {{source: (id: string) => any, state: any}} client
  * @param {(target: {on: Function, off: Function}, name: string, cb: (...args: any[]) => void) => void} listen
  * @param {() => void} onChange
