@@ -28,7 +28,7 @@
 // are tested in node (js/test/plot.test.js); the view in Chromium.
 
 import { defaultScheduler, frameThrottle } from "./viewutil.js";
-import { isTypedArray } from "./protocol.js";
+import { isTypedArray } from "./wire/codec.js";
 
 /** @typedef {import("./views.js").ViewContext} ViewContext */
 /** @typedef {import("./state.js").Source} Source */

@@ -7,9 +7,9 @@
 // replica (wsbridge/state.py) gives the same state.
 
 import { Emitter } from "./events.js";
-import { SEQUENCED, dtypeOf, isTypedArray, shapeOf, tagArray } from "./protocol.js";
+import { SEQUENCED, dtypeOf, isTypedArray, shapeOf, tagArray } from "./wire/codec.js";
 
-/** @typedef {import("./protocol.js").TypedArray} TypedArray */
+/** @typedef {import("./wire/codec.js").TypedArray} TypedArray */
 /** @typedef {TypedArray | any[]} ColumnValue a numeric typed array, or a JS array (strings, null) */
 
 /**
@@ -74,7 +74,7 @@ export class Column {
     /** trailing dimensions of one row ([] for a plain 1-D column) */
     this.rowShape = isTypedArray(values) ? shapeOf(values).slice(1) : [];
     this.rowSize = this.rowShape.reduce((a, b) => a * b, 1);
-    /** @type {import("./protocol.js").DType | null} */
+    /** @type {import("./wire/codec.js").DType | null} */
     this.dtype = isTypedArray(values) ? dtypeOf(values) : null;
     this.rows = rowsIn(values, this.rowSize);
     /** @type {ColumnValue | null} materialised value, valid until the next change */
@@ -136,7 +136,7 @@ function rowsIn(values, rowSize) {
 
 /**
  * @param {TypedArray} arr
- * @param {import("./protocol.js").DType} dtype
+ * @param {import("./wire/codec.js").DType} dtype
  */
 function canTag(arr, dtype) {
   return dtype === dtypeOf(arr) || (dtype === "bool" && arr instanceof Uint8Array);

@@ -18,7 +18,7 @@
 // node; the view in Chromium.
 
 import { defaultScheduler, followSource, frameThrottle } from "./viewutil.js";
-import { dtypeOf, isTypedArray } from "./arrays.js";
+import { dtypeOf, isTypedArray } from "./wire/arrays.js";
 
 /** @typedef {import("./views.js").ViewContext} ViewContext */
 

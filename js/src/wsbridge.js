@@ -5,11 +5,11 @@
 // replay -> live messages; automatic reconnection with exponential back-off
 // and full jitter; resumption from the last applied (epoch, seq); a seq gap
 // closes the socket and resumes; with several hub URLs, failover between
-// them (endpoints.js). Decoding is protocol.js, the replica
+// them (endpoints.js). Decoding is wire/codec.js, the replica
 // state.js, the anywidget models model.js, the DOM views.js.
 
 import { Emitter } from "./events.js";
-import { ProtocolError, ack, custom, decode, encode, event, hello, set } from "./protocol.js";
+import { ProtocolError, ack, custom, decode, encode, event, hello, set } from "./wire/codec.js";
 import { DocumentState } from "./state.js";
 import { EchoGuard, Model } from "./model.js";
 import { render as renderDocument, renderStatus } from "./views.js";

@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { connect, Client, resolveEndpoint, backoffDelay, FATAL_CLOSE_CODES, RESYNC_CLOSE_CODE } from "../src/wsbridge.js";
-import { encode, decode } from "../src/protocol.js";
+import { encode, decode } from "../src/wire/codec.js";
 
 /** A WebSocket whose other end is the test. */
 class FakeSocket {

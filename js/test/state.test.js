@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { DocumentState, Column, sameValue } from "../src/state.js";
-import { decode, encode, shapeOf, dtypeOf, tagArray } from "../src/protocol.js";
+import { decode, encode, shapeOf, dtypeOf, tagArray } from "../src/wire/codec.js";
 
 const welcome = (seq, { resumed = false, epoch = "e1", session = "c1" } = {}) => ({
   v: 1, type: "welcome", doc: "main", epoch, seq, session, resumed, title: "Main", limits: {},

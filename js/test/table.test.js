@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { cellAt, formatCell, formatDatetime, virtualWindow } from "../src/table.js";
-import { tagArray } from "../src/arrays.js";
+import { tagArray } from "../src/wire/arrays.js";
 
 const RH = 28;
 

@@ -1,6 +1,6 @@
 // Typed arrays on the wire: dtypes, zero-copy views, shapes (sans I/O).
 //
-// Part of the protocol codec (protocol.js re-exports everything public):
+// Part of the protocol codec (codec.js re-exports everything public):
 // docs/protocol.md "Binary frames" and "Values".
 //
 // Arrays. A binary frame's buffers become typed-array VIEWS on the frame's

@@ -17,9 +17,9 @@ import {
   ack,
   validate,
   sliceLength,
-} from "../src/protocol.js";
+} from "../../src/wire/codec.js";
 
-const WIRE = new URL("../../tests/wire/", import.meta.url);
+const WIRE = new URL("../../../tests/wire/", import.meta.url);
 const manifest = JSON.parse(readFileSync(new URL("manifest.json", WIRE), "utf8"));
 
 /** The frame as a browser delivers it: a string, or an ArrayBuffer of its own. */
