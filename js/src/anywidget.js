@@ -20,7 +20,7 @@
 // DOM and are tested in node; the view itself in Chromium.
 
 /** @typedef {import("./views.js").ViewContext} ViewContext */
-/** @typedef {import("./model.js").Model} Model */
+/** @typedef {import("./client/model.js").Model} Model */
 
 /**
  * @typedef {object} AnyWidgetSpec what a custom module provides

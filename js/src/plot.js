@@ -31,7 +31,7 @@ import { defaultScheduler, frameThrottle } from "./viewutil.js";
 import { isTypedArray } from "./wire/codec.js";
 
 /** @typedef {import("./views.js").ViewContext} ViewContext */
-/** @typedef {import("./state.js").Source} Source */
+/** @typedef {import("./client/source.js").Source} Source */
 
 /** Where BokehJS is served: `<hub>/static/bokeh/`, beside this module. */
 export const BOKEH_BASE = new URL("./bokeh/", import.meta.url).href;

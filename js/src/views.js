@@ -25,8 +25,8 @@ import { ANYWIDGET_VIEWS } from "./anywidget.js";
 import { TABLE_VIEWS } from "./table.js";
 import { PLOT_VIEWS } from "./plot.js";
 
-/** @typedef {import("./wsbridge.js").Client} Client */
-/** @typedef {import("./model.js").Model} Model */
+/** @typedef {import("./client/connection.js").Connection} Client */
+/** @typedef {import("./client/model.js").Model} Model */
 
 /**
  * What a view's `render` receives: anywidget's `{model, el}` plus helpers.

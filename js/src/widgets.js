@@ -15,7 +15,7 @@ import { renderMarkdown } from "./markdown.js";
 
 /** @typedef {import("./views.js").ViewContext} ViewContext */
 /** @typedef {import("./views.js").View} View */
-/** @typedef {import("./wsbridge.js").Client} Client */
+/** @typedef {import("./client/connection.js").Connection} Client */
 
 let uid = 0;
 /** @param {string} prefix */

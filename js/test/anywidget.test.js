@@ -5,7 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ModuleCache, toDataViews, widgetFromModule, widgetModel } from "../src/anywidget.js";
-import { Emitter } from "../src/events.js";
+import { Emitter } from "../src/client/events.js";
 
 test("every module shape anywidget accepts gives render/initialize", async () => {
   const render = () => {};

@@ -6,7 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Feed, MAX_OPS, dataLength, fillFigure, mergeOps, toBokehColumn, toBokehData, toBokehPatches } from "../src/plot.js";
-import { Source } from "../src/state.js";
+import { Source } from "../src/client/source.js";
 
 /** A ColumnDataSource with BokehJS's stream/patch semantics (plain arrays). */
 class FakeCDS {

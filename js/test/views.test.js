@@ -104,7 +104,7 @@ test("the core types have views; more can be registered", () => {
 });
 
 test("a listener removed during an emit is not called by that emit", async () => {
-  const { Emitter } = await import("../src/events.js");
+  const { Emitter } = await import("../src/client/events.js");
   const e = new Emitter();
   const calls = [];
   const second = () => calls.push("second");
@@ -118,7 +118,7 @@ test("a listener removed during an emit is not called by that emit", async () =>
 });
 
 test("followSource follows the source property and snapshots, and stops", async () => {
-  const { Emitter } = await import("../src/events.js");
+  const { Emitter } = await import("../src/client/events.js");
   const { followSource } = await import("../src/viewutil.js");
   const model = new Emitter();
   let sid = "s1";

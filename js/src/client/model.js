@@ -2,7 +2,7 @@
 // echo rule of docs/protocol.md "patch" (ipywidgets' echo_update lesson).
 //
 // Pure logic: a Model talks to the network only through the small `ModelHost`
-// interface that the client (wsbridge.js) implements, so it is tested in node
+// interface that the connection (connection.js) implements, so it is tested in node
 // with a fake host.
 
 import { Emitter } from "./events.js";

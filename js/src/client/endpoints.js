@@ -1,6 +1,6 @@
 // Where the client connects: URL resolution and the rotation policy over
 // several hubs. Pure functions only (no sockets, no timers), so they are
-// unit-tested directly; wsbridge.js applies them.
+// unit-tested directly; connection.js applies them.
 
 /**
  * @typedef {object} Endpoint

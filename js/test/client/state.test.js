@@ -2,8 +2,9 @@
 // source operations (stream with rollover, source_patch, source_replace).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { DocumentState, Column, sameValue } from "../src/state.js";
-import { decode, encode, shapeOf, dtypeOf, tagArray } from "../src/wire/codec.js";
+import { DocumentState, sameValue } from "../../src/client/state.js";
+import { Column } from "../../src/client/source.js";
+import { decode, encode, shapeOf, dtypeOf, tagArray } from "../../src/wire/codec.js";
 
 const welcome = (seq, { resumed = false, epoch = "e1", session = "c1" } = {}) => ({
   v: 1, type: "welcome", doc: "main", epoch, seq, session, resumed, title: "Main", limits: {},

@@ -1,9 +1,10 @@
-// The connection layer (wsbridge.js) driven by a fake WebSocket and fake
-// timers: connect, resume, back-off, gaps, fatal close codes.
+// The connection (client/connection.js, through the public wsbridge.js)
+// driven by a fake WebSocket and fake timers: connect, resume, back-off,
+// gaps, fatal close codes.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { connect, Client, resolveEndpoint, backoffDelay, FATAL_CLOSE_CODES, RESYNC_CLOSE_CODE } from "../src/wsbridge.js";
-import { encode, decode } from "../src/wire/codec.js";
+import { connect, Client, resolveEndpoint, backoffDelay, FATAL_CLOSE_CODES, RESYNC_CLOSE_CODE } from "../../src/wsbridge.js";
+import { encode, decode } from "../../src/wire/codec.js";
 
 /** A WebSocket whose other end is the test. */
 class FakeSocket {
@@ -472,7 +473,7 @@ test("no WebSocket implementation is a clear failure", async () => {
 });
 
 test("producer_gone marks the client stale until the recreated document's snapshot", async () => {
-  const { statusText } = await import("../src/viewutil.js");
+  const { statusText } = await import("../../src/viewutil.js");
   const { client, ws } = await connected();
   const statuses = [];
   client.on("status", (s, why) => statuses.push([s, why]));

@@ -1,8 +1,8 @@
 // The anywidget model interface and the echo rule of docs/protocol.md "patch".
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { DocumentState } from "../src/state.js";
-import { Model, EchoGuard } from "../src/model.js";
+import { DocumentState } from "../../src/client/state.js";
+import { Model, EchoGuard } from "../../src/client/model.js";
 
 /** A host like the client: a replica with the guard as patch filter, recording sends. */
 function host(session = "c1") {

@@ -2,8 +2,8 @@
 // normalisation and the rotation / back-off policy.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { backoffStep, nextEndpoint, resolveEndpoint, resolveEndpoints } from "../src/endpoints.js";
-import * as client from "../src/wsbridge.js";
+import { backoffStep, nextEndpoint, resolveEndpoint, resolveEndpoints } from "../../src/client/endpoints.js";
+import * as client from "../../src/wsbridge.js";
 
 test("wsbridge.js still exports resolveEndpoint, and resolveEndpoints", () => {
   assert.equal(client.resolveEndpoint, resolveEndpoint);
