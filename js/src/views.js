@@ -19,11 +19,11 @@ import {
   frameThrottle,
   sparklinePoints,
   statusText,
-} from "./viewutil.js";
+} from "./views/util.js";
 import { WIDGET_VIEWS, fits, keyedChildren } from "./widgets.js";
-import { ANYWIDGET_VIEWS } from "./anywidget.js";
-import { TABLE_VIEWS } from "./table.js";
-import { PLOT_VIEWS } from "./plot.js";
+import { ANYWIDGET_VIEWS } from "./views/anywidget.js";
+import { TABLE_VIEWS } from "./views/table.js";
+import { PLOT_VIEWS } from "./views/plot.js";
 
 /** @typedef {import("./client/connection.js").Connection} Client */
 /** @typedef {import("./client/model.js").Model} Model */

@@ -9,9 +9,9 @@
 // property): sliders at most once per animation frame while dragging, text
 // fields when committed (Enter, leaving the field) unless `continuous`.
 
-import { childIds, formatValue, frameThrottle } from "./viewutil.js";
-import { formatNumber, thresholdColor } from "./format.js";
-import { renderMarkdown } from "./markdown.js";
+import { childIds, formatValue, frameThrottle } from "./views/util.js";
+import { formatNumber, thresholdColor } from "./views/format.js";
+import { renderMarkdown } from "./views/markdown.js";
 
 /** @typedef {import("./views.js").ViewContext} ViewContext */
 /** @typedef {import("./views.js").View} View */

@@ -2,7 +2,7 @@
 // the Python end-to-end tests).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { frameThrottle, formatValue, stepDecimals, statusText, childIds, sparklinePoints } from "../src/viewutil.js";
+import { frameThrottle, formatValue, stepDecimals, statusText, childIds, sparklinePoints } from "../src/views/util.js";
 import { registerView, viewTypes } from "../src/views.js";
 
 function manualScheduler() {
@@ -119,7 +119,7 @@ test("a listener removed during an emit is not called by that emit", async () =>
 
 test("followSource follows the source property and snapshots, and stops", async () => {
   const { Emitter } = await import("../src/client/events.js");
-  const { followSource } = await import("../src/viewutil.js");
+  const { followSource } = await import("../src/views/util.js");
   const model = new Emitter();
   let sid = "s1";
   model.get = () => sid;

@@ -4,8 +4,8 @@
 // (tests/test_widgets_browser.py).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { parseMarkdown, renderMarkdown, safeHref, TAGS, toDom } from "../src/markdown.js";
-import { formatNumber, parseSpec, roundScaled, thresholdColor } from "../src/format.js";
+import { parseMarkdown, renderMarkdown, safeHref, TAGS, toDom } from "../src/views/markdown.js";
+import { formatNumber, parseSpec, roundScaled, thresholdColor } from "../src/views/format.js";
 import { WIDGET_VIEWS, optionPairs } from "../src/widgets.js";
 import { viewTypes } from "../src/views.js";
 

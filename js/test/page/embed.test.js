@@ -2,7 +2,7 @@
 // parent are exercised in Chromium by tests/test_embed_browser.py).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { contentHeight, parentOrigin, reportSize, sizeMessage } from "../src/embed.js";
+import { contentHeight, parentOrigin, reportSize, sizeMessage } from "../../src/page/embed.js";
 
 test("sizeMessage: whole non-negative pixels", () => {
   assert.deepEqual(sizeMessage(120.2), { wsbridge: "size", height: 121 });

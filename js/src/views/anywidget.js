@@ -19,8 +19,8 @@
 // Pure helpers (`widgetFromModule`, `ModuleCache`, `toDataViews`) take no
 // DOM and are tested in node; the view itself in Chromium.
 
-/** @typedef {import("./views.js").ViewContext} ViewContext */
-/** @typedef {import("./client/model.js").Model} Model */
+/** @typedef {import("../views.js").ViewContext} ViewContext */
+/** @typedef {import("../client/model.js").Model} Model */
 
 /**
  * @typedef {object} AnyWidgetSpec what a custom module provides

@@ -5,8 +5,8 @@
 // ColumnDataSource with the same stream/patch semantics.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Feed, MAX_OPS, dataLength, fillFigure, mergeOps, toBokehColumn, toBokehData, toBokehPatches } from "../src/plot.js";
-import { Source } from "../src/client/source.js";
+import { Feed, MAX_OPS, dataLength, fillFigure, mergeOps, toBokehColumn, toBokehData, toBokehPatches } from "../../src/views/plot.js";
+import { Source } from "../../src/client/source.js";
 
 /** A ColumnDataSource with BokehJS's stream/patch semantics (plain arrays). */
 class FakeCDS {

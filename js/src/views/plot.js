@@ -3,8 +3,8 @@
 //
 // BokehJS (`bokeh.min.js`, a classic script defining `window.Bokeh`, plus
 // the widgets/tables/WebGL/MathJax bundles a figure needs) is loaded once
-// per page from `static/bokeh/` beside this module: the hub serves it from
-// the installed bokeh package (wsbridge/server.py), never a CDN. The figure
+// per page from `static/bokeh/`, beside the client's folders: the hub serves
+// it from the installed bokeh package (wsbridge/server.py), never a CDN. The figure
 // arrives as Bokeh's own JSON with the data of its tied ColumnDataSources
 // left out; the view puts each source's current columns into it, builds it
 // with `Bokeh.embed.embed_item`, and then each tied ColumnDataSource
@@ -25,16 +25,16 @@
 // disagreement is repaired by a full replace: the wsbridge source is the truth.
 //
 // The pure parts (`Feed`, `toBokehColumn`, `toBokehPatches`, `mergeOps`)
-// are tested in node (js/test/plot.test.js); the view in Chromium.
+// are tested in node (js/test/views/plot.test.js); the view in Chromium.
 
-import { defaultScheduler, frameThrottle } from "./viewutil.js";
-import { isTypedArray } from "./wire/codec.js";
+import { defaultScheduler, frameThrottle } from "./util.js";
+import { isTypedArray } from "../wire/codec.js";
 
-/** @typedef {import("./views.js").ViewContext} ViewContext */
-/** @typedef {import("./client/source.js").Source} Source */
+/** @typedef {import("../views.js").ViewContext} ViewContext */
+/** @typedef {import("../client/source.js").Source} Source */
 
-/** Where BokehJS is served: `<hub>/static/bokeh/`, beside this module. */
-export const BOKEH_BASE = new URL("./bokeh/", import.meta.url).href;
+/** Where BokehJS is served: `<hub>/static/bokeh/`, one folder up from this module's. */
+export const BOKEH_BASE = new URL("../bokeh/", import.meta.url).href;
 
 /**
  * Pending operations past which a feed stops collecting and replaces the

@@ -4,8 +4,8 @@
 // exercised in Chromium (tests/test_custom_browser.py).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ModuleCache, toDataViews, widgetFromModule, widgetModel } from "../src/anywidget.js";
-import { Emitter } from "../src/client/events.js";
+import { ModuleCache, toDataViews, widgetFromModule, widgetModel } from "../../src/views/anywidget.js";
+import { Emitter } from "../../src/client/events.js";
 
 test("every module shape anywidget accepts gives render/initialize", async () => {
   const render = () => {};

@@ -2,8 +2,8 @@
 // formatting. The DOM is exercised in Chromium (tests/test_table_browser.py).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { cellAt, formatCell, formatDatetime, virtualWindow } from "../src/table.js";
-import { tagArray } from "../src/wire/arrays.js";
+import { cellAt, formatCell, formatDatetime, virtualWindow } from "../../src/views/table.js";
+import { tagArray } from "../../src/wire/arrays.js";
 
 const RH = 28;
 

@@ -17,10 +17,10 @@
 // The pure helpers (`virtualWindow`, `formatCell`, `cellAt`) are tested in
 // node; the view in Chromium.
 
-import { defaultScheduler, followSource, frameThrottle } from "./viewutil.js";
-import { dtypeOf, isTypedArray } from "./wire/arrays.js";
+import { defaultScheduler, followSource, frameThrottle } from "./util.js";
+import { dtypeOf, isTypedArray } from "../wire/arrays.js";
 
-/** @typedef {import("./views.js").ViewContext} ViewContext */
+/** @typedef {import("../views.js").ViewContext} ViewContext */
 
 /** Rows drawn above and below the visible ones, so a small scroll shows no gap. */
 export const OVERSCAN = 8;
