@@ -15,9 +15,19 @@ import {
   resolveEndpoint,
   resolveEndpoints,
 } from "./client/connection.js";
-import { render, renderStatus } from "./views.js";
+import { registerView, render } from "./views/index.js";
+import { renderStatus } from "./page/status.js";
 
-export { FATAL_CLOSE_CODES, RESYNC_CLOSE_CODE, ProtocolError, backoffDelay, renderStatus, resolveEndpoint, resolveEndpoints };
+export {
+  FATAL_CLOSE_CODES,
+  RESYNC_CLOSE_CODE,
+  ProtocolError,
+  backoffDelay,
+  registerView,
+  renderStatus,
+  resolveEndpoint,
+  resolveEndpoints,
+};
 
 /** @typedef {import("./client/connection.js").ConnectOptions} ConnectOptions */
 /** @typedef {import("./client/connection.js").Status} Status */

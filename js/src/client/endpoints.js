@@ -64,7 +64,7 @@ export function resolveEndpoint(url, { doc = null, token = null } = {}) {
 
 /**
  * Resolve one URL or a list of URLs of hubs serving the same document (the
- * scaled deployment of DESIGN.md: hubs sharing a backplane, or peers).
+ * scaled deployment of docs/deploy.md: hubs sharing a backplane, or peers).
  *
  * Each URL is resolved as by {@link resolveEndpoint}. The document is
  * `opts.doc`, else the one the dashboard page URLs name, which must agree:

@@ -19,7 +19,7 @@
 // Pure helpers (`widgetFromModule`, `ModuleCache`, `toDataViews`) take no
 // DOM and are tested in node; the view itself in Chromium.
 
-/** @typedef {import("../views.js").ViewContext} ViewContext */
+/** @typedef {import("./registry.js").ViewContext} ViewContext */
 /** @typedef {import("../client/model.js").Model} Model */
 
 /**
@@ -316,5 +316,5 @@ function anyWidgetView({ model, el, client }) {
   };
 }
 
-/** The view registered for the `AnyWidget` model type (views.js). */
+/** The view registered for the `AnyWidget` model type (index.js). */
 export const ANYWIDGET_VIEWS = Object.freeze({ AnyWidget: anyWidgetView });

@@ -1,4 +1,4 @@
-// Python-style number formatting for the Number indicator (widgets.js), and
+// Python-style number formatting for the Number indicator (display.js), and
 // its colour thresholds. Pure: no DOM, tested in node.
 //
 // `formatNumber("{:,.2f} €", 1234.5)` gives what Python's

@@ -1,4 +1,4 @@
-// A small, safe Markdown renderer for the Markdown widget (widgets.js).
+// A small, safe Markdown renderer for the Markdown widget (display.js).
 //
 // `parseMarkdown(text)` turns a Markdown subset into a tree of plain
 // objects: headings, paragraphs (hard breaks too), emphasis, strong,

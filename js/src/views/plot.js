@@ -30,7 +30,7 @@
 import { defaultScheduler, frameThrottle } from "./util.js";
 import { isTypedArray } from "../wire/codec.js";
 
-/** @typedef {import("../views.js").ViewContext} ViewContext */
+/** @typedef {import("./registry.js").ViewContext} ViewContext */
 /** @typedef {import("../client/source.js").Source} Source */
 
 /** Where BokehJS is served: `<hub>/static/bokeh/`, one folder up from this module's. */
@@ -518,5 +518,5 @@ function showError(el, host, text) {
   el.dataset.wsbridgeError = text;
 }
 
-/** Views of this module, registered by views.js. */
+/** Views of this module, registered by index.js. */
 export const PLOT_VIEWS = { Plot: plotView };

@@ -20,7 +20,7 @@
 import { defaultScheduler, followSource, frameThrottle } from "./util.js";
 import { dtypeOf, isTypedArray } from "../wire/arrays.js";
 
-/** @typedef {import("../views.js").ViewContext} ViewContext */
+/** @typedef {import("./registry.js").ViewContext} ViewContext */
 
 /** Rows drawn above and below the visible ones, so a small scroll shows no gap. */
 export const OVERSCAN = 8;
@@ -301,5 +301,5 @@ function spacer() {
   return tr;
 }
 
-/** The view registered for the `Table` model type (views.js). */
+/** The view registered for the `Table` model type (index.js). */
 export const TABLE_VIEWS = Object.freeze({ Table: tableView });

@@ -1,4 +1,4 @@
-// Pure helpers of the views (views.js): no DOM, so node tests cover them.
+// Pure helpers of the view families: no DOM, so node tests cover them.
 
 /**
  * @typedef {object} FrameScheduler
@@ -85,26 +85,6 @@ export function formatValue(value, step) {
   if (typeof value !== "number") return value === null || value === undefined ? "" : String(value);
   if (!Number.isFinite(value)) return String(value);
   return value.toFixed(stepDecimals(step));
-}
-
-/**
- * The status line: nothing while connected.
- * @param {string} status
- * @param {string} [reason]
- */
-export function statusText(status, reason = "") {
-  switch (status) {
-    case "connected":
-      return "";
-    case "connecting":
-      return "connecting…";
-    case "reconnecting":
-      return "reconnecting…";
-    case "stale":
-      return reason ? `stale: ${reason}` : "stale: the producer is gone";
-    default:
-      return reason ? `disconnected: ${reason}` : "disconnected";
-  }
 }
 
 /**

@@ -473,7 +473,7 @@ test("no WebSocket implementation is a clear failure", async () => {
 });
 
 test("producer_gone marks the client stale until the recreated document's snapshot", async () => {
-  const { statusText } = await import("../../src/views/util.js");
+  const { statusText } = await import("../../src/page/status.js");
   const { client, ws } = await connected();
   const statuses = [];
   client.on("status", (s, why) => statuses.push([s, why]));

@@ -1,9 +1,9 @@
-// The pure helpers of the views (the DOM itself is exercised in Chromium by
-// the Python end-to-end tests).
+// The pure helpers of the view families (the DOM itself is exercised in
+// Chromium by the Python end-to-end tests).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { frameThrottle, formatValue, stepDecimals, statusText, childIds, sparklinePoints } from "../src/views/util.js";
-import { registerView, viewTypes } from "../src/views.js";
+import { childIds, followSource, formatValue, frameThrottle, sparklinePoints, stepDecimals } from "../../src/views/util.js";
+import { Emitter } from "../../src/client/events.js";
 
 function manualScheduler() {
   const queue = new Map();
@@ -66,14 +66,6 @@ test("slider readout follows the step's decimals", () => {
   assert.equal(formatValue(Infinity, 1), "Infinity");
 });
 
-test("status text: nothing when connected", () => {
-  assert.equal(statusText("connected"), "");
-  assert.equal(statusText("reconnecting", "lost"), "reconnecting…");
-  assert.equal(statusText("connecting"), "connecting…");
-  assert.equal(statusText("closed", "unauthorized: bad token"), "disconnected: unauthorized: bad token");
-  assert.equal(statusText("closed"), "disconnected");
-});
-
 test("childIds keeps string ids only", () => {
   assert.deepEqual(childIds(["a", 3, null, "", "b"]), ["a", "b"]);
   assert.deepEqual(childIds(undefined), []);
@@ -97,29 +89,7 @@ test("sparklinePoints scales into the box and breaks at non-finite values", () =
   assert.equal(sparklinePoints([1], [Infinity], 10, 10).drawn, 0);
 });
 
-test("the core types have views; more can be registered", () => {
-  for (const t of ["Column", "Row", "Slider", "Label", "Button", "Sparkline"]) assert.ok(viewTypes().includes(t), t);
-  registerView("Custom", { render() {} });
-  assert.ok(viewTypes().includes("Custom"));
-});
-
-test("a listener removed during an emit is not called by that emit", async () => {
-  const { Emitter } = await import("../src/client/events.js");
-  const e = new Emitter();
-  const calls = [];
-  const second = () => calls.push("second");
-  e.on("snapshot", () => {
-    calls.push("first");
-    e.off("snapshot", second);
-  });
-  e.on("snapshot", second);
-  e.emit("snapshot");
-  assert.deepEqual(calls, ["first"]);
-});
-
-test("followSource follows the source property and snapshots, and stops", async () => {
-  const { Emitter } = await import("../src/client/events.js");
-  const { followSource } = await import("../src/views/util.js");
+test("followSource follows the source property and snapshots, and stops", () => {
   const model = new Emitter();
   let sid = "s1";
   model.get = () => sid;
