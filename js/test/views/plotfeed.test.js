@@ -1,11 +1,11 @@
-// The pure parts of the Plot view (plot.js): column conversion, patch
+// The pure parts of the Plot view (plotfeed.js): column conversion, patch
 // conversion, stream merging, filling a figure's JSON, and the Feed that
 // keeps BokehJS sources in step. BokehJS itself runs in Chromium
 // (tests/test_plot_browser.py); here a small fake stands in for its
 // ColumnDataSource with the same stream/patch semantics.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Feed, MAX_OPS, dataLength, fillFigure, mergeOps, toBokehColumn, toBokehData, toBokehPatches } from "../../src/views/plot.js";
+import { Feed, MAX_OPS, dataLength, fillFigure, mergeOps, toBokehColumn, toBokehData, toBokehPatches } from "../../src/views/plotfeed.js";
 import { Source } from "../../src/client/source.js";
 
 /** A ColumnDataSource with BokehJS's stream/patch semantics (plain arrays). */
