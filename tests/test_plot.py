@@ -159,7 +159,7 @@ def test_the_hub_serves_bokehjs_from_the_installed_package(bridge: wb.Bridge) ->
     assert body == (static / "bokeh.min.js").read_bytes()
     assert bokeh.__version__.encode() in body
     # the client's own modules are still served beside it
-    with urllib.request.urlopen(bridge.url + "static/plot.js", timeout=10) as resp:
+    with urllib.request.urlopen(bridge.url + "static/views/plot.js", timeout=10) as resp:
         assert b"PLOT_VIEWS" in resp.read()
     with pytest.raises(urllib.error.HTTPError) as err:
         urllib.request.urlopen(bridge.url + "static/bokeh/../../plot.py", timeout=10)

@@ -8,7 +8,7 @@ Jupyter the address is a path on the notebook's own origin
 JupyterHub alike; an embedded hub's address is its loopback URL.
 
 Sizing: the page reports its content height to its parent
-(``js/src/embed.js``: ``{wsbridge: "size", height}`` by ``postMessage``,
+(``js/src/page/embed.js``: ``{wsbridge: "size", height}`` by ``postMessage``,
 again whenever the content's size changes), and a small script next to the
 iframe sets the iframe's height to it, clamped to ``[min_height,
 max_height]``. It resizes only the iframe the message came from
@@ -25,7 +25,7 @@ __all__ = [
     "embed_html",
 ]
 
-#: the embedding side of js/src/embed.js: one listener per notebook window
+#: the embedding side of js/src/page/embed.js: one listener per notebook window
 #: (installed by the first display, kept by a flag), resizing whichever of
 #: our iframes sent the message. No ids: the same dashboard may be shown in
 #: several cells, and the same display must give the same HTML.

@@ -355,7 +355,7 @@ class WsbridgeApp(ExtensionApp):
                 (r"/wsbridge/ws", HubSocketHandler, {**hub, "config": self.server_config}),
                 (r"/wsbridge/producer", ProducerSocketHandler, {**hub, "gone": self.gone}),
                 (r"/wsbridge/healthz", StatsHandler, hub),
-                # BokehJS from the installed bokeh package, for Plot (js/src/plot.js)
+                # BokehJS from the installed bokeh package, for Plot (js/src/views/plot.js)
                 (r"/wsbridge/static/bokeh/(.*)", StaticHandler, {"path": str(BOKEH_DIR)}),
                 (r"/wsbridge/static/(.*)", StaticHandler, {"path": str(STATIC_DIR)}),
             ]

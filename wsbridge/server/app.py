@@ -66,7 +66,7 @@ def make_app(
         (rf"{prefix}ws", WebSocketHandler, kw),
         (rf"{prefix}healthz", HealthHandler, kw),
         (rf"{prefix}favicon.ico", NoFaviconHandler),
-        # BokehJS from the installed bokeh package, for Plot (js/src/plot.js); 404 without it
+        # BokehJS from the installed bokeh package, for Plot (js/src/views/plot.js); 404 without it
         (rf"{prefix}static/bokeh/(.*)", StaticHandler, {"path": str(BOKEH_DIR)}),
         (rf"{prefix}static/(.*)", StaticHandler, {"path": str(STATIC_DIR)}),
     ]

@@ -100,8 +100,8 @@ _PAGE = """<!doctype html>
 <main id="wsbridge-root"></main>
 <script type="module">
 import {{ connect }} from "{base}static/wsbridge.js";
-import {{ renderStatus }} from "{base}static/views.js";
-import {{ reportSize }} from "{base}static/embed.js";
+import {{ renderStatus }} from "{base}static/page/status.js";
+import {{ reportSize }} from "{base}static/page/embed.js";
 reportSize();  // in a notebook's iframe: tell the notebook how tall this page is
 const base = new URL("{base}", location.href).href;
 const client = await connect([base, ...{peers}], {{ doc: {doc} }});

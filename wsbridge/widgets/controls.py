@@ -1,7 +1,7 @@
 """The native widget set: controls, text and indicators, layouts.
 
 Each class is a :class:`~wsbridge.models.Model` with a view of the same
-``_type`` in the bundled client (js/src/widgets.js) built on the native,
+``_type`` in the bundled client (js/src/views/: controls.js, display.js, layout.js) built on the native,
 accessible control (``input[type=range]``, ``input[type=checkbox]``,
 ``select``, ``input[type=text]``, ``input[type=number]``, ``progress``).
 

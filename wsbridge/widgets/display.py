@@ -62,7 +62,7 @@ class Sparkline(Model):
 class Markdown(Model):
     """Markdown, rendered and sanitised in the browser.
 
-    The client's own renderer (js/src/markdown.js) builds DOM nodes for a
+    The client's own renderer (js/src/views/markdown.js) builds DOM nodes for a
     safe subset: headings, paragraphs, emphasis, inline and fenced code,
     lists, block quotes, rules and links whose ``href`` is http(s), mailto
     or relative. Everything else, raw HTML included, shows as text: no

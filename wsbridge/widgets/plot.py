@@ -4,7 +4,7 @@
 wsbridge source: a figure's glyphs name it as usual
 (``fig.line("x", "y", source=src.bokeh)``), and ``Plot(fig)`` sends the
 figure to browsers as Bokeh's own JSON (``bokeh.embed.json_item``) with the
-data of every tied ColumnDataSource left out. In the browser (js/src/plot.js)
+data of every tied ColumnDataSource left out. In the browser (js/src/views/plot.js)
 BokehJS, served by our hub from the installed bokeh package, rebuilds the
 figure with ``Bokeh.embed.embed_item``; the view then fills each tied
 ColumnDataSource from the wsbridge source's binary columns and follows its

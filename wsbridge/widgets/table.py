@@ -1,7 +1,7 @@
 """``Table``: a live, virtually scrolled data table of a :class:`DataSource`.
 
 Why virtual scrolling: a browser lays out a 100,000-row ``<table>`` in
-seconds and re-lays it out on every stream. The view (js/src/table.js)
+seconds and re-lays it out on every stream. The view (js/src/views/table.js)
 keeps a native ``<table>`` (screen readers and tests see real rows and
 header cells, with ``aria-rowcount``/``aria-rowindex`` giving the true
 size) but only creates the rows in view plus a small margin, between two

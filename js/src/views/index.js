@@ -1,0 +1,27 @@
+// The bundled views: every view family registered, and the registry's API.
+//
+// Importing this module registers the core types and the widget set
+// (docs/protocol.md "Model types"), custom anywidget-style widgets, the
+// virtual-scrolling Table and Bokeh figures; `registerView` adds more.
+
+import { createView, registerView, render, viewTypes } from "./registry.js";
+import { LAYOUT_VIEWS } from "./layout.js";
+import { CONTROL_VIEWS } from "./controls.js";
+import { DISPLAY_VIEWS } from "./display.js";
+import { ANYWIDGET_VIEWS } from "./anywidget.js";
+import { TABLE_VIEWS } from "./table.js";
+import { PLOT_VIEWS } from "./plot.js";
+
+export { createView, registerView, render, viewTypes };
+
+/** Every bundled family, by model type. */
+export const BUNDLED_VIEWS = Object.freeze({
+  ...LAYOUT_VIEWS,
+  ...CONTROL_VIEWS,
+  ...DISPLAY_VIEWS,
+  ...ANYWIDGET_VIEWS,
+  ...TABLE_VIEWS,
+  ...PLOT_VIEWS,
+});
+
+for (const [type, view] of Object.entries(BUNDLED_VIEWS)) registerView(type, view);
