@@ -43,7 +43,7 @@ import tornado.websocket
 from .errors import ConnectionFailed, ProtocolError, StateError
 from .hub.state import DocumentState
 from .wire.codec import SEQUENCED, Frame, decode, encode
-from .wire.messages import Custom, Error, Message, Patch, Snapshot, Welcome
+from .wire.messages import Custom, Error, Message, Patch, Sequenced, Snapshot, Welcome
 from .wire.requests import Ack, Event, Hello, Set
 
 __all__ = [
@@ -209,13 +209,12 @@ class ClientConnection:
                 self._pending.pop((message.model, prop), None)
             mine = dataclasses.replace(message, seq=self.state.seq)
             return [message] if self._apply(mine) else []
-        seq = getattr(message, "seq", None)
-        if seq is None:
+        if not isinstance(message, Sequenced) or message.seq is None:
             return []
+        seq = message.seq
         if seq <= self.state.seq:
             return []  # duplicate
-        first = getattr(message, "first", None)  # coalesced: stands for first..seq
-        if (seq if first is None else first) != self.state.seq + 1:
+        if message.first_seq() != self.state.seq + 1:  # coalesced: stands for first..seq
             self._resync(f"gap: got seq {seq} after {self.state.seq}")
             return []
         if isinstance(message, Patch) and message.origin is not None:

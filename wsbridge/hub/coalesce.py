@@ -11,7 +11,7 @@ into that run instead of being queued on its own:
 - streams of one source with the same rollover and columns are kept as a
   list and merged once, when written, then cut to the rollover; streams the
   rollover has already pushed out are dropped from the front as they come.
-  Merged columns stay the producer's frozen arrays (``wsbridge.chunks``)
+  Merged columns stay the producer's frozen arrays (``wire.chunks``)
   when they can: the frame references them instead of a joined copy.
 
 Why lazily: joining (``np.concatenate``) and re-encoding on every push cost
@@ -28,7 +28,8 @@ Pure functions and one small class; no I/O, no clock (the hub decides when).
 from __future__ import annotations
 
 from collections import deque
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, cast
 
 import numpy as np
 
@@ -38,6 +39,9 @@ from ..wire.messages import Message, Patch, Stream
 
 #: a session's queue: (frame, message, size); ``frame`` is None for a run,
 #: encoded only when written (``Session.next_frame``)
+#: the messages a run can merge (:func:`mergeable`)
+Mergeable = Patch | Stream
+
 Outbox = deque[tuple[Frame | None, "Message | Run | None", int]]
 
 __all__ = [
@@ -70,18 +74,17 @@ class Run:
 
     __slots__ = ("first", "messages", "rows", "size")
 
-    def __init__(self, message: Message) -> None:
-        first = getattr(message, "first", None)
-        self.first: int = message.seq if first is None else first  # type: ignore[attr-defined]
-        self.messages: list[Message] = [message]
+    def __init__(self, message: Mergeable) -> None:
+        self.first = message.first_seq()
+        self.messages: list[Mergeable] = [message]
         self.rows = _rows(message)
         self.size = message_size(message)
 
     @property
-    def last(self) -> Message:
+    def last(self) -> Mergeable:
         return self.messages[-1]
 
-    def add(self, message: Message) -> None:
+    def add(self, message: Mergeable) -> None:
         if isinstance(message, Patch):  # one merged patch: cheap, and bounded
             self.messages = [coalesce([self.last, message], first=self.first)]
             self.size = message_size(self.messages[0])
@@ -89,7 +92,7 @@ class Run:
         self.messages.append(message)
         self.rows += _rows(message)
         self.size += message_size(message)
-        keep = getattr(message, "rollover", None)
+        keep = message.rollover  # a Stream: patches returned above
         while (
             keep is not None
             and len(self.messages) > 1
@@ -99,7 +102,7 @@ class Run:
             self.rows -= _rows(dropped)
             self.size -= message_size(dropped)
 
-    def message(self) -> Message:
+    def message(self) -> Mergeable:
         return coalesce(self.messages, first=self.first)
 
 
@@ -122,7 +125,7 @@ def message_size(message: Message) -> int:
     return total
 
 
-def coalesce(run: list[Message], first: int | None = None) -> Message:
+def coalesce(run: Sequence[Mergeable], first: int | None = None) -> Mergeable:
     """One message with the effect of ``run`` (consecutive, all mergeable).
 
     Patches of one model keep the latest value per property; streams of one
@@ -136,13 +139,13 @@ def coalesce(run: list[Message], first: int | None = None) -> Message:
     if len(run) == 1 and first is None:
         return head
     if first is None:
-        first = getattr(head, "first", None)
-        first = head.seq if first is None else first  # type: ignore[attr-defined]
+        first = head.first_seq()
     if isinstance(last, Patch):
+        patches = cast("Sequence[Patch]", run)  # mergeable: all of one kind
         state: dict[str, Any] = {}
-        for m in run:
-            state.update(m.state)  # type: ignore[attr-defined]
-        origins = {str(m.origin) for m in run}  # type: ignore[attr-defined]
+        for p in patches:
+            state.update(p.state)
+        origins = {str(p.origin) for p in patches}
         return Patch(
             seq=last.seq,
             model=last.model,
@@ -150,15 +153,15 @@ def coalesce(run: list[Message], first: int | None = None) -> Message:
             origin=last.origin if len(origins) == 1 else None,
             first=first,
         )
-    assert isinstance(last, Stream)
+    streams = cast("Sequence[Stream]", run)
     keep = last.rollover
     data: dict[str, Any] = {}
     for name in last.data:
-        cols = [m.data[name] for m in run]  # type: ignore[attr-defined]
+        cols = [s.data[name] for s in streams]
         if any(isinstance(c, list) for c in cols):
             joined: Any = [v for c in cols for v in c]
         else:
-            joined = Chunks.of(cols)  # the frozen arrays as they are (wsbridge.chunks)
+            joined = Chunks.of(cols)  # the frozen arrays as they are (wire.chunks)
         if keep is not None and len(joined) > keep:
             joined = joined.last(keep) if type(joined) is Chunks else joined[len(joined) - keep :]
         data[name] = joined
@@ -171,9 +174,9 @@ def merge_into_tail(outbox: Outbox, message: Message) -> int | None:
     mergeable: the caller queues it on its own)."""
     _, tail, tail_size = outbox[-1]
     last = tail.last if isinstance(tail, Run) else tail
-    if not mergeable(last, message):
+    if not isinstance(message, (Patch, Stream)) or not mergeable(last, message):
         return None
-    run = tail if isinstance(tail, Run) else Run(tail)  # type: ignore[arg-type]
+    run = tail if isinstance(tail, Run) else Run(cast(Mergeable, tail))
     run.add(message)
     outbox[-1] = (None, run, run.size)
     return run.size - tail_size

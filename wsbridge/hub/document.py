@@ -37,9 +37,9 @@ class Document:
         self.ephemeral = False
         self.empty_since: float | None = config.clock()
         self.joined = False  # anyone ever said hello (the page may still be loading)
-        #: why the producer is gone (wsbridge.producer); None while it is live
+        #: why the producer is gone (hub.link); None while it is live
         self.gone: str | None = None
-        #: the frame of the last message published (wsbridge.backplane copies it)
+        #: the frame of the last message published (scaleout.publisher copies it)
         self.last_frame: Frame | None = None
 
     @property

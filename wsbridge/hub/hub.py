@@ -1,7 +1,7 @@
 """The hub, sans I/O: documents, sessions, sequence numbers, log, fan-out.
 
 Everything here runs on one thread (the hub's event loop) and never touches
-a socket. The I/O edge (server.py) feeds it inbound frames with
+a socket. The I/O edge (server/socket.py) feeds it inbound frames with
 :meth:`Hub.receive` and drains each session's outbox with
 :meth:`Session.next_frame`, awaiting every write; the producer (an embedded
 ``Bridge`` or, later, a remote kernel) feeds it changes with
@@ -22,13 +22,23 @@ import itertools
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from ..errors import ProtocolError, StateError
 from ..wire.codec import Frame, decode, encode
-from ..wire.messages import Add, Custom, Error, Message, Patch, Snapshot, Welcome, unchecked
+from ..wire.messages import (
+    Add,
+    Custom,
+    Error,
+    Message,
+    Patch,
+    Sequenced,
+    Snapshot,
+    Welcome,
+    unchecked,
+)
 from ..wire.requests import Ack, Event, Hello, Set
-from .coalesce import coalesce
+from .coalesce import Mergeable, coalesce
 from .config import NEVER_JOINED_GRACE, HubConfig, token_valid
 from .document import Document, Producer
 from .port import HubHooks, SessionEdge
@@ -85,7 +95,7 @@ class Hub:
     ) -> Document:
         """Install a document from another hub's snapshot, keeping its epoch and seq.
 
-        A hub following a shared log (wsbridge.follower) must number messages
+        A hub following a shared log (scaleout.follower) must number messages
         exactly as every other hub does, so a browser can resume on any of
         them (docs/deploy.md). Viewers already joined get a new welcome and
         this snapshot, as after :meth:`create_document`.
@@ -112,7 +122,7 @@ class Hub:
         return doc
 
     def mark_gone(self, name: str, producer: Producer, reason: str) -> None:
-        """The producer of ``name`` went away (wsbridge.producer).
+        """The producer of ``name`` went away (hub.link).
 
         The document keeps its last state, so viewers still see it, but every
         viewer, now and later, gets a ``producer_gone`` error; ``producer``
@@ -164,7 +174,8 @@ class Hub:
         if len(messages) == 1:
             return self._publish(doc, last, trusted)
         try:
-            merged = coalesce([*messages[:-1], last], first=doc.seq + 1)
+            run = cast("list[Mergeable]", [*messages[:-1], last])  # callers give mergeable ones
+            merged = coalesce(run, first=doc.seq + 1)
         except (ProtocolError, ValueError) as exc:  # pragma: no cover - callers check mergeable
             log.error("document %r: %d messages not merged: %s", name, len(messages), exc)
             return None
@@ -178,8 +189,8 @@ class Hub:
             log.error("document %r: producer message %s refused: %s", doc.name, message.type, exc)
             return None
         frame = encode(message)
-        first = getattr(message, "first", None)
-        seq: int = message.seq  # type: ignore[attr-defined]
+        assert isinstance(message, Sequenced) and message.seq is not None  # it changed the doc
+        seq, first = message.seq, message.first_seq()
         doc.append_log(seq if first is None else first, frame)
         self._fan_out(doc, frame, message)
         return seq
@@ -187,15 +198,15 @@ class Hub:
     def publish_frame(self, name: str, message: Message, frame: Frame) -> int | None:
         """Apply, log and fan out a message sequenced elsewhere, as its own bytes.
 
-        For a hub following a shared log (wsbridge.follower): ``message``
+        For a hub following a shared log (scaleout.follower): ``message``
         carries its seq, which must be the next one; ``frame`` is its
         encoding, sent to every session as is (nothing re-encoded). Returns
         the seq, or None when it is not the next one (the caller repairs the
         gap) or does not apply.
         """
         doc = self.documents.get(name)
-        seq = getattr(message, "seq", None)
-        if doc is None or seq != doc.seq + 1:
+        seq = message.seq if isinstance(message, Sequenced) else None
+        if doc is None or seq is None or seq != doc.seq + 1:
             return None
         try:
             doc.state.apply(message)
@@ -217,9 +228,8 @@ class Hub:
         edge): a sender on the same machine (a local browser, a notebook's
         client) was just woken, likely on this thread's core, and the
         scheduler lets the running thread finish its slice first, here the
-        writes to every other client. Measured (benchmarks/README.md,
-        perf4), the echo then reached a local client 1.5-2 ms late in bursts
-        of half a second; yielding once lets it read the echo first.
+        writes to every other client; yielding once lets it read the echo
+        first (docs/performance.md#yielding-the-cpu-after-the-echo).
         """
         doc.last_frame = frame
         origin = getattr(message, "origin", None)

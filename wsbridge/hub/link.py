@@ -6,7 +6,7 @@ reach, so there the hub lives in the server and the kernel connects *out* to
 it at ``<url>producer`` (docs/protocol.md "Producer connection"). This
 module is the hub's half of that connection:
 
-- the envelope codec shared with the producer's half (``wsbridge.remote``):
+- the envelope codec shared with the producer's half (``runtime.remote``):
   the same framing and message classes as the browser protocol, each message
   wrapped with the document it belongs to, so a stream's arrays cross both
   hops as binary buffers and nothing is re-encoded as JSON lists;
@@ -17,7 +17,7 @@ module is the hub's half of that connection:
   are marked gone (the last state stays visible, input is refused with
   ``producer_gone``) until a producer publishes them again;
 - :class:`ProducerHandler`, the Tornado edge (token checked at the
-  handshake, one writer task awaiting every write, as in ``server.py``).
+  handshake, one writer task awaiting every write, as in ``server/socket.py``).
 """
 
 from __future__ import annotations

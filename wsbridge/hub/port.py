@@ -90,7 +90,7 @@ class SessionEdge:
     """The I/O edge of one session, as the hub calls it.
 
     Plain callables rather than methods of the edge's object: the hub calls
-    them once per message per session (docs/performance.md#direct-writes).
+    them once per message per session (docs/performance.md#echo-first-and-direct-writes).
     """
 
     #: the writer has work (wake it if it is parked)
@@ -115,5 +115,5 @@ class HubHooks:
     #: write each message directly (``Bridge``: the hand-off is not empty)
     more_input: Callable[[], bool] = _never
     #: called after a browser set's echo is written and before its patch goes
-    #: to the other sessions (docs/performance.md#yield-after-the-echo)
+    #: to the other sessions (docs/performance.md#yielding-the-cpu-after-the-echo)
     after_echo: Callable[[], None] = _nothing

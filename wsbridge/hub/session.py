@@ -1,6 +1,6 @@
 """One browser connection as the hub sees it: its outbox, and what it may send.
 
-Sans I/O, like the rest of the hub (hub.py): the edge (server.py) drains
+Sans I/O, like the rest of the hub (hub.py): the edge (server/socket.py) drains
 :meth:`Session.next_frame` / :meth:`Session.take_frames`, awaiting every
 write, and wakes on :attr:`Session.wake`. The outbox is bounded in bytes;
 a session that is *behind* has its patches and streams merged as they
@@ -73,7 +73,7 @@ class Session:
         self, frame: Frame, force: bool = False, message: Message | None = None, wake: bool = True
     ) -> None:
         """Queue a frame; coalesce while behind; past the bound, drop the queue
-        for a snapshot (DESIGN.md "Backpressure").
+        for a snapshot (docs/reliability.md, docs/performance.md#bounded-outboxes).
 
         Behind (more than ``queue_high_water`` queued and a write pending for
         ``coalesce_after`` seconds), a patch or stream that continues the run
@@ -146,7 +146,7 @@ class Session:
         """The next frames (at least one if any; more while under both limits).
 
         Why: one frame per writer turn cost a loop turn and a syscall each;
-        the edge sends a batch with one ``sendmsg`` (server.py) and gives back
+        the edge sends a batch with one ``sendmsg`` (server/writer.py) and gives back
         what the socket did not take (:meth:`requeue`)."""
         frames: list[Frame] = []
         size = 0

@@ -19,6 +19,7 @@ from ..wire.messages import (
     Custom,
     Message,
     Patch,
+    Sequenced,
     Snapshot,
     SourcePatch,
     SourceReplace,
@@ -98,9 +99,8 @@ class DocumentState:
                 raise StateError(f"custom message for unknown model {message.model!r}")
         else:
             raise StateError(f"{message.type} does not change a document")
-        seq = getattr(message, "seq", None)
-        if seq is not None:
-            self.seq = seq
+        if isinstance(message, Sequenced) and message.seq is not None:
+            self.seq = message.seq
 
     def load(self, snap: Snapshot) -> None:
         self.doc, self.epoch, self.seq = snap.doc, snap.epoch, snap.seq

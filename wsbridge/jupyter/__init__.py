@@ -3,7 +3,7 @@
 ``pip install wsbridge`` enables the extension through
 ``etc/jupyter/jupyter_server_config.d/wsbridge.json``; the hub is then served
 at ``<base_url>wsbridge/`` behind Jupyter's own authentication, and kernels
-started by that server publish to it (``wsbridge.remote``). See docs/jupyter.md.
+started by that server publish to it (``wsbridge.runtime.remote``). See docs/jupyter.md.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ Every route is behind Jupyter's authentication and authorizer (resource
 | ``wsbridge/static/...`` | the JS client | none |
 
 The handlers reuse the standalone edge (``wsbridge.server``,
-``wsbridge.producer``) and swap its token rules for Jupyter's: the hub's
+``wsbridge.server.producers``) and swap its token rules for Jupyter's: the hub's
 own token is off, since Jupyter already decided who may connect, and
 Jupyter's origin rules (``WebSocketMixin.check_origin``) apply.
 """

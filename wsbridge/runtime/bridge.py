@@ -3,7 +3,7 @@
 The hub runs on a private thread with its own asyncio loop, so a notebook
 cell or a data-acquisition loop that never yields still streams, and
 browser input still reaches Python. Producer changes are marshalled onto
-that loop through one FIFO hand-off queue (``wsbridge.handoff``: a deque
+that loop through one FIFO hand-off queue (``runtime.handoff``: a deque
 and one loop wake-up per burst, so their order is kept and a burst costs
 one pipe write, not one per message); browser input is handled on one
 "callbacks" thread, so a slow Python callback never stalls the hub nor

@@ -3,7 +3,7 @@
 ``Bridge`` runs the hub on its own thread; every producer change
 (``src.stream()``, a trait set) reaches it through one ``Handoff``. This
 is the producer's hot path: ``src.stream()`` should only enqueue
-(issue 5's target is 50 us median), so both halves are built for that.
+(benchmarks/README.md: a 50 us median), so both halves are built for that.
 
 - **One wake-up per burst.** A call is a ``deque.append``; only the call
   that finds no drain scheduled wakes the loop. ``loop.call_soon_threadsafe``
@@ -205,10 +205,9 @@ class Handoff:
         behind: the caller then yields the GIL once (``_yield_gil``) after
         queueing. Else a producer in a tight loop keeps the GIL until the
         interpreter's switch interval (5 ms) forces it out, and the loop,
-        waiting for it, publishes and writes once per interval: measured
-        (benchmarks/README.md, perf4), 10,000 f64 per call streamed at
-        78-98 M values/s that way and 103-113 with the yield. A caller that
-        never fills a batch (the hub keeps up) never yields.
+        waiting for it, publishes and writes once per interval
+        (docs/performance.md#yielding-the-gil-one-batch-ahead). A caller
+        that never fills a batch (the hub keeps up) never yields.
         """
         calls = self.calls
         # Checked first: raising IndexError on the usual empty queue cost

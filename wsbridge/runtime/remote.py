@@ -27,13 +27,13 @@ import urllib.parse
 import urllib.request
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import tornado.httpclient
 import tornado.websocket
 
 from ..errors import ProtocolError
-from ..hub.coalesce import coalesce
+from ..hub.coalesce import Mergeable, coalesce
 from ..hub.document import Producer
 from ..hub.hub import Hub
 from ..hub.port import HubPort
@@ -269,7 +269,7 @@ class RemoteHub:
         if len(messages) == 1:
             self.publish(name, messages[0], trusted)
             return
-        merged = coalesce(messages)
+        merged = coalesce(cast("list[Mergeable]", messages))
         assert isinstance(merged, Stream)  # Bridge batches streams only
         self.publish(name, dataclasses.replace(merged, first=None), trusted)
 

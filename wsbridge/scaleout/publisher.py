@@ -19,7 +19,7 @@ Redis, an engine built for it, laid out per document (docs/deploy.md):
 Appending checks the epoch and the seq and does the ``XADD`` and the
 ``PUBLISH`` in one Lua script, so the log can never hold two messages with
 one seq, or a message of a dead epoch. Pub/sub is at-most-once: hubs number
-what they get and repair gaps from the stream (wsbridge.follower).
+what they get and repair gaps from the stream (scaleout.follower).
 
 :class:`RedisPublisher` is the producer's half: a tap on the embedded hub of
 a ``Bridge(backplane=...)``. The embedded hub still sequences and encodes

@@ -1,14 +1,9 @@
-"""The Tornado edge: pages, the static client, the WebSocket, health.
+"""The Tornado application: the routes of one hub, shared by the embedded server and Jupyter.
 
-Thin on purpose (like starlette's ``websockets.py``): the handlers move
-frames between sockets and the sans-I/O ``Hub`` and enforce what only the
-edge can see (Origin, tokens in headers and cookies, frame limits). Each
-connection has exactly one writer task that awaits every write, so a slow
-client holds at most its own bounded outbox and one batch of frames in
-flight (DESIGN.md "Backpressure"). The writer takes every queued frame (up
-to ``WRITE_BATCH_BYTES``) per turn and hands them to the socket with one
-gathered ``sendmsg``, and ``write_timeout`` is enforced by one timer per
-session, armed only while a write is pending (not a timer per frame).
+``make_app`` mounts the pages, the static client, the WebSocket and health
+under a prefix; ``edge_hooks`` is what a hub served by this edge is built
+with. The handlers themselves live in ``pages.py``, ``socket.py`` and
+``producers.py``; the frame writer in ``writer.py``.
 """
 
 from __future__ import annotations
@@ -45,7 +40,7 @@ log = logging.getLogger("wsbridge.server")
 def edge_hooks(more_input: Callable[[], bool] | None = None) -> HubHooks:
     """The hooks of a hub served by this Tornado edge (the embedded ``Bridge``
     and the Jupyter extension alike): a sender's echo is written before the
-    others' (docs/performance.md#yield-after-the-echo)."""
+    others' (docs/performance.md#yielding-the-cpu-after-the-echo)."""
     hooks = HubHooks() if more_input is None else HubHooks(more_input=more_input)
     sched_yield = getattr(os, "sched_yield", None)
     return hooks if sched_yield is None else dataclasses.replace(hooks, after_echo=sched_yield)

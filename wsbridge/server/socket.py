@@ -144,7 +144,7 @@ class WebSocketHandler(tornado.websocket.WebSocketHandler, _Redacted):
                 # Waking it anyway cost every session a turn of its task per
                 # broadcast, ~10 us each: with 100 viewers, 1 ms of the hub's
                 # thread after every patch, in the way of the sender's client
-                # on a shared core (benchmarks/README.md, perf4)
+                # on a shared core (docs/performance.md#writer-parked-until-a-write-is-pending)
                 return
             self._parked = False
             self._inflight = write

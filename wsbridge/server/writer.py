@@ -2,7 +2,7 @@
 
 Tornado's public ``write_message`` copies each frame into its stream buffer
 and schedules a flush per frame; for streams of large binary buffers that
-is most of the hub's time (docs/performance.md#one-gathered-write-per-turn).
+is most of the hub's time (docs/performance.md#batched-writes-with-one-sendmsg).
 This module builds RFC 6455 frame headers itself and hands header and
 buffer views to the socket together. It subclasses Tornado's private
 ``WebSocketProtocol13``, so it is used only on the Tornado versions it was

@@ -11,8 +11,8 @@ An anywidget written for Jupyter renders in a wsbridge dashboard unchanged::
         value = traitlets.Int(0).tag(sync=True)
 
 Only the base class differs (``wb.AnyWidget`` instead of
-``anywidget.AnyWidget``; ``wb.Widget`` is the same class, the name the
-issue and DESIGN.md use).
+``anywidget.AnyWidget``; ``wb.Widget`` is the same class under a shorter
+name).
 
 Why the module travels *in the model state* (``_esm``) rather than from a
 URL: the browser then imports it from a ``blob:`` URL made of that text, so
@@ -124,5 +124,5 @@ class AnyWidget(Model):
         return state
 
 
-#: the name DESIGN.md and issue 3 use ("a ``Widget`` subclass with ``_esm``")
+#: the same class under a shorter name ("a ``Widget`` subclass with ``_esm``")
 Widget = AnyWidget

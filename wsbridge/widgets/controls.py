@@ -1,8 +1,8 @@
-"""The native widget set: controls, text and indicators, layouts.
+"""Controls: the widgets a viewer changes (sliders, toggles, choices, text, numbers, buttons).
 
-Each class is a :class:`~wsbridge.models.Model` with a view of the same
-``_type`` in the bundled client (js/src/views/: controls.js, display.js, layout.js) built on the native,
-accessible control (``input[type=range]``, ``input[type=checkbox]``,
+Each class is a :class:`~wsbridge.widgets.model.Model` with a view of the
+same ``_type`` in the bundled client (js/src/views/controls.js) built on the
+native, accessible control (``input[type=range]``, ``input[type=checkbox]``,
 ``select``, ``input[type=text]``, ``input[type=number]``, ``progress``).
 
 A browser may set only the user-facing value of a control

@@ -1,7 +1,7 @@
 """Synced models: traitlets objects whose ``sync=True`` traits mirror to browsers.
 
 A model knows nothing of sockets. When a synced trait changes it builds a
-``patch`` message (protocol.py) with the *current* value and hands it to its
+``patch`` message (wire.messages) with the *current* value and hands it to its
 listeners (the dashboards it belongs to) under the producer lock, so the hub
 sees the changes in the order they were applied even when several threads
 set traits at once. Values from browsers come back through

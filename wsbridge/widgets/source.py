@@ -30,7 +30,7 @@ def _stream(source: str, data: dict[str, Column], rollover: int | None) -> Strea
     ``Stream.__post_init__``'s checks: ``normalize_columns`` and
     ``check_stream`` have just checked the columns, ``stream()`` the
     rollover, and the id is our own. Hot path: the checks were ~3 us of a
-    call whose target is 50 us (benchmarks/README.md, producer)."""
+    call whose target is 50 us (docs/performance.md#messages-built-without-re-validation)."""
     return unchecked(Stream, seq=0, source=source, data=data, rollover=rollover, first=None)
 
 
@@ -66,7 +66,7 @@ class DataSource:
 
     @property
     def bokeh(self) -> Any:
-        """A ``bokeh.models.ColumnDataSource`` tied to this source (see ``wsbridge.plot``)."""
+        """A ``bokeh.models.ColumnDataSource`` tied to this source (see ``widgets.plot``)."""
         from .plot import bokeh_source
 
         return bokeh_source(self)

@@ -35,7 +35,7 @@ __all__ = [
 ]
 
 #: buffers smaller than this are joined into a frame even when immutable
-#: (``protocol.encode``): measured (benchmarks/README.md, perf2),
+#: (``codec.encode``; docs/performance.md#frames-that-reference-immutable-arrays):
 #: referencing the 40 KB columns of a stream of 10,000 f64, one frame
 #: each, made it slower, while the 400 KB columns of 100,000 f64 gained
 MIN_REFERENCED_BYTES = 256 * 1024
@@ -44,7 +44,7 @@ MIN_REFERENCED_BYTES = 256 * 1024
 #: reference them. Else they are joined here, once, and the replica, the
 #: log and the frame share that copy: small arrays kept apart would be
 #: joined into the frame anyway, and the replica would hold them besides
-#: (measured, perf4: streams of 1,000 f64 lost ~10 % that way). 16 KB
+#: (docs/performance.md#small-arrays-joined-once). 16 KB
 #: keeps a batch (``bridge.STREAM_BATCH_MAX_BYTES``, 1 MiB) within the
 #: frame's 64 referenced buffers.
 MIN_PIECE_BYTES = 16 * 1024

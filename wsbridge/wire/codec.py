@@ -6,8 +6,8 @@ nothing here knows about sockets, event loops or Tornado, so every rule of
 docs/protocol.md is tested without a network.
 
 The messages themselves (frozen dataclasses that validate themselves) live
-in ``messages.py`` and are re-exported here. Arrays (numpy) anywhere inside a message travel
-as 8-byte-aligned binary buffers (docs/protocol.md "Binary frames"); the
+in ``messages.py`` and ``requests.py``. Arrays (numpy) anywhere inside a
+message travel as 8-byte-aligned binary buffers (docs/protocol.md "Binary frames"); the
 encoder finds them, the decoder puts read-only ``numpy`` views of the frame
 back in their place without copying.
 """
@@ -28,6 +28,7 @@ from .messages import (
     Error,
     Message,
     Patch,
+    Sequenced,
     Snapshot,
     SourcePatch,
     SourceReplace,
@@ -237,7 +238,7 @@ def encode(message: Message | dict[str, Any]) -> Frame:
     Mutable buffers are joined into the frame with one copy (``bytes.join``
     of memoryviews); large immutable ones are referenced, not copied
     (``Frame``), and so are the arrays of a ``Chunks`` column, written back
-    to back as one buffer (``wsbridge.chunks``).
+    to back as one buffer (``wire.chunks``).
     The frame is built once and can be written to any number of clients.
     The layout (each buffer's 8-byte-aligned offset) is computed in one
     pass over the arrays, and the header entries are built with their keys
@@ -449,6 +450,4 @@ MESSAGE_TYPES: dict[str, type[Message]] = {
 
 
 #: message types that carry and advance the document's seq
-SEQUENCED = frozenset(
-    {"snapshot", "add", "patch", "stream", "source_patch", "source_replace", "custom"}
-)
+SEQUENCED = frozenset(cls.type for cls in MESSAGE_TYPES.values() if issubclass(cls, Sequenced))

@@ -12,10 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import ProtocolError
-from .codec import Frame, encode, from_dict
+from .codec import SEQUENCED, Frame, encode, from_dict
 from .codec import _decode_binary as _decode_binary_object
 from .codec import _loads as _load_object
-from .messages import Message
+from .messages import Message, Snapshot
 
 __all__ = [
     "PUBLISHABLE",
@@ -24,7 +24,7 @@ __all__ = [
 ]
 
 #: message types a producer may ``publish`` (the sequenced changes)
-PUBLISHABLE = frozenset({"add", "patch", "stream", "source_patch", "source_replace", "custom"})
+PUBLISHABLE = SEQUENCED - {Snapshot.type}
 
 
 #: envelope types and the keys each one must carry (docs/protocol.md)

@@ -3,13 +3,13 @@
 Like h11's ``_events.py``: a message that breaks docs/protocol.md can be
 neither decoded from the network nor built by our own code, because every
 constructor checks its fields and raises :class:`ProtocolError`. The
-framing (text and binary frames, buffers) lives in ``protocol.py``.
+framing (text and binary frames, buffers) lives in ``codec.py``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import numpy as np
 
@@ -31,6 +31,7 @@ __all__ = [
     "Error",
     "Message",
     "Patch",
+    "Sequenced",
     "Snapshot",
     "SourcePatch",
     "SourceReplace",
@@ -60,6 +61,26 @@ class Message:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Message:  # pragma: no cover - abstract
         raise NotImplementedError
+
+
+class Sequenced(Message):
+    """Base of the messages that carry the document's ``seq`` (docs/protocol.md).
+
+    The hub numbers them; a client applies one only when it is the next.
+    A merged message (a coalesced ``patch`` or ``stream``) stands for the
+    range ``first..seq``: :meth:`first_seq` gives where it starts.
+    """
+
+    __slots__ = ()
+
+    if TYPE_CHECKING:  # a dataclass field of every subclass
+
+        @property
+        def seq(self) -> int | None: ...
+
+    def first_seq(self) -> int | None:
+        """The first seq this message stands for (``seq`` unless merged)."""
+        return self.seq
 
 
 M = TypeVar("M", bound=Message)
@@ -122,7 +143,7 @@ class Welcome(Message):
 
 
 @dataclass(frozen=True, slots=True)
-class Snapshot(Message):
+class Snapshot(Sequenced):
     """The whole document at ``seq``: models, sources, layout root."""
 
     type: ClassVar[str] = "snapshot"
@@ -169,7 +190,7 @@ class Snapshot(Message):
 
 
 @dataclass(frozen=True, slots=True)
-class Add(Message):
+class Add(Sequenced):
     """New models and/or sources joined the document (and maybe a new root)."""
 
     type: ClassVar[str] = "add"
@@ -207,7 +228,7 @@ class Add(Message):
 
 
 @dataclass(frozen=True, slots=True)
-class Patch(Message):
+class Patch(Sequenced):
     """Changed properties of one model (canonical values)."""
 
     type: ClassVar[str] = "patch"
@@ -218,6 +239,9 @@ class Patch(Message):
     reply: bool = False
     #: set when this patch stands for several coalesced ones: the first's seq
     first: int | None = None
+
+    def first_seq(self) -> int:
+        return self.seq if self.first is None else self.first
 
     def __post_init__(self) -> None:
         _check_seq(self.seq, "patch.seq")
@@ -257,7 +281,7 @@ class Patch(Message):
 
 
 @dataclass(frozen=True, slots=True)
-class Stream(Message):
+class Stream(Sequenced):
     """Rows appended to every column of a source, then cut to ``rollover``."""
 
     type: ClassVar[str] = "stream"
@@ -267,6 +291,9 @@ class Stream(Message):
     rollover: int | None = None
     #: set when this stream stands for several coalesced ones: the first's seq
     first: int | None = None
+
+    def first_seq(self) -> int:
+        return self.seq if self.first is None else self.first
 
     def __post_init__(self) -> None:
         _check_seq(self.seq, "stream.seq")
@@ -324,7 +351,7 @@ def _check_patches(patches: Any) -> None:
 
 
 @dataclass(frozen=True, slots=True)
-class SourcePatch(Message):
+class SourcePatch(Sequenced):
     """Elements of source columns replaced in place (docs/protocol.md)."""
 
     type: ClassVar[str] = "source_patch"
@@ -356,7 +383,7 @@ class SourcePatch(Message):
 
 
 @dataclass(frozen=True, slots=True)
-class SourceReplace(Message):
+class SourceReplace(Sequenced):
     """A source's whole data replaced."""
 
     type: ClassVar[str] = "source_replace"
@@ -388,7 +415,7 @@ class SourceReplace(Message):
 
 
 @dataclass(frozen=True, slots=True)
-class Custom(Message):
+class Custom(Sequenced):
     """anywidget-style custom message; ``seq`` is None from a client."""
 
     type: ClassVar[str] = "custom"
