@@ -18,11 +18,13 @@ from typing import Any
 import tornado.web
 import tornado.websocket
 from tornado.iostream import StreamClosedError
-from tornado.websocket import WebSocketClosedError, WebSocketProtocol13
+from tornado.websocket import WebSocketClosedError, WebSocketProtocol
 
 from ..hub.hub import Hub
 from ..hub.port import SessionEdge
 from ..hub.session import Session
+from ..wire.codec import Frame
+from . import writer
 from .config import SUBPROTOCOL, TOKEN_SUBPROTOCOL, ServerConfig, origin_allowed
 from .pages import _Base, _Redacted
 from .writer import WRITE_BATCH_BYTES, WRITE_BATCH_FRAMES, _Protocol
@@ -52,7 +54,9 @@ class WebSocketHandler(tornado.websocket.WebSocketHandler, _Redacted):
         #: a write started by ``_on_wake`` for the writer to await (or True: done)
         self._inflight: asyncio.Future[None] | bool | None = None
 
-    def get_websocket_protocol(self) -> WebSocketProtocol13 | None:
+    def get_websocket_protocol(self) -> WebSocketProtocol | None:
+        if not writer.FRAME_WRITER:  # a Tornado the frame writer was not checked against
+            return super().get_websocket_protocol()
         if self.request.headers.get("Sec-WebSocket-Version") == "13":
             params = tornado.websocket._WebSocketParams(
                 ping_interval=self.ping_interval,
@@ -159,11 +163,18 @@ class WebSocketHandler(tornado.websocket.WebSocketHandler, _Redacted):
         if not frames:
             return False
         conn = self.ws_connection
-        if not isinstance(conn, _Protocol):  # closed (get_websocket_protocol makes ours)
+        if conn is None or conn.is_closing():
             raise WebSocketClosedError()
+        if not isinstance(conn, _Protocol):  # Tornado's own protocol: one frame per turn
+            session.requeue(frames[1:])
+            return self._write_public(frames[0])
         write, committed = conn.write_frames(frames)
         session.requeue(frames[committed:])  # not started: back in line
         return True if write is None else write
+
+    def _write_public(self, frame: Frame) -> asyncio.Future[None]:
+        """One frame through Tornado's public ``write_message`` (its copy and its task)."""
+        return asyncio.ensure_future(self.write_message(frame.data, binary=frame.binary))
 
     async def _write_loop(self) -> None:
         """Write the session's outbox, a batch per turn, awaiting every write."""

@@ -17,14 +17,19 @@ import logging
 import struct
 from typing import Any
 
+import tornado
+import tornado.websocket
 from tornado.iostream import IOStream, StreamClosedError
 from tornado.websocket import WebSocketClosedError, WebSocketProtocol13
 
 from ..wire.codec import Frame
 
 __all__ = [
+    "FRAME_WRITER",
+    "SUPPORTED",
     "WRITE_BATCH_BYTES",
     "WRITE_BATCH_FRAMES",
+    "frame_writer_supported",
 ]
 
 log = logging.getLogger("wsbridge.server")
@@ -39,6 +44,38 @@ WRITE_BATCH_FRAMES = 256
 
 #: buffers per ``sendmsg`` (Linux's IOV_MAX is 1024; a batch stops short of it)
 SENDMSG_MAX_PARTS = 1000
+
+
+#: Tornado versions whose private WebSocket internals this module was checked
+#: against (``[low, high)``); pyproject.toml bounds tornado below 7
+SUPPORTED = ((6, 3), (6, 7))
+
+#: the private attributes ``_Protocol`` relies on
+_PRIVATE = ("_write_frame", "_compressor", "_message_bytes_out", "_wire_bytes_out", "stream")
+
+
+def frame_writer_supported(version: tuple[int, ...] | None = None) -> bool:
+    """Whether the gathered frame writer may be used with this Tornado.
+
+    Only on the versions in :data:`SUPPORTED` that still have what it
+    subclasses; elsewhere the socket writes each frame with the public
+    ``write_message`` (slower, same behaviour).
+    """
+    low, high = SUPPORTED
+    version = tornado.version_info[:2] if version is None else version[:2]
+    if not low <= version < high:
+        return False
+    if not hasattr(tornado.websocket, "_WebSocketParams"):
+        return False
+    probe = set(dir(WebSocketProtocol13))
+    for cls in WebSocketProtocol13.__mro__:  # attributes set in the __init__s
+        code = getattr(vars(cls).get("__init__"), "__code__", None)
+        probe.update(code.co_names if code is not None else ())
+    return all(name in probe for name in _PRIVATE)
+
+
+#: use the gathered frame writer (tests turn it off to check the fallback)
+FRAME_WRITER = frame_writer_supported()
 
 
 def _frame_header(length: int, binary: bool) -> bytes:
