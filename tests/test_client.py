@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 import wsbridge as wb
-from wsbridge.client import Client, ConnectionFailed, _ws_url
+from wsbridge.client import Client, ConnectionFailed
+from wsbridge.client.aio import _ws_url
 from wsbridge.wire.messages import Custom, Message, Patch, Welcome
 
 T = TypeVar("T")
