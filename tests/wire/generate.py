@@ -77,7 +77,12 @@ def valid_cases() -> list[tuple[str, p.Message]]:
                 title="Main",
                 root="m1",
                 models={
-                    "m1": {"type": "Column", "state": {"children": ["m2"]}},
+                    "m1": {
+                        "type": "Column",
+                        "state": {"children": ["m2"]},
+                        "settable": [],
+                        "events": [],
+                    },
                     "m2": {
                         "type": "Slider",
                         "state": {
@@ -88,6 +93,14 @@ def valid_cases() -> list[tuple[str, p.Message]]:
                             "label": "f",
                             "disabled": False,
                         },
+                        "settable": ["value"],
+                        "events": [],
+                    },
+                    "m3": {
+                        "type": "Button",
+                        "state": {"label": "go", "disabled": False},
+                        "settable": [],
+                        "events": ["click"],
                     },
                 },
                 sources={"s1": {"data": {"x": np.arange(4.0), "name": ["a", "b", "c", "d"]}}},

@@ -350,12 +350,9 @@ class Hub:
             if spec is None:
                 return
             if message.name not in spec.get("events", ()):
-                self._error(
-                    session,
-                    "unknown_event",
-                    f"{spec['type']} has no event {message.name[:64]!r}",
-                    {"type": "event", "model": message.model, "name": message.name[:64]},
-                )
+                text = f"{spec['type']} has no event {message.name[:64]!r}"
+                ref = {"type": "event", "model": message.model, "name": message.name[:64]}
+                self._in_order(session, lambda: self._error(session, "unknown_event", text, ref))
                 return
             self._forward(session, doc.producer.on_event, doc, message)
         elif isinstance(message, Custom):
@@ -396,6 +393,19 @@ class Hub:
         session = self.sessions.get(session_id)
         if session is not None and session.pending_inbound > 0:
             session.pending_inbound -= 1
+            if not session.pending_inbound and session.deferred:
+                answers, session.deferred = session.deferred, []
+                for answer in answers:
+                    answer()
+
+    def _in_order(self, session: Session, answer: Callable[[], None]) -> None:
+        """Answer a refused input after the answers to the session's earlier
+        inputs, which the producer may still be handling (docs/protocol.md
+        "Answers and their order"): a refusal never overtakes an echo."""
+        if session.pending_inbound:
+            session.deferred.append(answer)
+        else:
+            answer()
 
     def _forward(
         self, session: Session, call: Callable[..., None], doc: Document, msg: Any
@@ -471,12 +481,11 @@ class Hub:
     ) -> dict[str, Any] | None:
         spec = doc.state.models.get(model)
         if spec is None:
-            self._error(
-                session,
-                "unknown_model",
-                f"no model {model[:64]!r} in document {doc.name!r}",
-                {"type": message.type, "model": model[:64]},
-            )
+            text = f"no model {model[:64]!r} in document {doc.name!r}"
+            ref: dict[str, Any] = {"type": message.type, "model": model[:64]}
+            if isinstance(message, Set):
+                ref["req"] = message.req
+            self._in_order(session, lambda: self._error(session, "unknown_model", text, ref))
         return spec
 
     def _set(self, session: Session, doc: Document, message: Set) -> None:
@@ -484,25 +493,18 @@ class Hub:
         if spec is None:
             return
         settable = spec.get("settable", ())
-        for prop in message.state:
-            if prop not in settable:
-                code = "read_only" if prop in spec["state"] else "unknown_property"
-                why = "cannot be set by a client" if code == "read_only" else "does not exist"
-                self.reject(
-                    doc.name,
-                    session.id,
-                    code,
-                    f"{spec['type']}.{prop[:64]} {why}",
-                    {
-                        "type": "set",
-                        "model": message.model,
-                        "property": prop[:64],
-                        "req": message.req,
-                    },
-                    message.model,
-                    [p for p in message.state if p in spec["state"]],
-                )
-                return
+        prop = next((p for p in message.state if p not in settable), None)
+        if prop is not None:  # the whole set is refused (all or nothing)
+            code = "read_only" if prop in spec["state"] else "unknown_property"
+            why = "cannot be set by a client" if code == "read_only" else "does not exist"
+            text = f"{spec['type']}.{prop[:64]} {why}"
+            ref = {"type": "set", "model": message.model, "property": prop[:64], "req": message.req}
+            known = [p for p in message.state if p in spec["state"]]
+            name, model = doc.name, message.model
+            self._in_order(
+                session, lambda: self.reject(name, session.id, code, text, ref, model, known)
+            )
+            return
         self._forward(session, doc.producer.on_set, doc, message)
 
     def _refuse(self, session: Session, exc: ProtocolError) -> None:

@@ -57,6 +57,8 @@ class Session:
         self.closed = False
         self.dropped = 0
         self.pending_inbound = 0
+        #: answers to refused inputs held until earlier inputs are answered
+        self.deferred: list[Callable[[], None]] = []
         self.throttled = 0  # refused for rate, in a row
         self._tokens = float(hub.config.input_burst)
         self._refilled = hub.config.clock()

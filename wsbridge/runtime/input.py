@@ -76,17 +76,23 @@ class EmbeddedProducer:
         model = self._model(doc, message.model)
         if model is None:
             return
+        names = list(message.state)
+        canonical: dict[str, Any] = {}
+        for name, value in message.state.items():  # all or nothing (docs/protocol.md "set")
+            try:
+                canonical[name] = model._client_value(name, value)
+            except traitlets.TraitError as exc:
+                # logged once, by the hub, when it answers the session
+                ref = {"type": "set", "model": model.id, "property": name, "req": message.req}
+                self._reject(doc, session, "invalid_value", str(exc), ref, model.id, names)
+                return
         token = _sync.ORIGIN.set({"session": session, "req": message.req})
         try:
-            for name, value in message.state.items():
+            for name, value in canonical.items():
                 ref = {"type": "set", "model": model.id, "property": name, "req": message.req}
                 before = getattr(model, name)
                 try:
-                    model._apply_client_state(name, value)
-                except traitlets.TraitError as exc:
-                    # logged once, by the hub, when it answers the session
-                    self._reject(doc, session, "invalid_value", str(exc), ref, model.id, [name])
-                    continue
+                    setattr(model, name, value)
                 except Exception as exc:
                     log.exception("a callback raised while setting %s.%s", model.id, name)
                     text = f"{type(exc).__name__}: {exc}"

@@ -103,7 +103,7 @@ class Card(_Box):
     collapsed = Bool(False).tag(sync=True)
     collapsible = Bool(True).tag(sync=True)
 
-    def _apply_client_state(self, name: str, value: Any) -> None:
+    def _client_value(self, name: str, value: Any) -> Any:
         if name == "collapsed" and not self.collapsible:
             raise traitlets.TraitError("this Card is not collapsible")
-        super()._apply_client_state(name, value)
+        return super()._client_value(name, value)

@@ -195,19 +195,21 @@ class Model(HasTraits):
                 listener(self, message)
 
     # -- hub -> producer (run on the producer's callback thread)
-    def _apply_client_state(self, name: str, value: Any) -> None:
-        """Validate a browser's value with the trait and set it.
+    def _client_value(self, name: str, value: Any) -> Any:
+        """A browser's value for ``name`` as the trait makes it canonical.
 
-        Raises ``traitlets.TraitError`` (before anything changes) when the
-        value is refused; exceptions raised later come from observers. A
-        model with a true ``disabled`` trait refuses every browser value
-        (its control is greyed out; a crafted ``set`` changes nothing).
+        Raises ``traitlets.TraitError`` when the value is refused; changes
+        nothing. A model with a true ``disabled`` trait refuses every browser
+        value (its control is greyed out; a crafted ``set`` changes nothing).
         """
         if getattr(self, "disabled", False) is True:
             raise traitlets.TraitError(f"{type(self).__name__} is disabled")
-        trait = self.traits()[name]
-        canonical = trait._validate(self, value)
-        setattr(self, name, canonical)
+        return self.traits()[name]._validate(self, value)
+
+    def _apply_client_state(self, name: str, value: Any) -> None:
+        """Validate a browser's value with the trait and set it (observers run;
+        exceptions they raise propagate)."""
+        setattr(self, name, self._client_value(name, value))
 
     def on_event(self, name: str, callback: Callable[..., Any]) -> None:
         """Call ``callback(model, data)`` when a browser fires event ``name``."""
