@@ -89,6 +89,10 @@ class Client:
             self._headers["Origin"] = origin
         if token is not None:
             self._headers.setdefault("Authorization", f"Bearer {token}")
+        elif "Authorization" not in self._headers:  # in a kernel: its server's credentials
+            from ..jupyter.discovery import credentials_for
+
+            self._headers.update(credentials_for(url if isinstance(url, str) else url[0]))
         self._backoff = backoff
         self._connect_timeout = connect_timeout
         self._max_message_size = max_message_size

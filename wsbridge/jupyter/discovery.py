@@ -14,6 +14,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = [
     "KERNEL_HEADER",
@@ -37,6 +38,41 @@ class JupyterServer:
     base_url: str
 
 
+def _parent_server() -> dict[str, Any] | None:
+    """``list_running_servers()``'s entry for the server that started this kernel."""
+    parent = os.environ.get("JPY_PARENT_PID")
+    if not parent:
+        return None
+    try:
+        from jupyter_server.serverapp import list_running_servers
+    except ImportError:
+        return None
+    for info in list_running_servers():
+        if str(info.get("pid")) == parent:
+            return dict(info)
+    return None
+
+
+def credentials_for(url: str) -> dict[str, str]:
+    """Headers that authenticate a request from this kernel to ``url``.
+
+    Inside a kernel, a URL on the Jupyter server that started it (its hub at
+    ``<server url><base_url>wsbridge/``, say) gets the server's token, as the
+    kernel's own ``Bridge`` sends it; anything else gets nothing. So
+    ``Client.connect(bridge.url, ...)`` in a notebook works whether the hub
+    is embedded or the server's.
+    """
+    info = _parent_server()
+    if info is None or not info.get("token"):
+        return {}
+    server = str(info.get("url", ""))
+    if not server.endswith("/"):
+        server += "/"
+    if url.startswith("ws"):  # ws:// and wss:// name the same server as http(s)://
+        url = "http" + url[2:]
+    return _auth_headers(str(info["token"])) if url.startswith(server) else {}
+
+
 def find_jupyter_server(timeout: float = 3.0) -> JupyterServer | None:
     """The Jupyter server that started this kernel, if it runs our extension.
 
@@ -48,34 +84,26 @@ def find_jupyter_server(timeout: float = 3.0) -> JupyterServer | None:
     """
     if os.environ.get("WSBRIDGE_MODE", "").lower() == "embedded":
         return None
-    parent = os.environ.get("JPY_PARENT_PID")
-    if not parent:
+    info = _parent_server()
+    if info is None:
         return None
+    url = str(info.get("url", ""))
+    if not url.endswith("/"):
+        url += "/"
+    server = JupyterServer(
+        hub_url=url + "wsbridge/",
+        token=str(info.get("token") or ""),
+        base_url=str(info.get("base_url") or "/"),
+    )
+    request = urllib.request.Request(
+        server.hub_url + "healthz", headers=_auth_headers(server.token)
+    )
     try:
-        from jupyter_server.serverapp import list_running_servers
-    except ImportError:
-        return None
-    for info in list_running_servers():
-        if str(info.get("pid")) != parent:
-            continue
-        url = str(info.get("url", ""))
-        if not url.endswith("/"):
-            url += "/"
-        server = JupyterServer(
-            hub_url=url + "wsbridge/",
-            token=str(info.get("token") or ""),
-            base_url=str(info.get("base_url") or "/"),
-        )
-        request = urllib.request.Request(
-            server.hub_url + "healthz", headers=_auth_headers(server.token)
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:
-                if response.status == 200:
-                    return server
-        except (OSError, urllib.error.URLError) as exc:
-            log.info("the Jupyter server at %s has no wsbridge hub (%s)", url, exc)
-        return None
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            if response.status == 200:
+                return server
+    except (OSError, urllib.error.URLError) as exc:
+        log.info("the Jupyter server at %s has no wsbridge hub (%s)", url, exc)
     return None
 
 

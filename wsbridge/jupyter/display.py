@@ -23,6 +23,7 @@ import html
 
 __all__ = [
     "embed_html",
+    "index_html",
 ]
 
 #: the embedding side of js/src/page/embed.js: one listener per notebook window
@@ -68,3 +69,32 @@ def embed_html(
         f'<div><a href="{esc}" target="_blank" rel="noopener">{html.escape(label)} ↗</a></div>'
         "</div>"
     )
+
+
+def index_html(hub_url: str, pages: list[tuple[str, str, str]]) -> str:
+    """A hub's documents as a list sized to its content: each a link to its
+    page and, folded, its dashboard inline (``pages``: (name, title, page URL)).
+
+    What displaying a ``Bridge`` shows: the dashboards are what one opens,
+    not the hub's index page (an iframe of which would be mostly empty).
+    """
+    hub = html.escape(hub_url, quote=True)
+    head = (
+        f'<div class="wsbridge-index"><div><b>wsbridge</b> hub at '
+        f'<a href="{hub}" target="_blank" rel="noopener">{html.escape(hub_url)}</a>'
+    )
+    if not pages:
+        return (
+            head + " serves no dashboard yet: <code>bridge.dashboard(name, root)</code></div></div>"
+        )
+    items = []
+    for name, title, src in pages:
+        esc = html.escape(src, quote=True)
+        label = html.escape(title or name)
+        items.append(
+            f"<li><details><summary>{label} "
+            f'<a href="{esc}" target="_blank" rel="noopener">open ↗</a></summary>'
+            f"{embed_html(src, title or name)}</details></li>"
+        )
+    count = f"{len(pages)} dashboard{'s' if len(pages) != 1 else ''}"
+    return f'{head}, {count}:</div><ul style="margin:0.3em 0">{"".join(items)}</ul></div>'

@@ -22,12 +22,13 @@ import secrets
 import threading
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Literal, Protocol
+from urllib.parse import quote
 
 from ..hub.coalesce import message_size
 from ..hub.config import HubConfig
 from ..hub.hub import Hub
 from ..hub.port import HubPort
-from ..jupyter.display import embed_html
+from ..jupyter.display import index_html
 from ..server.config import ServerConfig
 from ..widgets.dashboard import Dashboard
 from ..widgets.model import Model, _as_model
@@ -250,7 +251,11 @@ class Bridge:
     def _repr_html_(self) -> str:
         if not self.running:
             return f"<code>{html.escape(repr(self))}</code>"
-        return embed_html(self.page_url(""), self.url)
+        with self._lock:
+            titles = {n: title for n, (_, title) in self.apps.items()}
+            titles.update({n: d.title for n, d in self.dashboards.items()})
+        pages = [(n, t, self.page_url("d/" + quote(n, safe=""))) for n, t in titles.items()]
+        return index_html(self.url, pages)
 
     def page_url(self, path: str) -> str:
         """Where a browser opens ``path`` of this hub (``d/<name>``) from a notebook."""

@@ -13,23 +13,35 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Protocol
+from urllib.parse import quote
 
 from ..wire.messages import Add, Message, Patch
 from . import sync as _sync
 from .model import Model, _as_model
 from .source import DataSource
 
-if TYPE_CHECKING:
-    from ..runtime.bridge import Bridge
-
 __all__ = [
     "Dashboard",
+    "Host",
     "Sink",
 ]
 
 #: where a dashboard sends its messages: ``sink(doc_name, message)``
 Sink = Callable[[str, Message], None]
+
+
+class Host(Protocol):
+    """What serves a dashboard, as the dashboard sees it (a ``Bridge``)."""
+
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def running(self) -> bool: ...
+
+    def page_url(self, path: str) -> str: ...
+
 
 Member = Model | DataSource
 
@@ -50,7 +62,7 @@ class Dashboard:
         self.root = root
         self.members: dict[str, Member] = {}
         self._sink: Sink | None = None
-        self._bridge: Bridge | None = None
+        self._bridge: Host | None = None
         with _sync.LOCK:
             if root is not None:
                 self._adopt(root, [])
@@ -63,14 +75,19 @@ class Dashboard:
         """The page of this dashboard (needs a started bridge)."""
         if self._bridge is None:
             raise RuntimeError("this dashboard is not served by a bridge")
-        return f"{self._bridge.url}d/{self.name}"
+        return f"{self._bridge.url}{self.path}"
+
+    @property
+    def path(self) -> str:
+        """The page's path below the hub's URL: ``d/<name>``, the name URL-encoded."""
+        return "d/" + quote(self.name, safe="")
 
     def _repr_html_(self) -> str:
         if self._bridge is None or not self._bridge.running:
             return f"<code>{html.escape(repr(self))}</code>"
         from ..jupyter.display import embed_html
 
-        return embed_html(self._bridge.page_url(f"d/{self.name}"), self.title)
+        return embed_html(self._bridge.page_url(self.path), self.title)
 
     def add(self, obj: Member) -> Member:
         """Add a model or a data source (and what it refers to) to the document.
@@ -137,7 +154,7 @@ class Dashboard:
             title=self.title,
         )
 
-    def _attach(self, bridge: Bridge, sink: Sink, create: Callable[[Add], None]) -> None:
+    def _attach(self, bridge: Host, sink: Sink, create: Callable[[Add], None]) -> None:
         """Start forwarding to ``sink``; ``create`` gets the starting spec first.
 
         Both happen under the producer lock, so no change can slip between
