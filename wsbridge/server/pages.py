@@ -106,7 +106,7 @@ reportSize();  // in a notebook's iframe: tell the notebook how tall this page i
 const base = new URL("{base}", location.href).href;
 const client = await connect([base, ...{peers}], {{ doc: {doc} }});
 window.wsbridgeClient = client;
-renderStatus(document.getElementById("wsbridge-status"), client);
+renderStatus(document.getElementById("wsbridge-status"), client, document.getElementById("wsbridge-root"));
 client.render(document.getElementById("wsbridge-root"));
 </script>
 </body></html>

@@ -35,8 +35,14 @@ export const RESYNC_CLOSE_CODE = 4000;
 const OPEN = 1; // WebSocket.OPEN
 
 /**
- * @typedef {"connecting" | "connected" | "reconnecting" | "stale" | "closed"} Status
+ * @typedef {"connecting" | "connected" | "reconnecting" | "offline" | "stale" | "closed"} Status
  */
+
+/**
+ * Failed reconnection attempts in a row after which the hub counts as gone
+ * (status "offline"): with the default back-off, about two seconds.
+ */
+export const OFFLINE_AFTER = 3;
 
 /**
  * @typedef {object} ConnectOptions
@@ -389,7 +395,11 @@ export class Connection extends Emitter {
   /** @param {string} reason */
   _reconnect(reason) {
     if (this.status === "closed") return;
-    this._setStatus("reconnecting", reason);
+    // an embedded hub is the Python process itself: past a few failed
+    // attempts nothing is listening; keep trying, but say so (and the page
+    // disables its controls)
+    if (this._failures >= OFFLINE_AFTER) this._setStatus("offline", reason);
+    else this._setStatus("reconnecting", reason);
     const step = backoffStep(this._failures++, this._endpoints.length);
     const delay = backoffDelay(step, this._backoff, this._random);
     this._retryTimer = this._timers.setTimeout(() => this._open(), delay);
