@@ -106,8 +106,9 @@ reportSize();  // in a notebook's iframe: tell the notebook how tall this page i
 const base = new URL("{base}", location.href).href;
 const client = await connect([base, ...{peers}], {{ doc: {doc} }});
 window.wsbridgeClient = client;
-renderStatus(document.getElementById("wsbridge-status"), client, document.getElementById("wsbridge-root"));
-client.render(document.getElementById("wsbridge-root"));
+const root = document.getElementById("wsbridge-root");
+renderStatus(document.getElementById("wsbridge-status"), client, root);
+client.render(root);
 </script>
 </body></html>
 """
