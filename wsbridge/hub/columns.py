@@ -135,6 +135,46 @@ def _concat(chunks: list[Column]) -> Column:
     return arr
 
 
+def _cast_to(name: str, values: np.ndarray[Any, Any], target: np.dtype[Any]) -> Column:
+    """``values`` as ``target``, refusing a cast that would change a value's kind
+    or wrap an integer around (an int64 -1 into a uint64 column)."""
+    if values.dtype == target:
+        return values
+    if not np.can_cast(values.dtype, target, casting="same_kind") or not _fits(values, target):
+        raise ValueError(f"column {name[:64]!r} is {target}, cannot take these {values.dtype}")
+    out = values.astype(target)
+    out.flags.writeable = False
+    return out
+
+
+def _fits(values: np.ndarray[Any, Any], target: np.dtype[Any]) -> bool:
+    """Does every integer of ``values`` exist in the integer dtype ``target``?
+    (A float target rounds, as the column always does.)"""
+    if target.kind not in "iu" or values.size == 0 or np.can_cast(values.dtype, target, "safe"):
+        return True
+    info = np.iinfo(target)
+    return bool(info.min <= int(values.min()) and int(values.max()) <= info.max)
+
+
+def _patch_scalar(name: str, value: Any, target: np.dtype[Any], row: tuple[int, ...]) -> Any:
+    """One element (or row) of a numeric column's patch from the network, as an
+    array of ``target``: a 0-d array (or one row), or a JSON number, bool or
+    null (NaN) from an older producer."""
+    if isinstance(value, np.ndarray):
+        if value.shape not in ((), row):
+            raise ValueError(f"column {name[:64]!r} rows have shape {row}, got {value.shape}")
+        return _cast_to(name, value, target)
+    if value is None and target.kind == "f":
+        value = np.nan
+    if isinstance(value, (bool, int, float)):
+        try:
+            arr = np.asarray(value)
+        except OverflowError:
+            arr = np.asarray(value, dtype=object)
+        return _cast_to(name, arr, target)
+    raise ValueError(f"column {name[:64]!r} holds numbers, got {type(value).__name__}")
+
+
 class _ChunkedColumn:
     """One column as a list of chunks; concatenated lazily, trimmed in O(chunks)."""
 
@@ -247,14 +287,9 @@ class ColumnStore:
                 return np.empty(0, dtype=col.chunks[0].dtype)
             raise ValueError(f"column {name!r} holds numbers, got strings")
         target = col.chunks[0].dtype
-        if values.dtype != target:
-            if not np.can_cast(values.dtype, target, casting="same_kind"):
-                raise ValueError(f"column {name!r} is {target}, cannot take {values.dtype}")
-            values = values.astype(target)
-            values.flags.writeable = False
         if values.shape[1:] != col.chunks[0].shape[1:]:
             raise ValueError(f"column {name!r} rows have shape {col.chunks[0].shape[1:]}")
-        return values
+        return _cast_to(name, values, target)
 
     def stream(self, data: Mapping[str, Column], rollover: int | None = None) -> None:
         for name, values in data.items():
@@ -295,17 +330,51 @@ class ColumnStore:
                     i %= n
                     if col.is_numeric:
                         scalar = np.asarray(value)
-                        if scalar.ndim or not np.can_cast(
-                            scalar.dtype, col.chunks[0].dtype, "same_kind"
-                        ):
+                        if scalar.ndim:
                             raise ValueError(f"column {name!r} cannot take {value!r}")
-                        norm.append([i, scalar.item()])
+                        norm.append([i, _cast_to(name, scalar, col.chunks[0].dtype).item()])
                     else:
                         if value is not None and not isinstance(value, str):
                             raise ValueError(f"column {name!r} holds strings, got {value!r}")
                         norm.append([i, value])
                 else:
                     raise ValueError(f"patch index must be an int or a slice, got {index!r}")
+            out[name] = norm
+        return out
+
+    def check_wire_patch(
+        self, patches: Mapping[str, list[list[Any]]]
+    ) -> dict[str, list[list[Any]]]:
+        """A ``source_patch`` from the network (structure checked by the message)
+        against these columns: every index within the rows, every value of the
+        column's kind. Returns it with numbers as arrays of the column's dtype
+        (a JSON number from an older producer becomes one); raises ValueError.
+        """
+        out: dict[str, list[list[Any]]] = {}
+        n = self.length
+        for name, items in patches.items():
+            col = self._cols.get(name)
+            if col is None:
+                raise ValueError(f"unknown column {name[:64]!r}")
+            row = col.chunks[0].shape[1:] if col.is_numeric else ()
+            norm: list[list[Any]] = []
+            for index, value in items:
+                if isinstance(index, dict):
+                    if index["start"] > n or index["stop"] > n:
+                        raise ValueError(f"patch slice {index} is beyond the {n} rows")
+                    if col.is_numeric:
+                        if isinstance(value, list):
+                            value = np.asarray(value) if value else np.empty((0, *row))
+                        value = self._cast(name, value)
+                    elif not isinstance(value, list):
+                        raise ValueError(f"column {name[:64]!r} holds strings, got numbers")
+                elif not index < n:
+                    raise ValueError(f"patch index {index} out of range for {n} rows")
+                elif col.is_numeric:
+                    value = _patch_scalar(name, value, col.chunks[0].dtype, row)
+                elif value is not None and not isinstance(value, str):
+                    raise ValueError(f"column {name[:64]!r} holds strings, got a number")
+                norm.append([index, value])
             out[name] = norm
         return out
 
