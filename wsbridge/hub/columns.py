@@ -332,7 +332,10 @@ class ColumnStore:
                         scalar = np.asarray(value)
                         if scalar.ndim:
                             raise ValueError(f"column {name!r} cannot take {value!r}")
-                        norm.append([i, _cast_to(name, scalar, col.chunks[0].dtype).item()])
+                        # a 0-d array of the column's dtype: it travels exactly
+                        # (a JSON number would lose inf, int64 and uint64 values)
+                        scalar = _cast_to(name, scalar, col.chunks[0].dtype)
+                        norm.append([i, _frozen_copy(scalar)])
                     else:
                         if value is not None and not isinstance(value, str):
                             raise ValueError(f"column {name!r} holds strings, got {value!r}")
