@@ -174,6 +174,16 @@ def valid_cases() -> list[tuple[str, p.Message]]:
             "source_replace",
             p.SourceReplace(seq=51, source="s1", data={"x": np.array([1.0]), "name": ["z"]}),
         ),
+        # zero-size arrays of any shape: a buffer of length 0 (an empty 2-D column)
+        (
+            "source_replace_empty_2d",
+            p.SourceReplace(
+                seq=54,
+                source="s6",
+                data={"xy": np.zeros((0, 2)), "rgb": np.zeros((0, 2, 3), dtype=np.uint8)},
+            ),
+        ),
+        ("stream_empty_2d", p.Stream(seq=55, source="s6", data={"xy": np.zeros((0, 2))})),
         (
             "custom_server",
             p.Custom(
