@@ -423,3 +423,20 @@ def test_a_poisoned_redis_log_is_refused_by_the_follower(
         rds.close()
         follower.stop()
         producer.stop()
+
+
+def test_a_string_column_that_cannot_travel_raises_in_python(bridge: wb.Bridge) -> None:
+    src = wb.DataSource({"name": ["a"]})
+    bridge.dashboard("main", wb.Column(wb.Table(src)))
+    bridge.flush()
+    seq = bridge.call(lambda h: h.documents["main"].seq)
+    for bad in (["lone \ud800"], np.array(["\udfff"])):
+        with pytest.raises(ValueError, match="surrogate"):
+            src.stream({"name": bad})
+        with pytest.raises(ValueError, match="surrogate"):
+            src.replace({"name": bad})
+    with pytest.raises(ValueError, match="surrogate"):
+        wb.DataSource({"name": ["\ud800"]})
+    bridge.flush()
+    assert bridge.call(lambda h: h.documents["main"].seq) == seq
+    assert len(src) == 1

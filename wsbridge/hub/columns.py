@@ -17,6 +17,7 @@ import numpy as np
 
 from ..wire.chunks import Chunks
 from ..wire.codec import DTYPES, to_wire_array
+from ..wire.values import check_strings
 
 __all__ = [
     "Column",
@@ -56,14 +57,14 @@ def _as_column(name: str, value: Any) -> Column:
     if isinstance(value, list) and any(isinstance(v, str) for v in value):
         if not all(v is None or isinstance(v, str) for v in value):
             raise ValueError(f"column {name!r} mixes strings with other values")
-        return list(value)
+        return _strings(name, list(value))
     arr = np.asarray(value)
     if arr.dtype.kind in "US":
-        return [str(v) for v in arr.tolist()]
+        return _strings(name, [str(v) for v in arr.tolist()])
     if arr.dtype.kind == "O":
         items = arr.tolist()
         if all(v is None or isinstance(v, str) for v in items):
-            return items
+            return _strings(name, items)
         raise ValueError(f"column {name!r} has object dtype; only numbers, dates and strings")
     if arr.ndim == 0:
         raise ValueError(f"column {name!r} must be one-dimensional, got a scalar")
@@ -75,6 +76,13 @@ def _as_column(name: str, value: Any) -> Column:
         wire = _frozen_copy(wire)  # the caller may reuse its array; ours must not change
     wire.flags.writeable = False
     return wire
+
+
+def _strings(name: str, values: list[Any]) -> list[Any]:
+    """A string column as the wire takes it: valid Unicode (``InvalidValue``,
+    a ValueError, for a lone surrogate, before anything is sent)."""
+    check_strings(values, f"column {name[:64]!r}")
+    return values
 
 
 #: columns up to this size are copied without releasing the GIL (see _frozen_copy)
