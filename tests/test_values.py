@@ -440,3 +440,16 @@ def test_a_string_column_that_cannot_travel_raises_in_python(bridge: wb.Bridge) 
     bridge.flush()
     assert bridge.call(lambda h: h.documents["main"].seq) == seq
     assert len(src) == 1
+
+
+def test_long_flat_lists_are_checked_too() -> None:
+    check_value([*range(1000), 2**64 - 1, -(2**63), 1.5, None, True, "é"], "v")
+    for bad in (2**64, -(2**63) - 1, "\ud800"):
+        with pytest.raises(p.ProtocolError) as info:
+            check_value([*range(100), bad], "v")
+        assert info.value.code == "invalid_value"
+    with pytest.raises(p.ProtocolError):
+        check_value([*range(100), nested(MAX_DEPTH)], "v")  # one level more than allowed
+    started = time.perf_counter()
+    check_value(list(range(1_000_000)), "v")  # a browser's megabytes of numbers: C-speed passes
+    assert time.perf_counter() - started < 0.5

@@ -63,6 +63,9 @@ def _check_values(state: dict[str, Any], what: str) -> None:
 def _check_set_values(model: str, state: dict[str, Any], req: Any) -> None:
     """A ``set``'s values; a refusal names the property and every one to restore."""
     for key, value in state.items():
+        kind = type(value)
+        if kind is float or kind is bool or value is None or (kind is str and value.isascii()):
+            continue  # the common scalars, without a call
         try:
             check_value(value, f"set.state[{key[:64]!r}]")
         except InvalidValue as exc:

@@ -114,13 +114,44 @@ def _walk(value: Any, what: str, room: int) -> None:
             kind = type(item)
             if kind is float or kind is bool or item is None or (kind is str and item.isascii()):
                 continue
+            if kind is int and INT_MIN <= item <= INT_MAX:
+                continue
             check_value(item, what, room - 1)
+        return
+    if len(value) > 16 and _flat(value, what):
         return
     for item in value:
         kind = type(item)
         if kind is float or kind is bool or item is None or (kind is str and item.isascii()):
             continue
+        if kind is int and INT_MIN <= item <= INT_MAX:
+            continue
+        if kind is list or kind is dict:
+            _walk(item, what, room - 1)
+            continue
         check_value(item, what, room - 1)
+
+
+def _flat(items: list[Any] | tuple[Any, ...], what: str) -> bool:
+    """A long list of JSON scalars (a browser may send megabytes of them),
+    checked in C-speed passes; False when it holds anything else."""
+    kinds = set(map(type, items))
+    if not kinds <= _SCALARS:
+        return False
+    if int in kinds:
+        ints = items if len(kinds) == 1 else [v for v in items if type(v) is int]
+        low, high = min(ints), max(ints)
+        if low < INT_MIN or high > INT_MAX:
+            bad = low if low < INT_MIN else high
+            raise InvalidValue(f"{what}: integer {_short(bad)} is outside int64/uint64")
+    if str in kinds:
+        text = "".join([v for v in items if type(v) is str])
+        if not text.isascii():
+            _check_text(text, what)
+    return True
+
+
+_SCALARS = frozenset((int, float, bool, str, type(None)))
 
 
 def _check_other(value: Any, what: str, room: int) -> None:
