@@ -163,14 +163,40 @@ def valid_cases() -> list[tuple[str, p.Message]]:
                 seq=50,
                 source="s1",
                 patches={
-                    "x": [[0, 9.5], [{"start": 1, "stop": 4, "step": 2}, np.array([7.0, 8.0])]]
+                    "x": [
+                        [0, np.array(9.5)],
+                        [{"start": 1, "stop": 4, "step": 2}, np.array([7.0, 8.0])],
+                    ],
+                    "name": [[2, "q"]],
                 },
             ),
         ),
+        # patched numbers are 0-d arrays of the column's dtype: exact where a
+        # JSON number is not (docs/protocol.md "source_patch")
+        *[
+            (f"source_patch_{name}", p.SourcePatch(seq=53, source="s5", patches={col: [[row, v]]}))
+            for name, col, row, v in (
+                ("inf", "f", 0, np.array(np.inf)),
+                ("minus_inf", "f", 1, np.array(-np.inf)),
+                ("int64_2p53p1", "i", 0, np.array(2**53 + 1, dtype=np.int64)),
+                ("int64_max", "i", 1, np.array(2**63 - 1, dtype=np.int64)),
+                ("uint64_max", "u", 0, np.array(2**64 - 1, dtype=np.uint64)),
+            )
+        ],
         (
             "source_replace",
             p.SourceReplace(seq=51, source="s1", data={"x": np.array([1.0]), "name": ["z"]}),
         ),
+        # zero-size arrays of any shape: a buffer of length 0 (an empty 2-D column)
+        (
+            "source_replace_empty_2d",
+            p.SourceReplace(
+                seq=54,
+                source="s6",
+                data={"xy": np.zeros((0, 2)), "rgb": np.zeros((0, 2, 3), dtype=np.uint8)},
+            ),
+        ),
+        ("stream_empty_2d", p.Stream(seq=55, source="s6", data={"xy": np.zeros((0, 2))})),
         (
             "custom_server",
             p.Custom(

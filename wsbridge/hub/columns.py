@@ -17,6 +17,7 @@ import numpy as np
 
 from ..wire.chunks import Chunks
 from ..wire.codec import DTYPES, to_wire_array
+from ..wire.values import check_strings
 
 __all__ = [
     "Column",
@@ -56,14 +57,14 @@ def _as_column(name: str, value: Any) -> Column:
     if isinstance(value, list) and any(isinstance(v, str) for v in value):
         if not all(v is None or isinstance(v, str) for v in value):
             raise ValueError(f"column {name!r} mixes strings with other values")
-        return list(value)
+        return _strings(name, list(value))
     arr = np.asarray(value)
     if arr.dtype.kind in "US":
-        return [str(v) for v in arr.tolist()]
+        return _strings(name, [str(v) for v in arr.tolist()])
     if arr.dtype.kind == "O":
         items = arr.tolist()
         if all(v is None or isinstance(v, str) for v in items):
-            return items
+            return _strings(name, items)
         raise ValueError(f"column {name!r} has object dtype; only numbers, dates and strings")
     if arr.ndim == 0:
         raise ValueError(f"column {name!r} must be one-dimensional, got a scalar")
@@ -75,6 +76,13 @@ def _as_column(name: str, value: Any) -> Column:
         wire = _frozen_copy(wire)  # the caller may reuse its array; ours must not change
     wire.flags.writeable = False
     return wire
+
+
+def _strings(name: str, values: list[Any]) -> list[Any]:
+    """A string column as the wire takes it: valid Unicode (``InvalidValue``,
+    a ValueError, for a lone surrogate, before anything is sent)."""
+    check_strings(values, f"column {name[:64]!r}")
+    return values
 
 
 #: columns up to this size are copied without releasing the GIL (see _frozen_copy)
@@ -133,6 +141,46 @@ def _concat(chunks: list[Column]) -> Column:
     arr = np.concatenate(chunks) if len(chunks) > 1 else chunks[0]
     arr.flags.writeable = False
     return arr
+
+
+def _cast_to(name: str, values: np.ndarray[Any, Any], target: np.dtype[Any]) -> Column:
+    """``values`` as ``target``, refusing a cast that would change a value's kind
+    or wrap an integer around (an int64 -1 into a uint64 column)."""
+    if values.dtype == target:
+        return values
+    if not np.can_cast(values.dtype, target, casting="same_kind") or not _fits(values, target):
+        raise ValueError(f"column {name[:64]!r} is {target}, cannot take these {values.dtype}")
+    out = values.astype(target)
+    out.flags.writeable = False
+    return out
+
+
+def _fits(values: np.ndarray[Any, Any], target: np.dtype[Any]) -> bool:
+    """Does every integer of ``values`` exist in the integer dtype ``target``?
+    (A float target rounds, as the column always does.)"""
+    if target.kind not in "iu" or values.size == 0 or np.can_cast(values.dtype, target, "safe"):
+        return True
+    info = np.iinfo(target)
+    return bool(info.min <= int(values.min()) and int(values.max()) <= info.max)
+
+
+def _patch_scalar(name: str, value: Any, target: np.dtype[Any], row: tuple[int, ...]) -> Any:
+    """One element (or row) of a numeric column's patch from the network, as an
+    array of ``target``: a 0-d array (or one row), or a JSON number, bool or
+    null (NaN) from an older producer."""
+    if isinstance(value, np.ndarray):
+        if value.shape not in ((), row):
+            raise ValueError(f"column {name[:64]!r} rows have shape {row}, got {value.shape}")
+        return _cast_to(name, value, target)
+    if value is None and target.kind == "f":
+        value = np.nan
+    if isinstance(value, (bool, int, float)):
+        try:
+            arr = np.asarray(value)
+        except OverflowError:
+            arr = np.asarray(value, dtype=object)
+        return _cast_to(name, arr, target)
+    raise ValueError(f"column {name[:64]!r} holds numbers, got {type(value).__name__}")
 
 
 class _ChunkedColumn:
@@ -247,14 +295,9 @@ class ColumnStore:
                 return np.empty(0, dtype=col.chunks[0].dtype)
             raise ValueError(f"column {name!r} holds numbers, got strings")
         target = col.chunks[0].dtype
-        if values.dtype != target:
-            if not np.can_cast(values.dtype, target, casting="same_kind"):
-                raise ValueError(f"column {name!r} is {target}, cannot take {values.dtype}")
-            values = values.astype(target)
-            values.flags.writeable = False
         if values.shape[1:] != col.chunks[0].shape[1:]:
             raise ValueError(f"column {name!r} rows have shape {col.chunks[0].shape[1:]}")
-        return values
+        return _cast_to(name, values, target)
 
     def stream(self, data: Mapping[str, Column], rollover: int | None = None) -> None:
         for name, values in data.items():
@@ -295,17 +338,54 @@ class ColumnStore:
                     i %= n
                     if col.is_numeric:
                         scalar = np.asarray(value)
-                        if scalar.ndim or not np.can_cast(
-                            scalar.dtype, col.chunks[0].dtype, "same_kind"
-                        ):
+                        if scalar.ndim:
                             raise ValueError(f"column {name!r} cannot take {value!r}")
-                        norm.append([i, scalar.item()])
+                        # a 0-d array of the column's dtype: it travels exactly
+                        # (a JSON number would lose inf, int64 and uint64 values)
+                        scalar = _cast_to(name, scalar, col.chunks[0].dtype)
+                        norm.append([i, _frozen_copy(scalar)])
                     else:
                         if value is not None and not isinstance(value, str):
                             raise ValueError(f"column {name!r} holds strings, got {value!r}")
                         norm.append([i, value])
                 else:
                     raise ValueError(f"patch index must be an int or a slice, got {index!r}")
+            out[name] = norm
+        return out
+
+    def check_wire_patch(
+        self, patches: Mapping[str, list[list[Any]]]
+    ) -> dict[str, list[list[Any]]]:
+        """A ``source_patch`` from the network (structure checked by the message)
+        against these columns: every index within the rows, every value of the
+        column's kind. Returns it with numbers as arrays of the column's dtype
+        (a JSON number from an older producer becomes one); raises ValueError.
+        """
+        out: dict[str, list[list[Any]]] = {}
+        n = self.length
+        for name, items in patches.items():
+            col = self._cols.get(name)
+            if col is None:
+                raise ValueError(f"unknown column {name[:64]!r}")
+            row = col.chunks[0].shape[1:] if col.is_numeric else ()
+            norm: list[list[Any]] = []
+            for index, value in items:
+                if isinstance(index, dict):
+                    if index["start"] > n or index["stop"] > n:
+                        raise ValueError(f"patch slice {index} is beyond the {n} rows")
+                    if col.is_numeric:
+                        if isinstance(value, list):
+                            value = np.asarray(value) if value else np.empty((0, *row))
+                        value = self._cast(name, value)
+                    elif not isinstance(value, list):
+                        raise ValueError(f"column {name[:64]!r} holds strings, got numbers")
+                elif not index < n:
+                    raise ValueError(f"patch index {index} out of range for {n} rows")
+                elif col.is_numeric:
+                    value = _patch_scalar(name, value, col.chunks[0].dtype, row)
+                elif value is not None and not isinstance(value, str):
+                    raise ValueError(f"column {name[:64]!r} holds strings, got a number")
+                norm.append([index, value])
             out[name] = norm
         return out
 

@@ -38,6 +38,7 @@ from ..wire.messages import (
     unchecked,
 )
 from ..wire.requests import Ack, Event, Hello, Set
+from ..wire.values import InvalidValue
 from .coalesce import Mergeable, coalesce
 from .config import NEVER_JOINED_GRACE, HubConfig, token_valid
 from .document import Document, Producer
@@ -182,13 +183,21 @@ class Hub:
         return self._publish(doc, merged, trusted)
 
     def _publish(self, doc: Document, message: Message, trusted: bool) -> int | None:
-        """Apply, encode once, log and fan out a sequenced producer message."""
+        """Check, encode once, apply, log and fan out a sequenced producer message.
+
+        Encoded before the replica takes it: a message that cannot be encoded
+        (the values rules of docs/protocol.md "Values" are checked when a
+        message is built or decoded; this is the last guard) is refused
+        whole, so the document's seq and every later snapshot stay good.
+        """
+        state = doc.state
         try:
-            doc.state.apply(message, trusted)
+            message = state.check(message, trusted)
+            frame = encode(message)
         except (StateError, ValueError) as exc:
             log.error("document %r: producer message %s refused: %s", doc.name, message.type, exc)
             return None
-        frame = encode(message)
+        state.commit(message)
         assert isinstance(message, Sequenced) and message.seq is not None  # it changed the doc
         seq, first = message.seq, message.first_seq()
         doc.append_log(seq if first is None else first, frame)
@@ -209,10 +218,14 @@ class Hub:
         if doc is None or seq is None or seq != doc.seq + 1:
             return None
         try:
-            doc.state.apply(message)
+            checked = doc.state.check(message)
+            if checked is not message:  # cast to its columns: send what the replica holds
+                frame = encode(checked)
         except (StateError, ValueError) as exc:
             log.error("document %r: message %s seq %s refused: %s", name, message.type, seq, exc)
             return None
+        doc.state.commit(checked)
+        message = checked
         doc.append_log(seq, frame)
         self._fan_out(doc, frame, message)
         return doc.seq
@@ -330,6 +343,9 @@ class Hub:
             return
         try:
             message = decode(data)
+        except InvalidValue as exc:
+            self._invalid(session, exc)
+            return
         except ProtocolError as exc:
             self._refuse(session, exc)
             return
@@ -341,7 +357,7 @@ class Hub:
             self._hello(session, message)
             return
         doc = session.doc
-        if isinstance(message, (Set, Event, Custom)) and not self._admit(session, message):
+        if isinstance(message, (Set, Event, Custom)) and not self._admit(session, message.type):
             return
         if isinstance(message, Set):
             self._set(session, doc, message)
@@ -370,7 +386,22 @@ class Hub:
                 {"type": message.type},
             )
 
-    def _admit(self, session: Session, message: Message) -> bool:
+    def _invalid(self, session: Session, exc: InvalidValue) -> None:
+        """A frame with a value that cannot travel: refused with ``invalid_value``.
+
+        A ``set`` counts as input (rate limits) and its sender gets the
+        canonical value of every property it named back, as when Python
+        refuses a value (docs/protocol.md "error").
+        """
+        ref, doc = exc.ref or {}, session.doc
+        if doc is None or ref.get("type") != "set" or not isinstance(ref.get("model"), str):
+            self._refuse(session, exc)
+            return
+        if not self._admit(session, "set"):
+            return
+        self.reject(doc.name, session.id, exc.code, exc.message, ref, ref["model"], exc.properties)
+
+    def _admit(self, session: Session, kind: str) -> bool:
         """Rate and backlog limits on browser input; past them, refuse (then close)."""
         cfg = self.config
         if session.pending_inbound >= cfg.max_pending_inbound:
@@ -382,7 +413,7 @@ class Hub:
             return True
         session.throttled += 1
         if session.throttled == 1:  # log and answer once per burst, not per message
-            self._error(session, "rate_limited", why, {"type": message.type})
+            self._error(session, "rate_limited", why, {"type": kind})
         if session.throttled >= cfg.flood_close_after:
             self._error(session, "rate_limited", "input flood; closing")
             session.request_close(1008, "input flood")

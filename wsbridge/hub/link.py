@@ -27,7 +27,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from ..errors import ProtocolError
+from ..errors import ProtocolError, StateError
 from ..wire.codec import Frame, encode
 from ..wire.envelope import PUBLISHABLE, decode_envelope, encode_envelope
 from ..wire.messages import Add, Custom, Error, Message
@@ -154,10 +154,13 @@ class ProducerLink:
                     "bad_message", "a document name is 1-128 characters without '/'"
                 )
             title = title if isinstance(title, str) else name
-            if env.get("ephemeral") is True:  # freed by the hub once its viewers left
-                hub.create_document(name, spec, self, title, ephemeral=True)
-            else:
-                hub.create_document(name, spec, self, title)
+            try:
+                if env.get("ephemeral") is True:  # freed by the hub once its viewers left
+                    hub.create_document(name, spec, self, title, ephemeral=True)
+                else:
+                    hub.create_document(name, spec, self, title)
+            except StateError as exc:  # checked before anything was created
+                raise ProtocolError("bad_message", f"create.spec: {exc}") from None
             self.documents.add(name)
         elif kind == "publish":
             message = env["message"]

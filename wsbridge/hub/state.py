@@ -9,9 +9,7 @@ the whole resync guarantee of docs/protocol.md.
 from __future__ import annotations
 
 import copy
-from typing import Any
-
-import numpy as np
+from typing import Any, TypeVar
 
 from ..errors import StateError
 from ..wire.messages import (
@@ -24,6 +22,7 @@ from ..wire.messages import (
     SourcePatch,
     SourceReplace,
     Stream,
+    unchecked,
 )
 from .columns import ColumnStore
 
@@ -46,8 +45,14 @@ class DocumentState:
 
     # -- building messages
     def snapshot(self) -> Snapshot:
-        """The whole state as a ``snapshot`` message at the current ``seq``."""
-        return Snapshot(
+        """The whole state as a ``snapshot`` message at the current ``seq``.
+
+        Built without re-validating: every value in it was checked when the
+        message that brought it was (``check``), and a snapshot is rebuilt
+        for each seq a viewer joins at.
+        """
+        return unchecked(
+            Snapshot,
             doc=self.doc,
             epoch=self.epoch,
             seq=self.seq,
@@ -58,8 +63,26 @@ class DocumentState:
         )
 
     # -- applying messages
-    def apply(self, message: Message, trusted: bool = False) -> None:
+    def apply(self, message: Message, trusted: bool = False) -> Message:
         """Apply one sequenced message (its ``seq`` becomes the state's).
+
+        Returns the message as applied (``check``): what every client must
+        be sent. Raises ``StateError`` or ``ValueError``, before changing
+        anything, when it does not fit this state.
+        """
+        applied = self.check(message, trusted)
+        self.commit(applied)
+        return applied
+
+    def check(self, message: Message, trusted: bool = False) -> Message:
+        """Does ``message`` fit this state? Returns it in the form to apply and send.
+
+        Nothing changes here, so the hub can encode the result before the
+        replica takes it (``Hub._publish``): what it cannot encode never
+        enters the replica or the log. From the network (``trusted`` False) a
+        ``stream``'s rows and a ``source_patch``'s values come back cast to
+        their columns' dtypes (docs/protocol.md "Values"), a new message when
+        anything was cast.
 
         ``trusted``: the message comes from this process's own ``DataSource``,
         which already checked and cast a stream's columns against a store
@@ -67,38 +90,55 @@ class DocumentState:
         the hub thread a few microseconds per message. Only the column names
         are compared then (a cheap guard; any mismatch takes the full check).
         Anything from the network (remote producers, followers, browsers) is
-        applied untrusted and fully validated.
+        checked in full.
         """
-        if isinstance(message, Snapshot):
-            self.load(message)
-            return
         if isinstance(message, Patch):
-            model = self.models.get(message.model)
-            if model is None:
+            if message.model not in self.models:
                 raise StateError(f"patch for unknown model {message.model!r}")
-            model["state"] = {**model["state"], **message.state}
         elif isinstance(message, Stream):
             store = self._source(message.source)
             data = message.data
             if not (trusted and store.has_columns(data)):
-                data = store.check_stream(data)
-            store.stream(data, message.rollover)
+                cast = store.check_stream(data)
+                if any(cast[name] is not data[name] for name in cast):
+                    return _with(message, data=cast)
         elif isinstance(message, SourcePatch):
             store = self._source(message.source)
-            store.patch(message.patches)
+            if not trusted:
+                return _with(message, patches=store.check_wire_patch(message.patches))
         elif isinstance(message, SourceReplace):
-            self._source(message.source).replace(message.data)
+            self._source(message.source)
+            _check_lengths(message.source, message.data)
+        elif isinstance(message, Add):
+            for sid, spec in message.sources.items():
+                _check_lengths(sid, spec["data"])
+        elif isinstance(message, Custom):
+            if message.model not in self.models:
+                raise StateError(f"custom message for unknown model {message.model!r}")
+        elif not isinstance(message, Snapshot):
+            raise StateError(f"{message.type} does not change a document")
+        return message
+
+    def commit(self, message: Message) -> None:
+        """Apply a message ``check`` returned (it cannot fail any more)."""
+        if isinstance(message, Snapshot):
+            self.load(message)
+            return
+        if isinstance(message, Patch):
+            model = self.models[message.model]
+            model["state"] = {**model["state"], **message.state}
+        elif isinstance(message, Stream):
+            self.sources[message.source].stream(message.data, message.rollover)
+        elif isinstance(message, SourcePatch):
+            self.sources[message.source].patch(message.patches)
+        elif isinstance(message, SourceReplace):
+            self.sources[message.source].replace(message.data)
         elif isinstance(message, Add):
             self._add(message.models, message.sources)
             if message.root is not None:
                 self.root = message.root
             if message.title is not None:
                 self.title = message.title
-        elif isinstance(message, Custom):
-            if message.model not in self.models:
-                raise StateError(f"custom message for unknown model {message.model!r}")
-        else:
-            raise StateError(f"{message.type} does not change a document")
         if isinstance(message, Sequenced) and message.seq is not None:
             self.seq = message.seq
 
@@ -109,17 +149,12 @@ class DocumentState:
         self._add(snap.models, snap.sources)
 
     def _add(self, models: dict[str, Any], sources: dict[str, Any]) -> None:
+        for sid, spec in sources.items():  # all checked before any is added
+            _check_lengths(sid, spec["data"])
         for mid, spec in models.items():
             self.models[mid] = {**spec, "state": dict(spec["state"])}
         for sid, spec in sources.items():
-            data = spec["data"]
-            for name, col in data.items():
-                if not isinstance(col, (np.ndarray, list)):
-                    raise StateError(f"source {sid!r} column {name!r} is not an array or a list")
-            try:
-                self.sources[sid] = ColumnStore(dict(data))
-            except ValueError as exc:
-                raise StateError(str(exc)) from None
+            self.sources[sid] = ColumnStore(dict(spec["data"]))
 
     def _source(self, sid: str) -> ColumnStore:
         store = self.sources.get(sid)
@@ -130,3 +165,21 @@ class DocumentState:
     # -- reading
     def model_state(self, mid: str) -> dict[str, Any]:
         return copy.copy(self.models[mid]["state"])
+
+
+M = TypeVar("M", bound=Message)
+
+
+def _with(message: M, **changed: Any) -> M:
+    """``message`` with some fields replaced, the others already checked."""
+    slots: tuple[str, ...] = type(message).__slots__
+    fields: dict[str, Any] = {name: getattr(message, name) for name in slots}
+    fields.update(changed)
+    return unchecked(type(message), **fields)
+
+
+def _check_lengths(sid: str, data: dict[str, Any]) -> None:
+    """A source's columns (arrays or lists: the message checked that) are equally long."""
+    lengths = {len(col) for col in data.values()}
+    if len(lengths) > 1:
+        raise StateError(f"source {sid!r}: columns have different lengths {sorted(lengths)}")

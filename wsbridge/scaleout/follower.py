@@ -15,6 +15,11 @@ everywhere (docs/deploy.md).
   A poll compares seqs with Redis every ``poll_interval`` for a lost tail.
 - A producer whose ``alive`` key lapsed is gone: its documents keep their
   last state, marked stale, until it publishes again (a new epoch).
+- Every frame read from Redis is decoded and checked like a remote
+  producer's message (values, columns; docs/protocol.md "Values"). One
+  that fails is logged once; its document keeps its last good state,
+  marked stale, until a snapshot past that seq or a new epoch appears
+  (Redis is written by producers only, so this is damage or an attack).
 - Browser input goes to the document's inbox stream, the session named
   ``<hub id>/c<n>`` (unique across hubs: it is also the browser's session
   id, which echoes name); the producer answers on this hub's channel.
@@ -55,6 +60,12 @@ log = logging.getLogger("wsbridge.follower")
 
 #: browser input entries kept per document inbox (``XADD MAXLEN ~``)
 INBOX_MAXLEN = 10_000
+
+#: what viewers of a document stuck at a refused entry are told
+REFUSED = (
+    "this hub refused a message of this document read from Redis (seq {seq}: {why}); "
+    "showing the state before it"
+)
 
 
 def _message(frame: Frame) -> Message:
@@ -117,6 +128,9 @@ class BackplaneFollower(RedisLink):
         self.reconnects = 0
         self._inputs: deque[tuple[str, bytes]] = deque()
         self._synced = asyncio.Event()
+        #: documents whose next entry in Redis was refused: name -> (epoch, seq)
+        self._stuck: dict[str, tuple[str, int]] = {}
+        self._bad_bus: tuple[str, int] | None = None
 
     def health(self) -> dict[str, Any]:
         return {
@@ -204,6 +218,8 @@ class BackplaneFollower(RedisLink):
             if doc is not None and doc.epoch == epoch:
                 self.hub.remove_document(name)
         elif kind == "msg":
+            if self._stuck.get(name, ("", -1))[0] == epoch:
+                return  # waiting for a snapshot past the refused entry (_poll)
             if doc is None or doc.epoch != epoch or doc.gone:
                 await self._load(name)
                 return
@@ -215,7 +231,9 @@ class BackplaneFollower(RedisLink):
                     if self.hub.publish_frame(name, _message(frame), frame) is not None:
                         return
                 except ProtocolError as exc:
-                    log.warning("bad frame for %r seq %s on the bus: %s", name, seq, exc)
+                    if self._bad_bus != (name, seq):  # once per entry: then the stream decides
+                        self._bad_bus = (name, seq)
+                        log.warning("bad frame for %r seq %s on the bus: %s", name, seq, exc)
             await self._repair(name)
 
     # -- loading and repairing
@@ -247,18 +265,22 @@ class BackplaneFollower(RedisLink):
         try:
             snapshot = _message(split_snap(snap))
         except ProtocolError as exc:
-            log.error("the snapshot of %r in Redis is unreadable: %s", name, exc)
+            self._refused(name, epoch.decode(), -1, f"its snapshot: {exc.code}: {exc.message}")
             return
         if not isinstance(snapshot, Snapshot):
-            log.error("the snapshot key of %r holds a %s", name, snapshot.type)
+            self._refused(name, epoch.decode(), -1, f"its snapshot key holds a {snapshot.type}")
             return
+        stuck = self._stuck.get(name)
+        if stuck is not None and stuck[0] == snapshot.epoch and snapshot.seq < stuck[1]:
+            return  # the snapshot is older than the refused entry: nothing new to show
+        self._stuck.pop(name, None)
         self.loads += 1
         doc = self.hub.adopt_document(snapshot, self.link)
         for entry_id, fields in entries:  # the log before the snapshot: for replays
             seq = _seq_of(entry_id)
             if seq <= snapshot.seq:
                 doc.append_log(seq, _entry_frame(fields))
-        if not self._apply(name, entries):
+        if not self._apply(name, entries) and name not in self._stuck:
             log.warning("document %r: the stream does not continue its snapshot", name)
         if not alive:
             self._gone(name)
@@ -276,11 +298,29 @@ class BackplaneFollower(RedisLink):
                 return False
             frame = _entry_frame(fields)
             try:
-                if self.hub.publish_frame(name, _message(frame), frame) is None:
-                    return False
-            except ProtocolError:
+                message = _message(frame)
+            except ProtocolError as exc:
+                self._refused(name, doc.epoch, seq, f"{exc.code}: {exc.message}")
+                return False
+            if self.hub.publish_frame(name, message, frame) is None:
                 return False
         return True
+
+    def _refused(self, name: str, epoch: str, seq: int, why: str) -> None:
+        """Entry ``seq`` of ``name`` cannot be applied: logged once, the document
+        kept at its last good state and marked stale until ``_poll`` sees a
+        snapshot past it (or a new epoch), instead of reloading per message."""
+        if self._stuck.get(name) == (epoch, seq):
+            return
+        self._stuck[name] = (epoch, seq)
+        why = why if len(why) <= 200 else why[:197] + "..."
+        log.warning(
+            "document %r: entry %s in Redis refused (%s); kept at seq %s", name, seq, why, seq - 1
+        )
+        doc = self.hub.documents.get(name)
+        if doc is not None:
+            self.link.free([s.id for s in doc.sessions])
+            self.hub.mark_gone(name, GoneProducer(self.hub), REFUSED.format(seq=seq, why=why))
 
     async def _repair(self, name: str) -> None:
         """A gap: read it from the stream (``_load`` reloads when the stream lost it)."""
@@ -294,14 +334,20 @@ class BackplaneFollower(RedisLink):
         pipe = self.redis.pipeline(transaction=False)
         pipe.hkeys(k.docs)
         for name in names:
-            pipe.hmget(k.meta(name), "epoch", "seq")
+            pipe.hmget(k.meta(name), "epoch", "seq", "snap_seq")
             pipe.exists(k.alive(name))
         replies = await pipe.execute()
         known = {n.decode() for n in replies[0]}
         for i, name in enumerate(names):
-            (epoch, seq), alive = replies[1 + 2 * i], replies[2 + 2 * i]
+            (epoch, seq, snap_seq), alive = replies[1 + 2 * i], replies[2 + 2 * i]
             doc = self.hub.documents.get(name)
             if doc is None:
+                continue
+            stuck = self._stuck.get(name)
+            if stuck is not None and epoch is not None:
+                if epoch.decode() == stuck[0] and int(snap_seq or 0) < stuck[1]:
+                    continue  # still stuck: only a snapshot past the refused entry helps
+                await self._load(name)
                 continue
             if not alive:
                 if not doc.gone:

@@ -25,6 +25,7 @@ from traitlets import HasTraits
 
 from ..hub.columns import new_id
 from ..wire.messages import Custom, Patch
+from ..wire.values import InvalidValue, check_value
 from . import sync as _sync
 from .source import DataSource
 
@@ -71,6 +72,9 @@ class Model(HasTraits):
         self._listeners: list[Listener] = []
         self._event_handlers: dict[str, list[Callable[..., Any]]] = {}
         self._msg_handlers: list[Callable[..., Any]] = []
+        validators = self._trait_validators  # the class's @validate handlers, per instance
+        for name in self.trait_names(sync=True):
+            validators[name] = _TravelCheck(validators.get(name))
         super().__init__(**kwargs)
         self.id: str = id or new_id("m")
         self.observe(self._on_trait_change, names=self.trait_names(sync=True))
@@ -230,6 +234,35 @@ class Model(HasTraits):
     def _fire_msg(self, content: Any, buffers: list[Any]) -> None:
         for cb in list(self._msg_handlers):
             cb(self, content, buffers)
+
+
+class _TravelCheck:
+    """A synced trait's cross-validator: the trait's own ``@validate`` handler
+    (if any), then the wire's value rules (``wire.values``).
+
+    Why a validator: traitlets runs it before the value is stored, so a value
+    that could not travel (a 70-bit int, a 300-level dict) raises
+    ``TraitError`` from the assignment and nothing changes or is sent; a
+    browser's ``set`` of one is refused with ``invalid_value`` the same way
+    (``Model._apply_client_state``).
+    """
+
+    __slots__ = ("inner",)
+
+    def __init__(self, inner: Callable[[Any, Any], Any] | None) -> None:
+        self.inner = inner
+
+    def __call__(self, obj: Any, proposal: Any) -> Any:
+        value = proposal.value if self.inner is None else self.inner(obj, proposal)
+        kind = type(value)
+        if kind is float or kind is bool or value is None:
+            return value  # the common scalars travel as they are
+        try:
+            check_value(_serialize(value), "value")
+        except InvalidValue as exc:
+            name = f"{type(obj).__name__}.{proposal.trait.name}"
+            raise traitlets.TraitError(f"{name}: this value cannot travel: {exc.message}") from None
+        return value
 
 
 def _as_model(value: Any) -> Any:

@@ -1,4 +1,9 @@
-"""Small field validators for messages; each raises ``ProtocolError("bad_message")``."""
+"""Small field validators for messages.
+
+Each raises ``ProtocolError("bad_message")`` for a message of the wrong
+shape, or ``InvalidValue`` (``invalid_value``) for a value that cannot
+travel (``values.py``).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ import numpy as np
 
 from ..errors import ProtocolError
 from .chunks import Chunks
+from .values import MAX_DEPTH, InvalidValue, check_strings, check_value, wire_dtype
 
 __all__: list[str] = []
 
@@ -45,6 +51,29 @@ def _check_state(value: Any, what: str) -> None:
         raise ProtocolError("bad_message", f"{what} must be an object")
 
 
+def _check_values(state: dict[str, Any], what: str) -> None:
+    """Every property value of a state travels (``values.check_value``)."""
+    for key, value in state.items():
+        kind = type(value)
+        if kind is float or kind is bool or value is None or (kind is str and value.isascii()):
+            continue  # the common scalars, without a call
+        check_value(value, f"{what}[{key[:64]!r}]")
+
+
+def _check_set_values(model: str, state: dict[str, Any], req: Any) -> None:
+    """A ``set``'s values; a refusal names the property and every one to restore."""
+    for key, value in state.items():
+        kind = type(value)
+        if kind is float or kind is bool or value is None or (kind is str and value.isascii()):
+            continue  # the common scalars, without a call
+        try:
+            check_value(value, f"set.state[{key[:64]!r}]")
+        except InvalidValue as exc:
+            exc.ref = {"type": "set", "model": model, "property": key[:64], "req": req}
+            exc.properties = list(state)
+            raise
+
+
 def _check_first(first: Any, seq: int, what: str) -> None:
     if first is not None:
         _check_seq(first, f"{what}.first")
@@ -60,6 +89,8 @@ def _check_specs(models: Any, sources: Any, what: str) -> None:
             raise ProtocolError("bad_message", f"{what}.models[{mid!r}] must be an object")
         _check_id(spec.get("type"), f"{what}.models[{mid!r}].type")
         _check_state(spec.get("state"), f"{what}.models[{mid!r}].state")
+        # the whole spec: it is kept and sent as it is (the spec and its state wrap the values)
+        check_value(spec, f"{what}.models[{mid[:64]!r}]", MAX_DEPTH + 2)
     _check_state(sources, f"{what}.sources")
     for sid, spec in sources.items():
         _check_id(sid, f"{what} source id")
@@ -71,5 +102,12 @@ def _check_specs(models: Any, sources: Any, what: str) -> None:
 def _check_columns(data: Any, what: str) -> None:
     _check_state(data, what)
     for name, col in data.items():
-        if not isinstance(col, (np.ndarray, list, Chunks)):
+        if type(col) is list:
+            check_strings(col, f"{what}[{name[:64]!r}]")
+        elif isinstance(col, (np.ndarray, Chunks)):
+            if not col.shape:
+                raise ProtocolError("bad_message", f"{what}[{name[:64]!r}] must have rows")
+            if not wire_dtype(col.dtype):
+                raise InvalidValue(f"{what}[{name[:64]!r}]: arrays of {col.dtype} cannot travel")
+        else:
             raise ProtocolError("bad_message", f"{what}[{name!r}] must be an array or a list")

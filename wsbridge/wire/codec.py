@@ -270,9 +270,11 @@ def encode(message: Message | dict[str, Any]) -> Frame:
         relative.append(offset)
         if type(arr) is Chunks:  # its arrays back to back: one buffer, no copy yet
             body.extend([a.data.cast("B") for a in arr.arrays])
-        else:
+        elif nbytes:
             body.append(memoryview(arr).cast("B"))
             referenced = referenced and immutable(arr)
+        # else a zero-size array of any shape (an empty 2-D column): no bytes,
+        # and no view (a memoryview cannot cast a shape holding a 0)
         referenced = referenced and nbytes >= MIN_REFERENCED_BYTES
         pad = -nbytes & 7
         if pad:

@@ -21,9 +21,11 @@ from .checks import (
     _check_seq,
     _check_specs,
     _check_state,
+    _check_values,
     _opt,
     _req,
 )
+from .values import InvalidValue, check_value, wire_dtype
 
 __all__ = [
     "Add",
@@ -115,6 +117,7 @@ class Welcome(Message):
         _check_id(self.epoch, "welcome.epoch")
         _check_seq(self.seq, "welcome.seq")
         _check_id(self.session, "welcome.session")
+        check_value(self.limits, "welcome.limits")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -247,9 +250,11 @@ class Patch(Sequenced):
         _check_seq(self.seq, "patch.seq")
         _check_id(self.model, "patch.model")
         _check_state(self.state, "patch.state")
+        _check_values(self.state, "patch.state")
         if self.origin is not None:
             _check_id(self.origin.get("session"), "patch.origin.session")
             _check_seq(self.origin.get("req"), "patch.origin.req")
+            check_value(self.origin, "patch.origin")
         _check_first(self.first, self.seq, "patch")
 
     def to_dict(self) -> dict[str, Any]:
@@ -327,6 +332,13 @@ class Stream(Sequenced):
         )
 
 
+def _rows(value: Any) -> int | None:
+    """The rows of a slice patch's value (None: not an array or a list; a 0-d array has none)."""
+    if isinstance(value, np.ndarray):
+        return value.shape[0] if value.shape else None
+    return len(value) if isinstance(value, list) else None
+
+
 def _check_patches(patches: Any) -> None:
     _check_state(patches, "source_patch.patches")
     for col, items in patches.items():
@@ -342,12 +354,14 @@ def _check_patches(patches: Any) -> None:
                 if index["step"] < 1:
                     raise ProtocolError("bad_message", "source_patch slice step must be >= 1")
                 count = len(range(index["start"], index["stop"], index["step"]))
-                if not isinstance(value, (np.ndarray, list)) or len(value) != count:
+                if _rows(value) != count:
                     raise ProtocolError(
                         "bad_message", "source_patch slice value must hold one item per index"
                     )
             else:
                 _check_seq(index, "source_patch index")
+            # numbers travel as arrays of the column's dtype (docs/protocol.md "source_patch")
+            check_value(value, f"source_patch.patches[{col[:64]!r}]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -432,6 +446,10 @@ class Custom(Sequenced):
             isinstance(b, np.ndarray) for b in self.buffers
         ):
             raise ProtocolError("bad_message", "custom.buffers must be a list of binary buffers")
+        for buf in self.buffers:
+            if not wire_dtype(buf.dtype):
+                raise InvalidValue(f"custom.buffers: arrays of {buf.dtype} cannot travel")
+        check_value(self.content, "custom.content")
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -470,6 +488,8 @@ class Error(Message):
         if not isinstance(self.message, str):
             raise ProtocolError("bad_message", "error.message must be a string")
         _check_seq(self.seq, "error.seq")
+        if self.ref is not None:
+            check_value(self.ref, "error.ref")
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ..errors import ProtocolError
-from .checks import _check_id, _check_seq, _check_state, _opt, _req
+from .checks import _check_id, _check_seq, _check_set_values, _check_state, _opt, _req
 from .messages import Message
+from .values import check_value
 
 __all__ = [
     "Ack",
@@ -74,6 +75,7 @@ class Set(Message):
         if not self.state:
             raise ProtocolError("bad_message", "set.state must not be empty")
         _check_seq(self.req, "set.req")
+        _check_set_values(self.model, self.state, self.req)
 
     def to_dict(self) -> dict[str, Any]:
         return {"v": 1, "type": "set", "model": self.model, "state": self.state, "req": self.req}
@@ -99,6 +101,7 @@ class Event(Message):
     def __post_init__(self) -> None:
         _check_id(self.model, "event.model")
         _check_id(self.name, "event.name")
+        check_value(self.data, "event.data")
 
     def to_dict(self) -> dict[str, Any]:
         return {"v": 1, "type": "event", "model": self.model, "name": self.name, "data": self.data}

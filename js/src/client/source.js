@@ -128,15 +128,21 @@ function concat(chunks, total) {
 }
 
 /**
- * A scalar for a patch of `arr`: null (how NaN travels) is NaN in a float
- * column, BigInts for 64-bit columns, 0/1 for bool.
+ * A scalar for a patch of `arr`. A hub sends a patched number as a 0-d
+ * array of the column's dtype (docs/protocol.md "source_patch"): its one
+ * element is taken as it is, so ±Infinity and 64-bit integers stay exact.
+ * A JSON number (an older hub) is converted: null (how NaN travelled) is
+ * NaN in a float column, BigInts for 64-bit columns, 0/1 for bool.
  * @param {ColumnValue} arr
  * @param {any} value
  */
 function coerce(arr, value) {
+  if (isTypedArray(value)) value = value[0];
   if (!isTypedArray(arr)) return value;
   if (arr instanceof BigInt64Array || arr instanceof BigUint64Array) {
-    return typeof value === "bigint" ? value : BigInt(Math.trunc(Number(value ?? 0)));
+    if (typeof value === "bigint") return value;
+    const n = Number(value ?? 0);
+    return BigInt(Number.isFinite(n) ? Math.trunc(n) : 0);
   }
   if (value === null || value === undefined) return arr instanceof Float64Array || arr instanceof Float32Array ? NaN : 0;
   return Number(value);
@@ -285,5 +291,7 @@ function writeRow(out, row, size, value) {
     return;
   }
   const start = row * size;
-  for (let i = 0; i < size; i++) out[start + i] = coerce(out, value?.[i]);
+  // a 0-d array (one element) fills the whole row, as numpy broadcasts it
+  const one = isTypedArray(value) && value.length === 1;
+  for (let i = 0; i < size; i++) out[start + i] = coerce(out, one ? value : value?.[i]);
 }

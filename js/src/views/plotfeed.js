@@ -57,8 +57,9 @@ export function toBokehData(data) {
 /**
  * A wire `source_patch` as BokehJS's `cds.patch` takes it: an index stays
  * a number; a `{start, stop, step}` slice is already the shape BokehJS
- * reads; a scalar `null` in a float column is NaN (how NaN travels in
- * JSON); BigInts are numbers.
+ * reads; a patched number (a 0-d array of the column's dtype) is its one
+ * element; a scalar `null` in a float column is NaN (how NaN travelled in
+ * JSON from older hubs); BigInts are numbers.
  * @param {Record<string, [any, any][]>} patches
  * @param {Record<string, any>} columns the BokehJS columns being patched (for their kinds)
  * @returns {Record<string, [any, any][]>}
@@ -72,7 +73,7 @@ export function toBokehPatches(patches, columns) {
     const float = col instanceof Float64Array || col instanceof Float32Array;
     out[name] = items.map(([index, value]) => {
       if (typeof index === "number") {
-        let v = value;
+        let v = isTypedArray(value) ? value[0] : value;
         if (v === null && float) v = NaN;
         else if (typeof v === "bigint") v = Number(v);
         return [index, v];
