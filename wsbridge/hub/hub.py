@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from typing import Any, cast
 
-from ..errors import ProtocolError, StateError
+from ..errors import ProtocolError, StateError, clip_error
 from ..wire.codec import Frame, decode, encode
 from ..wire.messages import (
     Add,
@@ -134,13 +134,13 @@ class Hub:
         doc.gone = reason
         doc.producer = producer
         for session in list(doc.sessions):
-            self._error(session, "producer_gone", reason)
+            self._error(session, "producer_gone", reason, force=True)
 
     def remove_document(self, name: str, reason: str = "document removed") -> None:
         doc = self.documents.pop(name, None)
         if doc is not None:
             for session in list(doc.sessions):
-                self._error(session, "unknown_document", reason)
+                self._error(session, "unknown_document", reason, force=True)
                 session.request_close(1008, reason)
 
     def publish(self, name: str, message: Message, trusted: bool = False) -> int | None:
@@ -275,8 +275,9 @@ class Hub:
             return
         state = {p: spec["state"][p] for p in properties if p in spec["state"]}
         if state:
+            # an answer to the client's input: it counts against the bound
             patch = Patch(seq=doc.seq, model=model, state=state, reply=True)
-            session.push(encode(patch), force=True)
+            session.push(encode(patch))
 
     # -- client side
     def open_session(self, authenticated: bool = False, edge: SessionEdge | None = None) -> Session:
@@ -290,7 +291,12 @@ class Hub:
         )
         self.sessions[session.id] = session
         if len(self.sessions) > self.config.max_clients:
-            self._error(session, "too_many_clients", "this hub has too many clients; retry later")
+            self._error(
+                session,
+                "too_many_clients",
+                "this hub has too many clients; retry later",
+                force=True,
+            )
             session.request_close(1013, "too many clients")
         return session
 
@@ -331,6 +337,10 @@ class Hub:
         try:
             message = decode(data)
         except ProtocolError as exc:
+            # a malformed frame is input too: it takes a token, so a flood of
+            # them is refused, then closed, as any input flood (_admit)
+            if exc.close_code is None and not self._token_for_refusal(session):
+                return
             self._refuse(session, exc)
             return
         if session.doc is None:
@@ -363,6 +373,8 @@ class Hub:
                 self._forward(session, doc.producer.on_custom, doc, message)
         elif isinstance(message, Ack):
             session.acked = message.seq
+        elif not self._token_for_refusal(session):
+            return
         elif isinstance(message, Hello):
             self._error(session, "bad_message", "hello was already sent on this connection")
         else:
@@ -379,17 +391,36 @@ class Hub:
         if session.pending_inbound >= cfg.max_pending_inbound:
             why = f"{session.pending_inbound} inputs are still being handled"
         elif not session.take_input_token():
-            why = f"more than {cfg.input_rate:g} inputs per second"
+            why = self._rate_why()
         else:
             session.throttled = 0
             return True
+        self._throttle(session, why, message.type)
+        return False
+
+    def _rate_why(self) -> str:
+        return f"more than {self.config.input_rate:g} inputs per second"
+
+    def _token_for_refusal(self, session: Session) -> bool:
+        """May a frame that will be refused (malformed, or not for clients) be
+        answered? It takes an input token like any input, so a flood of them
+        is refused once, then closed (1008), instead of answered each.
+        Answering one does not end a burst (only an admitted input does), so
+        a flood of them is closed however it is paced."""
+        if session.take_input_token():
+            return True
+        self._throttle(session, self._rate_why(), "frame")
+        return False
+
+    def _throttle(self, session: Session, why: str, kind: str) -> None:
+        """One more input refused for rate or backlog: answered once per burst,
+        closed (1008) after ``flood_close_after`` in a row."""
         session.throttled += 1
         if session.throttled == 1:  # log and answer once per burst, not per message
-            self._error(session, "rate_limited", why, {"type": message.type})
-        if session.throttled >= cfg.flood_close_after:
+            self._error(session, "rate_limited", why, {"type": kind})
+        if session.throttled >= self.config.flood_close_after:
             self._error(session, "rate_limited", "input flood; closing")
             session.request_close(1008, "input flood")
-        return False
 
     def input_done(self, session_id: str) -> None:
         """The producer finished one input of this session (frees backlog)."""
@@ -410,7 +441,7 @@ class Hub:
             return 0
         closing = [s for s in self.sessions.values() if s.close_code is None]
         for session in closing:
-            self._error(session, "unauthorized", "the token expired")
+            self._error(session, "unauthorized", "the token expired", force=True)
             session.request_close(1008, "token expired")
         return len(closing)
 
@@ -452,7 +483,7 @@ class Hub:
             for frame in replay:
                 session.push(frame, force=True)
         if doc.gone is not None:  # the last state is shown, but say it is stale
-            self._error(session, "producer_gone", doc.gone)
+            self._error(session, "producer_gone", doc.gone, force=True)
 
     def _welcome(self, session: Session, doc: Document, resumed: bool) -> None:
         welcome = Welcome(
@@ -511,11 +542,24 @@ class Hub:
             session.request_close(exc.close_code, exc.message)
 
     def _error(
-        self, session: Session, code: str, text: str, ref: dict[str, Any] | None = None
+        self,
+        session: Session,
+        code: str,
+        text: str,
+        ref: dict[str, Any] | None = None,
+        force: bool = False,
     ) -> None:
+        """Send one session an ``error``, logged once, both clipped (``clip_error``).
+
+        An error answering the client's own input counts against its
+        outbound bound like any frame (a client that sends bad frames and
+        never reads must not grow the hub); ``force`` only for the hub's
+        own notices, one per event (producer gone, document removed...).
+        """
+        text, ref = clip_error(text, ref)
         log.warning("session %s: %s: %s", session.id, code, text)
         seq = session.doc.seq if session.doc is not None else 0
-        session.push(encode(Error(code=code, message=text, seq=seq, ref=ref)), force=True)
+        session.push(encode(Error(code=code, message=text, seq=seq, ref=ref)), force=force)
 
     # -- introspection
     def stats(self) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from ..errors import ProtocolError
+from ..errors import ProtocolError, clip_error
 from ..wire.codec import Frame, encode
 from ..wire.envelope import PUBLISHABLE, decode_envelope, encode_envelope
 from ..wire.messages import Add, Custom, Error, Message
@@ -137,8 +137,9 @@ class ProducerLink:
             env = decode_envelope(data)
             self._apply(env)
         except ProtocolError as exc:
-            log.warning("producer %s: %s: %s", self.name, exc.code, exc.message)
-            self.send(encode(Error(code=exc.code, message=exc.message, ref=exc.ref)))
+            text, ref = clip_error(exc.message, exc.ref)
+            log.warning("producer %s: %s: %s", self.name, exc.code, text)
+            self.send(encode(Error(code=exc.code, message=text, ref=ref)))
 
     def _apply(self, env: dict[str, Any]) -> None:
         kind = env["type"]
