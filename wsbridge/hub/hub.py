@@ -41,6 +41,7 @@ from ..wire.requests import Ack, Event, Hello, Set
 from .coalesce import Mergeable, coalesce
 from .config import NEVER_JOINED_GRACE, HubConfig, token_valid
 from .document import Document, Producer
+from .inputs import event_refusal
 from .port import HubHooks, SessionEdge
 from .session import Session
 
@@ -67,6 +68,11 @@ class Hub:
         self.config = config or HubConfig()
         self.documents: dict[str, Document] = {}
         self.sessions: dict[str, Session] = {}
+        #: closed sessions whose inputs the producer has not answered yet:
+        #: their bytes count until it does (``input_done``)
+        self._departed: dict[str, Session] = {}
+        #: bytes of browser input handed to producers and not yet handled
+        self.pending_input_bytes = 0
         self._ids = itertools.count(1)
         #: sessions are named ``<prefix>c<n>``: hubs sharing a backplane use
         #: ``<hub id>/`` so a session id names one browser across all of them
@@ -301,14 +307,20 @@ class Hub:
         return session
 
     def close_session(self, session: Session) -> None:
+        """The connection ended; inputs it left in flight are dropped by the
+        producer (``on_left``) and still count until it answers each."""
         session.closed = True
         session.outbox.clear()
         session.queued_bytes = 0
         self.sessions.pop(session.id, None)
+        if session.pending_inbound > 0:
+            self._departed[session.id] = session
         if session.doc is not None:
             session.doc.sessions.discard(session)
             if not session.doc.sessions:
                 session.doc.empty_since = self.config.clock()
+            if session.pending_inbound > 0:
+                session.doc.producer.on_left(session.doc.name, session.id)
 
     def sweep(self, grace: float) -> list[str]:
         """Remove per-session documents nobody joined for ``grace`` seconds.
@@ -351,26 +363,30 @@ class Hub:
             self._hello(session, message)
             return
         doc = session.doc
-        if isinstance(message, (Set, Event, Custom)) and not self._admit(session, message):
+        size = len(data)
+        if isinstance(message, (Set, Event, Custom)) and not self._admit(session, message, size):
             return
         if isinstance(message, Set):
-            self._set(session, doc, message)
+            self._set(session, doc, message, size)
         elif isinstance(message, Event):
             spec = self._model(session, doc, message.model, message)
             if spec is None:
                 return
+            ref = {"type": "event", "model": message.model, "name": message.name}
             if message.name not in spec.get("events", ()):
-                self._error(
-                    session,
-                    "unknown_event",
-                    f"{spec['type']} has no event {message.name[:64]!r}",
-                    {"type": "event", "model": message.model, "name": message.name[:64]},
-                )
+                text = f"{spec['type']} has no event {message.name[:64]!r}"
+                self._error(session, "unknown_event", text, ref)
                 return
-            self._forward(session, doc.producer.on_event, doc, message)
+            why = event_refusal(spec, message)
+            if why is None and size > self.config.max_event_bytes:
+                why = f"an event is at most {self.config.max_event_bytes} bytes"
+            if why is not None:  # refused before anything is queued
+                self._error(session, "invalid_value", why, ref)
+                return
+            self._forward(session, doc.producer.on_event, doc, message, size)
         elif isinstance(message, Custom):
             if self._model(session, doc, message.model, message) is not None:
-                self._forward(session, doc.producer.on_custom, doc, message)
+                self._forward(session, doc.producer.on_custom, doc, message, size)
         elif isinstance(message, Ack):
             session.acked = message.seq
         elif not self._token_for_refusal(session):
@@ -385,11 +401,22 @@ class Hub:
                 {"type": message.type},
             )
 
-    def _admit(self, session: Session, message: Message) -> bool:
-        """Rate and backlog limits on browser input; past them, refuse (then close)."""
+    def _admit(self, session: Session, message: Message, size: int) -> bool:
+        """Rate and backlog limits on browser input; past them, refuse (then close).
+
+        The backlog is bounded in inputs and in bytes, per session and for the
+        whole hub (docs/security.md "Input waiting for Python"): a slow
+        callback must not let input pile up in memory. An input larger than a
+        byte bound is taken only when nothing else is waiting there.
+        """
         cfg = self.config
+        waiting, total = session.pending_input_bytes, self.pending_input_bytes
         if session.pending_inbound >= cfg.max_pending_inbound:
             why = f"{session.pending_inbound} inputs are still being handled"
+        elif waiting and waiting + size > cfg.max_pending_input_bytes:
+            why = f"{waiting} bytes of input are still being handled"
+        elif total and total + size > cfg.max_pending_input_bytes_total:
+            why = f"the hub has {total} bytes of input still being handled"
         elif not session.take_input_token():
             why = self._rate_why()
         else:
@@ -424,14 +451,23 @@ class Hub:
 
     def input_done(self, session_id: str) -> None:
         """The producer finished one input of this session (frees backlog)."""
-        session = self.sessions.get(session_id)
-        if session is not None and session.pending_inbound > 0:
-            session.pending_inbound -= 1
+        session = self.sessions.get(session_id) or self._departed.get(session_id)
+        if session is None or session.pending_inbound <= 0:
+            return
+        session.pending_inbound -= 1
+        size = session.input_sizes.popleft() if session.input_sizes else 0
+        session.pending_input_bytes -= size
+        self.pending_input_bytes -= size
+        if session.closed and session.pending_inbound == 0:
+            self._departed.pop(session_id, None)
 
     def _forward(
-        self, session: Session, call: Callable[..., None], doc: Document, msg: Any
+        self, session: Session, call: Callable[..., None], doc: Document, msg: Any, size: int
     ) -> None:
         session.pending_inbound += 1
+        session.input_sizes.append(size)
+        session.pending_input_bytes += size
+        self.pending_input_bytes += size
         call(doc.name, session.id, msg)
 
     def expire_tokens(self) -> int:
@@ -510,7 +546,7 @@ class Hub:
             )
         return spec
 
-    def _set(self, session: Session, doc: Document, message: Set) -> None:
+    def _set(self, session: Session, doc: Document, message: Set, size: int) -> None:
         spec = self._model(session, doc, message.model, message)
         if spec is None:
             return
@@ -534,7 +570,7 @@ class Hub:
                     [p for p in message.state if p in spec["state"]],
                 )
                 return
-        self._forward(session, doc.producer.on_set, doc, message)
+        self._forward(session, doc.producer.on_set, doc, message, size)
 
     def _refuse(self, session: Session, exc: ProtocolError) -> None:
         self._error(session, exc.code, exc.message, exc.ref)

@@ -76,6 +76,9 @@ class GoneProducer:
     def on_closed(self, doc: str) -> None:
         """Nothing to free: the producer that owned ``doc`` is gone already."""
 
+    def on_left(self, doc: str, session: str) -> None:
+        """Nothing queued here: every input is refused at once."""
+
     def _refuse(self, doc: str, session: str, message: Event | Custom) -> None:
         ref = {"type": message.type, "model": message.model}
         self.hub.reject(doc, session, "producer_gone", self.reason, ref)
@@ -116,6 +119,12 @@ class ProducerLink:
     def on_closed(self, doc: str) -> None:
         """A per-session document was swept; its producer frees it when its page
         is gone on its side too, so nothing crosses the link."""
+
+    def on_left(self, doc: str, session: str) -> None:
+        """The session left with inputs in flight: the producer drops those it
+        has not started (``left``), answering each with ``done``."""
+        if not self._closed and self.in_flight[session] > 0:
+            self.send(encode_envelope("left", doc=doc, session=session))
 
     def _input(self, doc: str, session: str, message: Message) -> None:
         if self._closed:  # raced with the close: refuse as a gone producer would

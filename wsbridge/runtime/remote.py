@@ -174,6 +174,10 @@ class RemoteHub:
                 continue
             if env["type"] == "input":
                 self._input(env["doc"], env["session"], env["message"])
+            elif env["type"] == "left":
+                producer = self.producers.get(env["doc"])
+                if producer is not None:
+                    producer.on_left(env["doc"], env["session"])
             elif env["type"] == "error":
                 log.warning("the hub refused a message: %s: %s", env["code"], env["message"])
 

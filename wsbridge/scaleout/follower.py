@@ -94,6 +94,9 @@ class BackplaneLink(ProducerLink):
         self.in_flight[session] += 1
         self.follower.send_input(doc, document.epoch, session, message)
 
+    def on_left(self, doc: str, session: str) -> None:
+        """Not relayed: the producer answers every input it reads from Redis."""
+
     def free(self, sessions: list[str]) -> None:
         """Inputs of these sessions will never be answered: free their slots."""
         for sid in sessions:

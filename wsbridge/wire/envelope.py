@@ -38,6 +38,7 @@ _ENVELOPES: dict[str, tuple[str, ...]] = {
     "done": ("session",),
     # hub -> producer
     "input": ("doc", "session", "message"),
+    "left": ("doc", "session"),
     "error": ("code", "message"),
 }
 
