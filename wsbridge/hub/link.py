@@ -38,6 +38,8 @@ __all__ = [
     "PRODUCER_GONE",
     "GoneProducer",
     "ProducerLink",
+    "check_document_name",
+    "check_publishable",
 ]
 
 log = logging.getLogger("wsbridge.producer")
@@ -47,6 +49,21 @@ PRODUCER_GONE = (
     "the Python process that publishes this document is gone (kernel stopped or "
     "restarted); showing its last state until it publishes again"
 )
+
+
+def check_document_name(name: str) -> None:
+    """What a producer may name a document (the page route ``d/<name>`` serves
+    no '/'); raises ``ProtocolError``. The Redis follower applies it too."""
+    if not name or "/" in name or len(name) > 128:
+        raise ProtocolError("bad_message", "a document name is 1-128 characters without '/'")
+
+
+def check_publishable(message: Message) -> None:
+    """A producer publishes changes (``add``, ``patch``, ``stream``...), never a
+    ``snapshot``, ``welcome`` or ``error``; raises ``ProtocolError``. The Redis
+    follower holds its log's entries to the same rule."""
+    if message.type not in PUBLISHABLE:
+        raise ProtocolError("bad_message", f"a producer cannot publish {message.type}")
 
 
 class GoneProducer:
@@ -159,10 +176,7 @@ class ProducerLink:
                 raise ProtocolError("bad_message", "create.spec must be an add message")
             title = env.get("title")
             name = env["doc"]
-            if not name or "/" in name or len(name) > 128:
-                raise ProtocolError(
-                    "bad_message", "a document name is 1-128 characters without '/'"
-                )
+            check_document_name(name)
             title = title if isinstance(title, str) else name
             if env.get("ephemeral") is True:  # freed by the hub once its viewers left
                 hub.create_document(name, spec, self, title, ephemeral=True)
@@ -171,8 +185,7 @@ class ProducerLink:
             self.documents.add(name)
         elif kind == "publish":
             message = env["message"]
-            if message.type not in PUBLISHABLE:
-                raise ProtocolError("bad_message", f"a producer cannot publish {message.type}")
+            check_publishable(message)
             if self._owns(env["doc"]):
                 hub.publish(env["doc"], message)
         elif kind == "remove":
