@@ -217,7 +217,8 @@ class PageHandler(_HubMixin, JupyterHandler):
     @tornado.web.authenticated
     @authorized
     def get(self, name: str) -> None:
-        name = urllib.parse.unquote(name)
+        # Tornado decoded the path argument already: decoding again would open
+        # another document than the index's link names ("50%2541off")
         titles = self._titles()
         if name not in titles:
             raise tornado.web.HTTPError(404)
