@@ -43,6 +43,8 @@ ERROR_CODES: dict[str, int | None] = {
     "rate_limited": None,
     "too_many_clients": 1013,
     "producer_gone": None,
+    # to a producer only: it touched a document another producer owns
+    "not_owner": None,
     "internal": 1011,
 }
 

@@ -110,12 +110,26 @@ class ProducerLink:
     ends. Runs on the hub's loop, like every ``Hub`` call.
     """
 
-    def __init__(self, hub: Hub, send: Callable[[Frame], None], name: str = "producer") -> None:
+    def __init__(
+        self,
+        hub: Hub,
+        send: Callable[[Frame], None],
+        name: str = "producer",
+        instance: str | None = None,
+        kernel: str | None = None,
+    ) -> None:
         self.hub = hub
         self.send = send
         self.name = name
+        #: who the producer is, across its connections: its random producer id
+        #: (``PRODUCER_HEADER``) and, under Jupyter, its kernel (checked to
+        #: exist); either one lets a new connection take this one's documents
+        self.instance = instance
+        self.kernel = kernel
         #: documents this connection created and still owns
         self.documents: set[str] = set()
+        #: (envelope type, document) refused as not ours, told once each
+        self._told: set[tuple[str, str]] = set()
         #: inputs sent to the producer and not answered with ``done``, per session
         self.in_flight: Counter[str] = Counter()
         self._closed = False
@@ -178,6 +192,7 @@ class ProducerLink:
             name = env["doc"]
             check_document_name(name)
             title = title if isinstance(title, str) else name
+            self._may_create(name)
             if env.get("ephemeral") is True:  # freed by the hub once its viewers left
                 hub.create_document(name, spec, self, title, ephemeral=True)
             else:
@@ -186,13 +201,15 @@ class ProducerLink:
         elif kind == "publish":
             message = env["message"]
             check_publishable(message)
-            if self._owns(env["doc"]):
+            if self._check_owner(kind, env["doc"]):
                 hub.publish(env["doc"], message)
         elif kind == "remove":
-            if self._owns(env["doc"]):
+            if self._check_owner(kind, env["doc"]):
                 hub.remove_document(env["doc"])
                 self.documents.discard(env["doc"])
         elif kind == "reject":
+            if not self._check_owner(kind, env["doc"]):
+                return
             props = env.get("properties")
             hub.reject(
                 env["doc"],
@@ -205,7 +222,7 @@ class ProducerLink:
             )
         elif kind == "reply_state":
             props = env["properties"]
-            if isinstance(props, list):
+            if isinstance(props, list) and self._check_owner(kind, env["doc"]):
                 hub.reply_state(
                     env["doc"],
                     env["session"],
@@ -222,6 +239,52 @@ class ProducerLink:
     def _owns(self, name: str) -> bool:
         doc = self.hub.documents.get(name)
         return doc is not None and doc.producer is self
+
+    def _check_owner(self, kind: str, name: str) -> bool:
+        """Is ``name`` ours to change? If not, the producer is told once per
+        kind and document (``not_owner``) and the envelope is dropped."""
+        if self._owns(name):
+            return True
+        if (kind, name) not in self._told and len(self._told) < _TOLD_MAX:
+            self._told.add((kind, name))
+            raise ProtocolError(
+                "not_owner",
+                f"{kind} of document {name[:64]!r}, which this producer does not own "
+                "(another producer created it, or it is gone)",
+                {"type": kind, "doc": name},
+            )
+        return False
+
+    def _may_create(self, name: str) -> None:
+        """Create (or re-create) ``name``? Only a new name, our own, a gone
+        producer's, or one of the same producer's older connection (which is
+        then told it lost it); raises ``not_owner`` for another live
+        producer's document, or one this hub's own runtime publishes."""
+        doc = self.hub.documents.get(name)
+        if doc is None or doc.producer is self or doc.gone is not None:
+            return
+        owner = doc.producer
+        if isinstance(owner, ProducerLink) and not owner._closed and self._same_as(owner):
+            owner._taken_over(name, self)
+            return
+        raise ProtocolError(
+            "not_owner",
+            f"document {name[:64]!r} belongs to another producer; it was not replaced",
+            {"type": "create", "doc": name},
+        )
+
+    def _same_as(self, other: ProducerLink) -> bool:
+        return (self.instance is not None and self.instance == other.instance) or (
+            self.kernel is not None and self.kernel == other.kernel
+        )
+
+    def _taken_over(self, name: str, by: ProducerLink) -> None:
+        """Another connection of the same producer created ``name``: it is no
+        longer ours; told to this connection's producer and logged."""
+        self.documents.discard(name)
+        text = f"document {name[:64]!r} was taken over by {by.name} (the same producer)"
+        log.warning("producer %s: %s", self.name, text)
+        self.send(encode(Error(code="not_owner", message=text, ref={"doc": name[:64]})))
 
     def closed(self) -> list[str]:
         """The connection ended: every document it still owns is marked gone.
@@ -245,6 +308,9 @@ class ProducerLink:
         self.documents.clear()
         return marked
 
+
+#: refusals remembered per connection (each told once), at most
+_TOLD_MAX = 1024
 
 #: codes a producer may use when refusing a browser's input
 _REJECT_CODES = frozenset({"invalid_value", "callback_error", "unknown_model", "read_only"})

@@ -283,6 +283,7 @@ class ProducerSocketHandler(_HubMixin, WebSocketMixin, ProducerHandler, JupyterH
         ProducerHandler.open(self, *args, **kwargs)
         if self.link is not None and self.kernel_id is not None:
             self.link.name = f"kernel {self.kernel_id}"
+            self.link.kernel = self.kernel_id  # a restarted kernel takes its documents over
 
     def producer_closed(self, gone: list[str]) -> None:
         self.gone.watch(gone, self.kernel_id)
