@@ -8,12 +8,13 @@ Over real sockets against a started ``Bridge`` whose callbacks are slow
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 from typing import Any
 
 import wsbridge as wb
-from tests.test_server import hello, read
+from tests.test_server import hello, http_get, read
 from wsbridge import wire as p
 
 MIB = 1024 * 1024
@@ -195,6 +196,8 @@ async def test_a_departed_sessions_queued_input_is_dropped() -> None:
         await asyncio.sleep(2.0)  # time for the 7 queued clicks, were they run
         assert len(clicks) <= 2, f"{len(clicks)} clicks ran after the client left"
         assert bridge.call(lambda hub: hub.pending_input_bytes) == 0
+        status, _, body = http_get(bridge.url + "healthz")
+        assert status == 200 and json.loads(body)["pending_input_bytes"] == 0
 
 
 def test_the_publisher_checks_event_data_too() -> None:

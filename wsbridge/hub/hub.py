@@ -601,6 +601,8 @@ class Hub:
     def stats(self) -> dict[str, Any]:
         return {
             "sessions": len(self.sessions),
+            # browser input handed to producers, not yet handled (bounded)
+            "pending_input_bytes": self.pending_input_bytes,
             "documents": {
                 name: {
                     "epoch": doc.epoch,
