@@ -59,6 +59,9 @@ class MemoryProducer:
         self.customs.append((doc, session, message))
         self.hub.input_done(session)
 
+    def on_left(self, doc: str, session: str) -> None:
+        """The test answers (or not) each recorded set itself."""
+
     def accept(self, index: int = 0, state: dict[str, Any] | None = None) -> int | None:
         """Publish the canonical values of a recorded set (default: as sent).
 

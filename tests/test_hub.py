@@ -414,11 +414,11 @@ def test_rejected_set_gets_an_error_and_a_reply_patch_without_a_new_seq() -> Non
 def test_event_and_custom_go_to_the_producer_and_ack_is_recorded() -> None:
     pair, doc = make()
     client = pair.connect()
-    pair.send(client, client.event(doc.button.id, "click", {"x": 1}))
+    pair.send(client, client.event(doc.button.id, "click"))  # a click carries no data
     pair.send(client, client.custom(doc.label.id, {"k": "v"}, [np.arange(3, dtype=np.int32)]))
     pair.send(client, client.ack())
     ((_, session, event),) = pair.producer.events
-    assert session == client.session and event.name == "click" and event.data == {"x": 1}
+    assert session == client.session and event.name == "click" and event.data is None
     ((_, _, custom),) = pair.producer.customs
     assert custom.content == {"k": "v"}
     assert custom.buffers[0].dtype == np.int32 and custom.buffers[0].tolist() == [0, 1, 2]

@@ -407,15 +407,15 @@ def test_a_poisoned_redis_log_is_refused_by_the_follower(
                 )
             time.sleep(1.0)
         assert follower.call(lambda h: h.documents["live"].seq) == seq
-        refusals = [r for r in caplog.records if "refused" in r.getMessage()]
+        refusals = [r for r in caplog.records if "unreadable" in r.getMessage()]
         assert len(refusals) == 1, caplog.text  # logged once, however often it is heard
         assert "invalid_value" in refusals[0].getMessage()
         assert len(refusals[0].getMessage()) < 400
 
         async def main() -> None:
             async with await Client.connect(follower.url, "live") as c:
-                assert c.model("s")["value"] == 3.0  # the last good state, marked stale
-                await c.wait_for(lambda c: [e for e in c.errors if "refused" in e.message])
+                assert c.model("s")["value"] == 3.0  # the last good state, marked gone
+                await c.wait_for(lambda c: [e for e in c.errors if "unreadable" in e.message])
 
         run(main())
         _healthy(follower)

@@ -36,11 +36,18 @@ from .runtime.bridge import Bridge, is_loopback
 
 __all__ = [
     "DEFAULT_PORT",
+    "REDIS_ENV",
+    "TOKEN_ENV",
     "build_parser",
     "main",
 ]
 
 DEFAULT_PORT = 8765
+
+#: environment variables read when the option is not given (docs/deploy.md
+#: "Secrets"): unlike arguments, they are not shown by ``ps``
+TOKEN_ENV = "WSBRIDGE_TOKEN"
+REDIS_ENV = "WSBRIDGE_REDIS_URL"
 
 _PROG = "wsbridge"
 
@@ -70,10 +77,18 @@ def _add_server_options(p: argparse.ArgumentParser) -> None:
         help="address to listen on (default 127.0.0.1; anything else requires a token, "
         "one is generated when --token is not given)",
     )
-    p.add_argument(
+    token = p.add_mutually_exclusive_group()
+    token.add_argument(
         "--token",
         default=None,
-        help="require this token from browsers (printed in the URL as ?token=...)",
+        help="require this token from browsers (printed in the URL as ?token=...); "
+        f"visible to 'ps': prefer --token-file or ${TOKEN_ENV}",
+    )
+    token.add_argument(
+        "--token-file",
+        metavar="PATH",
+        default=None,
+        help=f"read the token from this file (default: ${TOKEN_ENV} when set)",
     )
     p.add_argument(
         "--allow-origin",
@@ -137,12 +152,20 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("app", help="the Python file to run")
     _add_server_options(serve)
     serve.add_argument("--open", action="store_true", help="open the first dashboard in a browser")
-    serve.add_argument(
+    redis = serve.add_mutually_exclusive_group()
+    redis.add_argument(
         "--redis",
         metavar="URL",
         default=None,
         help="also publish the dashboards to this Redis backplane (redis:// or rediss://), "
-        "so 'wsbridge hub' processes serve them too (docs/deploy.md)",
+        "so 'wsbridge hub' processes serve them too (docs/deploy.md); a password in it is "
+        "visible to 'ps': prefer --redis-file",
+    )
+    redis.add_argument(
+        "--redis-file",
+        metavar="PATH",
+        default=None,
+        help="read that Redis URL from this file",
     )
     serve.set_defaults(func=_cmd_serve)
 
@@ -155,11 +178,20 @@ def build_parser() -> argparse.ArgumentParser:
             "serve the same documents, behind a load balancer (docs/deploy.md)."
         ),
     )
-    hub.add_argument(
+    redis = hub.add_mutually_exclusive_group()
+    redis.add_argument(
         "--redis",
         metavar="URL",
-        required=True,
-        help="the backplane: redis://[:password@]host:port/db, or rediss:// for TLS",
+        default=None,
+        help="the backplane: redis://[:password@]host:port/db, or rediss:// for TLS; a "
+        f"password in it is visible to 'ps': prefer --redis-file or ${REDIS_ENV}",
+    )
+    redis.add_argument(
+        "--redis-file",
+        metavar="PATH",
+        default=None,
+        help=f"read the backplane's URL from this file (default: ${REDIS_ENV} when set; "
+        "one of the three is required)",
     )
     hub.add_argument(
         "--prefix",
@@ -212,8 +244,48 @@ def _wait(stop: threading.Event, bridge: Bridge) -> None:
         time.sleep(0.1)
 
 
+class _SecretMissing(Exception):
+    """A secret's file could not be read, or a required one was not given."""
+
+
+def _secret(given: str | None, path: str | None, env: str | None) -> str | None:
+    """A secret from its option, else its file, else the environment variable ``env``.
+
+    Files and the environment keep it off the command line, which ``ps``
+    shows to every user of the machine. Surrounding whitespace (a trailing
+    newline) is dropped.
+    """
+    if given is not None:
+        return given
+    if path is not None:
+        try:
+            with open(path, encoding="utf-8") as f:
+                value = f.read().strip()
+        except OSError as exc:
+            raise _SecretMissing(f"cannot read {path}: {exc.strerror or exc}") from None
+        if not value:
+            raise _SecretMissing(f"{path} is empty")
+        return value
+    value = os.environ.get(env, "").strip() if env is not None else ""
+    return value or None
+
+
+def _resolve_secrets(args: argparse.Namespace) -> None:
+    """Fill ``args.token`` and ``args.redis`` from their files or the environment."""
+    args.token = _secret(args.token, args.token_file, TOKEN_ENV)
+    if args.func is _cmd_hub:
+        args.redis = _secret(args.redis, args.redis_file, REDIS_ENV)
+    elif hasattr(args, "redis"):
+        args.redis = _secret(args.redis, args.redis_file, None)
+
+
 def _start_bridge(args: argparse.Namespace) -> tuple[Bridge, str | None] | None:
     """A started bridge from the common options, or None (error printed)."""
+    try:
+        _resolve_secrets(args)
+    except _SecretMissing as exc:
+        _error(str(exc))
+        return None
     token: str | None = args.token
     if token is None and not is_loopback(args.host):
         token = secrets.token_urlsafe(16)
@@ -391,6 +463,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``wsbridge`` command; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if (
+        args.func is _cmd_hub
+        and args.redis is None
+        and args.redis_file is None
+        and not os.environ.get(REDIS_ENV, "").strip()
+    ):
+        parser.error(f"'hub' needs --redis URL, --redis-file PATH or ${REDIS_ENV}")
     logging.basicConfig(
         level=getattr(logging, args.log_level.upper()),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

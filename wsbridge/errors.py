@@ -15,10 +15,12 @@ from typing import Any
 
 __all__ = [
     "ERROR_CODES",
+    "ERROR_TEXT_MAX",
     "ConnectionFailed",
     "ProtocolError",
     "StateError",
     "WsbridgeError",
+    "clip_error",
 ]
 
 #: error codes of docs/protocol.md, and the close code that follows each
@@ -41,8 +43,41 @@ ERROR_CODES: dict[str, int | None] = {
     "rate_limited": None,
     "too_many_clients": 1013,
     "producer_gone": None,
+    # to a producer only: it touched a document another producer owns
+    "not_owner": None,
     "internal": 1011,
 }
+
+
+#: an ``error``'s message, and each string in its ``ref``, is cut to this many
+#: characters (docs/security.md "Limits"): an error may quote the input it
+#: refuses, and must not hand a megabyte of it back, nor log it
+ERROR_TEXT_MAX = 256
+
+#: keys of an ``error``'s ``ref`` kept (the rest of a peer's ref is dropped)
+_REF_KEYS_MAX = 8
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= ERROR_TEXT_MAX else text[: ERROR_TEXT_MAX - 1] + "\u2026"
+
+
+def clip_error(text: str, ref: dict[str, Any] | None) -> tuple[str, dict[str, Any] | None]:
+    """``text`` and ``ref`` cut to :data:`ERROR_TEXT_MAX` characters each.
+
+    ``ref`` keeps at most a few keys with short scalar values (strings
+    clipped; lists, objects and arrays dropped): it names the refused
+    message, it never repeats it.
+    """
+    if ref is not None:
+        kept: dict[str, Any] = {}
+        for key, value in list(ref.items())[:_REF_KEYS_MAX]:
+            if isinstance(value, str):
+                kept[_clip(str(key))] = _clip(value)
+            elif value is None or isinstance(value, (bool, int, float)):
+                kept[_clip(str(key))] = value
+        ref = kept
+    return _clip(text), ref
 
 
 class WsbridgeError(Exception):

@@ -66,4 +66,11 @@ class HubConfig:
     flood_close_after: int = 200
     #: browser inputs handed to the producer and not yet handled, per session
     max_pending_inbound: int = 256
+    #: bytes (of their frames) of those inputs, per session and for the whole
+    #: hub; past either, input is refused (``rate_limited``) and not queued. An
+    #: input larger than the bound is taken only when nothing else waits.
+    max_pending_input_bytes: int = 16 * 1024 * 1024
+    max_pending_input_bytes_total: int = 64 * 1024 * 1024
+    #: largest ``event`` frame (its ``data`` is a small object, or null)
+    max_event_bytes: int = 4096
     clock: Callable[[], float] = field(default=time.monotonic)

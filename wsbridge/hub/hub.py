@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from typing import Any, cast
 
-from ..errors import ProtocolError, StateError
+from ..errors import ProtocolError, StateError, clip_error
 from ..wire.codec import Frame, decode, encode
 from ..wire.messages import (
     Add,
@@ -42,6 +42,7 @@ from ..wire.values import InvalidValue
 from .coalesce import Mergeable, coalesce
 from .config import NEVER_JOINED_GRACE, HubConfig, token_valid
 from .document import Document, Producer
+from .inputs import event_refusal
 from .port import HubHooks, SessionEdge
 from .session import Session
 
@@ -68,6 +69,11 @@ class Hub:
         self.config = config or HubConfig()
         self.documents: dict[str, Document] = {}
         self.sessions: dict[str, Session] = {}
+        #: closed sessions whose inputs the producer has not answered yet:
+        #: their bytes count until it does (``input_done``)
+        self._departed: dict[str, Session] = {}
+        #: bytes of browser input handed to producers and not yet handled
+        self.pending_input_bytes = 0
         self._ids = itertools.count(1)
         #: sessions are named ``<prefix>c<n>``: hubs sharing a backplane use
         #: ``<hub id>/`` so a session id names one browser across all of them
@@ -135,13 +141,13 @@ class Hub:
         doc.gone = reason
         doc.producer = producer
         for session in list(doc.sessions):
-            self._error(session, "producer_gone", reason)
+            self._error(session, "producer_gone", reason, force=True)
 
     def remove_document(self, name: str, reason: str = "document removed") -> None:
         doc = self.documents.pop(name, None)
         if doc is not None:
             for session in list(doc.sessions):
-                self._error(session, "unknown_document", reason)
+                self._error(session, "unknown_document", reason, force=True)
                 session.request_close(1008, reason)
 
     def publish(self, name: str, message: Message, trusted: bool = False) -> int | None:
@@ -288,8 +294,9 @@ class Hub:
             return
         state = {p: spec["state"][p] for p in properties if p in spec["state"]}
         if state:
+            # an answer to the client's input: it counts against the bound
             patch = Patch(seq=doc.seq, model=model, state=state, reply=True)
-            session.push(encode(patch), force=True)
+            session.push(encode(patch))
 
     # -- client side
     def open_session(self, authenticated: bool = False, edge: SessionEdge | None = None) -> Session:
@@ -303,19 +310,30 @@ class Hub:
         )
         self.sessions[session.id] = session
         if len(self.sessions) > self.config.max_clients:
-            self._error(session, "too_many_clients", "this hub has too many clients; retry later")
+            self._error(
+                session,
+                "too_many_clients",
+                "this hub has too many clients; retry later",
+                force=True,
+            )
             session.request_close(1013, "too many clients")
         return session
 
     def close_session(self, session: Session) -> None:
+        """The connection ended; inputs it left in flight are dropped by the
+        producer (``on_left``) and still count until it answers each."""
         session.closed = True
         session.outbox.clear()
         session.queued_bytes = 0
         self.sessions.pop(session.id, None)
+        if session.pending_inbound > 0:
+            self._departed[session.id] = session
         if session.doc is not None:
             session.doc.sessions.discard(session)
             if not session.doc.sessions:
                 session.doc.empty_since = self.config.clock()
+            if session.pending_inbound > 0:
+                session.doc.producer.on_left(session.doc.name, session.id)
 
     def sweep(self, grace: float) -> list[str]:
         """Remove per-session documents nobody joined for ``grace`` seconds.
@@ -347,6 +365,10 @@ class Hub:
             self._invalid(session, exc)
             return
         except ProtocolError as exc:
+            # a malformed frame is input too: it takes a token, so a flood of
+            # them is refused, then closed, as any input flood (_admit)
+            if exc.close_code is None and not self._token_for_refusal(session):
+                return
             self._refuse(session, exc)
             return
         if session.doc is None:
@@ -357,25 +379,36 @@ class Hub:
             self._hello(session, message)
             return
         doc = session.doc
-        if isinstance(message, (Set, Event, Custom)) and not self._admit(session, message.type):
+        size = len(data)
+        kind = message.type
+        if isinstance(message, (Set, Event, Custom)) and not self._admit(session, kind, size):
             return
         if isinstance(message, Set):
-            self._set(session, doc, message)
+            self._set(session, doc, message, size)
         elif isinstance(message, Event):
             spec = self._model(session, doc, message.model, message)
             if spec is None:
                 return
+            ref = {"type": "event", "model": message.model, "name": message.name}
             if message.name not in spec.get("events", ()):
                 text = f"{spec['type']} has no event {message.name[:64]!r}"
                 ref = {"type": "event", "model": message.model, "name": message.name[:64]}
                 self._in_order(session, lambda: self._error(session, "unknown_event", text, ref))
                 return
-            self._forward(session, doc.producer.on_event, doc, message)
+            why = event_refusal(spec, message)
+            if why is None and size > self.config.max_event_bytes:
+                why = f"an event is at most {self.config.max_event_bytes} bytes"
+            if why is not None:  # refused before anything is queued
+                self._error(session, "invalid_value", why, ref)
+                return
+            self._forward(session, doc.producer.on_event, doc, message, size)
         elif isinstance(message, Custom):
             if self._model(session, doc, message.model, message) is not None:
-                self._forward(session, doc.producer.on_custom, doc, message)
+                self._forward(session, doc.producer.on_custom, doc, message, size)
         elif isinstance(message, Ack):
             session.acked = message.seq
+        elif not self._token_for_refusal(session):
+            return
         elif isinstance(message, Hello):
             self._error(session, "bad_message", "hello was already sent on this connection")
         else:
@@ -397,37 +430,73 @@ class Hub:
         if doc is None or ref.get("type") != "set" or not isinstance(ref.get("model"), str):
             self._refuse(session, exc)
             return
-        if not self._admit(session, "set"):
+        if not self._admit(session, "set", 0):
             return
         self.reject(doc.name, session.id, exc.code, exc.message, ref, ref["model"], exc.properties)
 
-    def _admit(self, session: Session, kind: str) -> bool:
-        """Rate and backlog limits on browser input; past them, refuse (then close)."""
+    def _admit(self, session: Session, kind: str, size: int) -> bool:
+        """Rate and backlog limits on browser input; past them, refuse (then close).
+
+        The backlog is bounded in inputs and in bytes, per session and for the
+        whole hub (docs/security.md "Input waiting for Python"): a slow
+        callback must not let input pile up in memory. An input larger than a
+        byte bound is taken only when nothing else is waiting there.
+        """
         cfg = self.config
+        waiting, total = session.pending_input_bytes, self.pending_input_bytes
         if session.pending_inbound >= cfg.max_pending_inbound:
             why = f"{session.pending_inbound} inputs are still being handled"
+        elif waiting and waiting + size > cfg.max_pending_input_bytes:
+            why = f"{waiting} bytes of input are still being handled"
+        elif total and total + size > cfg.max_pending_input_bytes_total:
+            why = f"the hub has {total} bytes of input still being handled"
         elif not session.take_input_token():
-            why = f"more than {cfg.input_rate:g} inputs per second"
+            why = self._rate_why()
         else:
             session.throttled = 0
             return True
+        self._throttle(session, why, kind)
+        return False
+
+    def _rate_why(self) -> str:
+        return f"more than {self.config.input_rate:g} inputs per second"
+
+    def _token_for_refusal(self, session: Session) -> bool:
+        """May a frame that will be refused (malformed, or not for clients) be
+        answered? It takes an input token like any input, so a flood of them
+        is refused once, then closed (1008), instead of answered each.
+        Answering one does not end a burst (only an admitted input does), so
+        a flood of them is closed however it is paced."""
+        if session.take_input_token():
+            return True
+        self._throttle(session, self._rate_why(), "frame")
+        return False
+
+    def _throttle(self, session: Session, why: str, kind: str) -> None:
+        """One more input refused for rate or backlog: answered once per burst,
+        closed (1008) after ``flood_close_after`` in a row."""
         session.throttled += 1
         if session.throttled == 1:  # log and answer once per burst, not per message
             self._error(session, "rate_limited", why, {"type": kind})
-        if session.throttled >= cfg.flood_close_after:
+        if session.throttled >= self.config.flood_close_after:
             self._error(session, "rate_limited", "input flood; closing")
             session.request_close(1008, "input flood")
-        return False
 
     def input_done(self, session_id: str) -> None:
         """The producer finished one input of this session (frees backlog)."""
-        session = self.sessions.get(session_id)
-        if session is not None and session.pending_inbound > 0:
-            session.pending_inbound -= 1
-            if not session.pending_inbound and session.deferred:
-                answers, session.deferred = session.deferred, []
-                for answer in answers:
-                    answer()
+        session = self.sessions.get(session_id) or self._departed.get(session_id)
+        if session is None or session.pending_inbound <= 0:
+            return
+        session.pending_inbound -= 1
+        size = session.input_sizes.popleft() if session.input_sizes else 0
+        session.pending_input_bytes -= size
+        self.pending_input_bytes -= size
+        if session.closed and session.pending_inbound == 0:
+            self._departed.pop(session_id, None)
+        if not session.pending_inbound and session.deferred and not session.closed:
+            answers, session.deferred = session.deferred, []
+            for answer in answers:
+                answer()
 
     def _in_order(self, session: Session, answer: Callable[[], None]) -> None:
         """Answer a refused input after the answers to the session's earlier
@@ -439,9 +508,12 @@ class Hub:
             answer()
 
     def _forward(
-        self, session: Session, call: Callable[..., None], doc: Document, msg: Any
+        self, session: Session, call: Callable[..., None], doc: Document, msg: Any, size: int
     ) -> None:
         session.pending_inbound += 1
+        session.input_sizes.append(size)
+        session.pending_input_bytes += size
+        self.pending_input_bytes += size
         call(doc.name, session.id, msg)
 
     def expire_tokens(self) -> int:
@@ -451,7 +523,7 @@ class Hub:
             return 0
         closing = [s for s in self.sessions.values() if s.close_code is None]
         for session in closing:
-            self._error(session, "unauthorized", "the token expired")
+            self._error(session, "unauthorized", "the token expired", force=True)
             session.request_close(1008, "token expired")
         return len(closing)
 
@@ -493,7 +565,7 @@ class Hub:
             for frame in replay:
                 session.push(frame, force=True)
         if doc.gone is not None:  # the last state is shown, but say it is stale
-            self._error(session, "producer_gone", doc.gone)
+            self._error(session, "producer_gone", doc.gone, force=True)
 
     def _welcome(self, session: Session, doc: Document, resumed: bool) -> None:
         welcome = Welcome(
@@ -519,7 +591,7 @@ class Hub:
             self._in_order(session, lambda: self._error(session, "unknown_model", text, ref))
         return spec
 
-    def _set(self, session: Session, doc: Document, message: Set) -> None:
+    def _set(self, session: Session, doc: Document, message: Set, size: int) -> None:
         spec = self._model(session, doc, message.model, message)
         if spec is None:
             return
@@ -536,7 +608,7 @@ class Hub:
                 session, lambda: self.reject(name, session.id, code, text, ref, model, known)
             )
             return
-        self._forward(session, doc.producer.on_set, doc, message)
+        self._forward(session, doc.producer.on_set, doc, message, size)
 
     def _refuse(self, session: Session, exc: ProtocolError) -> None:
         self._error(session, exc.code, exc.message, exc.ref)
@@ -544,16 +616,31 @@ class Hub:
             session.request_close(exc.close_code, exc.message)
 
     def _error(
-        self, session: Session, code: str, text: str, ref: dict[str, Any] | None = None
+        self,
+        session: Session,
+        code: str,
+        text: str,
+        ref: dict[str, Any] | None = None,
+        force: bool = False,
     ) -> None:
+        """Send one session an ``error``, logged once, both clipped (``clip_error``).
+
+        An error answering the client's own input counts against its
+        outbound bound like any frame (a client that sends bad frames and
+        never reads must not grow the hub); ``force`` only for the hub's
+        own notices, one per event (producer gone, document removed...).
+        """
+        text, ref = clip_error(text, ref)
         log.warning("session %s: %s: %s", session.id, code, text)
         seq = session.doc.seq if session.doc is not None else 0
-        session.push(encode(Error(code=code, message=text, seq=seq, ref=ref)), force=True)
+        session.push(encode(Error(code=code, message=text, seq=seq, ref=ref)), force=force)
 
     # -- introspection
     def stats(self) -> dict[str, Any]:
         return {
             "sessions": len(self.sessions),
+            # browser input handed to producers, not yet handled (bounded)
+            "pending_input_bytes": self.pending_input_bytes,
             "documents": {
                 name: {
                     "epoch": doc.epoch,

@@ -27,7 +27,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from ..errors import ProtocolError, StateError
+from ..errors import ProtocolError, StateError, clip_error
 from ..wire.codec import Frame, encode
 from ..wire.envelope import PUBLISHABLE, decode_envelope, encode_envelope
 from ..wire.messages import Add, Custom, Error, Message
@@ -38,6 +38,8 @@ __all__ = [
     "PRODUCER_GONE",
     "GoneProducer",
     "ProducerLink",
+    "check_document_name",
+    "check_publishable",
 ]
 
 log = logging.getLogger("wsbridge.producer")
@@ -47,6 +49,21 @@ PRODUCER_GONE = (
     "the Python process that publishes this document is gone (kernel stopped or "
     "restarted); showing its last state until it publishes again"
 )
+
+
+def check_document_name(name: str) -> None:
+    """What a producer may name a document (the page route ``d/<name>`` serves
+    no '/'); raises ``ProtocolError``. The Redis follower applies it too."""
+    if not name or "/" in name or len(name) > 128:
+        raise ProtocolError("bad_message", "a document name is 1-128 characters without '/'")
+
+
+def check_publishable(message: Message) -> None:
+    """A producer publishes changes (``add``, ``patch``, ``stream``...), never a
+    ``snapshot``, ``welcome`` or ``error``; raises ``ProtocolError``. The Redis
+    follower holds its log's entries to the same rule."""
+    if message.type not in PUBLISHABLE:
+        raise ProtocolError("bad_message", f"a producer cannot publish {message.type}")
 
 
 class GoneProducer:
@@ -76,6 +93,9 @@ class GoneProducer:
     def on_closed(self, doc: str) -> None:
         """Nothing to free: the producer that owned ``doc`` is gone already."""
 
+    def on_left(self, doc: str, session: str) -> None:
+        """Nothing queued here: every input is refused at once."""
+
     def _refuse(self, doc: str, session: str, message: Event | Custom) -> None:
         ref = {"type": message.type, "model": message.model}
         self.hub.reject(doc, session, "producer_gone", self.reason, ref)
@@ -90,12 +110,26 @@ class ProducerLink:
     ends. Runs on the hub's loop, like every ``Hub`` call.
     """
 
-    def __init__(self, hub: Hub, send: Callable[[Frame], None], name: str = "producer") -> None:
+    def __init__(
+        self,
+        hub: Hub,
+        send: Callable[[Frame], None],
+        name: str = "producer",
+        instance: str | None = None,
+        kernel: str | None = None,
+    ) -> None:
         self.hub = hub
         self.send = send
         self.name = name
+        #: who the producer is, across its connections: its random producer id
+        #: (``PRODUCER_HEADER``) and, under Jupyter, its kernel (checked to
+        #: exist); either one lets a new connection take this one's documents
+        self.instance = instance
+        self.kernel = kernel
         #: documents this connection created and still owns
         self.documents: set[str] = set()
+        #: (envelope type, document) refused as not ours, told once each
+        self._told: set[tuple[str, str]] = set()
         #: inputs sent to the producer and not answered with ``done``, per session
         self.in_flight: Counter[str] = Counter()
         self._closed = False
@@ -117,6 +151,12 @@ class ProducerLink:
         """A per-session document was swept; its producer frees it when its page
         is gone on its side too, so nothing crosses the link."""
 
+    def on_left(self, doc: str, session: str) -> None:
+        """The session left with inputs in flight: the producer drops those it
+        has not started (``left``), answering each with ``done``."""
+        if not self._closed and self.in_flight[session] > 0:
+            self.send(encode_envelope("left", doc=doc, session=session))
+
     def _input(self, doc: str, session: str, message: Message) -> None:
         if self._closed:  # raced with the close: refuse as a gone producer would
             gone = GoneProducer(self.hub)
@@ -137,8 +177,9 @@ class ProducerLink:
             env = decode_envelope(data)
             self._apply(env)
         except ProtocolError as exc:
-            log.warning("producer %s: %s: %s", self.name, exc.code, exc.message)
-            self.send(encode(Error(code=exc.code, message=exc.message, ref=exc.ref)))
+            text, ref = clip_error(exc.message, exc.ref)
+            log.warning("producer %s: %s: %s", self.name, exc.code, text)
+            self.send(encode(Error(code=exc.code, message=text, ref=ref)))
 
     def _apply(self, env: dict[str, Any]) -> None:
         kind = env["type"]
@@ -149,11 +190,9 @@ class ProducerLink:
                 raise ProtocolError("bad_message", "create.spec must be an add message")
             title = env.get("title")
             name = env["doc"]
-            if not name or "/" in name or len(name) > 128:
-                raise ProtocolError(
-                    "bad_message", "a document name is 1-128 characters without '/'"
-                )
+            check_document_name(name)
             title = title if isinstance(title, str) else name
+            self._may_create(name)
             try:
                 if env.get("ephemeral") is True:  # freed by the hub once its viewers left
                     hub.create_document(name, spec, self, title, ephemeral=True)
@@ -164,15 +203,16 @@ class ProducerLink:
             self.documents.add(name)
         elif kind == "publish":
             message = env["message"]
-            if message.type not in PUBLISHABLE:
-                raise ProtocolError("bad_message", f"a producer cannot publish {message.type}")
-            if self._owns(env["doc"]):
+            check_publishable(message)
+            if self._check_owner(kind, env["doc"]):
                 hub.publish(env["doc"], message)
         elif kind == "remove":
-            if self._owns(env["doc"]):
+            if self._check_owner(kind, env["doc"]):
                 hub.remove_document(env["doc"])
                 self.documents.discard(env["doc"])
         elif kind == "reject":
+            if not self._check_owner(kind, env["doc"]):
+                return
             props = env.get("properties")
             hub.reject(
                 env["doc"],
@@ -185,7 +225,7 @@ class ProducerLink:
             )
         elif kind == "reply_state":
             props = env["properties"]
-            if isinstance(props, list):
+            if isinstance(props, list) and self._check_owner(kind, env["doc"]):
                 hub.reply_state(
                     env["doc"],
                     env["session"],
@@ -202,6 +242,52 @@ class ProducerLink:
     def _owns(self, name: str) -> bool:
         doc = self.hub.documents.get(name)
         return doc is not None and doc.producer is self
+
+    def _check_owner(self, kind: str, name: str) -> bool:
+        """Is ``name`` ours to change? If not, the producer is told once per
+        kind and document (``not_owner``) and the envelope is dropped."""
+        if self._owns(name):
+            return True
+        if (kind, name) not in self._told and len(self._told) < _TOLD_MAX:
+            self._told.add((kind, name))
+            raise ProtocolError(
+                "not_owner",
+                f"{kind} of document {name[:64]!r}, which this producer does not own "
+                "(another producer created it, or it is gone)",
+                {"type": kind, "doc": name},
+            )
+        return False
+
+    def _may_create(self, name: str) -> None:
+        """Create (or re-create) ``name``? Only a new name, our own, a gone
+        producer's, or one of the same producer's older connection (which is
+        then told it lost it); raises ``not_owner`` for another live
+        producer's document, or one this hub's own runtime publishes."""
+        doc = self.hub.documents.get(name)
+        if doc is None or doc.producer is self or doc.gone is not None:
+            return
+        owner = doc.producer
+        if isinstance(owner, ProducerLink) and not owner._closed and self._same_as(owner):
+            owner._taken_over(name, self)
+            return
+        raise ProtocolError(
+            "not_owner",
+            f"document {name[:64]!r} belongs to another producer; it was not replaced",
+            {"type": "create", "doc": name},
+        )
+
+    def _same_as(self, other: ProducerLink) -> bool:
+        return (self.instance is not None and self.instance == other.instance) or (
+            self.kernel is not None and self.kernel == other.kernel
+        )
+
+    def _taken_over(self, name: str, by: ProducerLink) -> None:
+        """Another connection of the same producer created ``name``: it is no
+        longer ours; told to this connection's producer and logged."""
+        self.documents.discard(name)
+        text = f"document {name[:64]!r} was taken over by {by.name} (the same producer)"
+        log.warning("producer %s: %s", self.name, text)
+        self.send(encode(Error(code="not_owner", message=text, ref={"doc": name[:64]})))
 
     def closed(self) -> list[str]:
         """The connection ended: every document it still owns is marked gone.
@@ -225,6 +311,9 @@ class ProducerLink:
         self.documents.clear()
         return marked
 
+
+#: refusals remembered per connection (each told once), at most
+_TOLD_MAX = 1024
 
 #: codes a producer may use when refusing a browser's input
 _REJECT_CODES = frozenset({"invalid_value", "callback_error", "unknown_model", "read_only"})

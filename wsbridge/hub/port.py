@@ -73,7 +73,8 @@ class Producer(Protocol):
     Each call must be answered, once handled, by ``hub.input_done(session)``
     on the hub's loop: the hub bounds every session's inputs in flight. A
     producer is told by ``on_closed(doc)`` that the hub removed a per-session
-    document (:meth:`Hub.sweep`), so it can free that session's objects.
+    document (:meth:`Hub.sweep`), so it can free that session's objects, and
+    by ``on_left(doc, session)`` that a session left with inputs in flight.
     """
 
     def on_set(self, doc: str, session: str, message: Set) -> None: ...
@@ -83,6 +84,11 @@ class Producer(Protocol):
     def on_custom(self, doc: str, session: str, message: Custom) -> None: ...
 
     def on_closed(self, doc: str) -> None: ...
+
+    def on_left(self, doc: str, session: str) -> None:
+        """``session`` closed with inputs still in flight: drop those not
+        started (each still answered with ``input_done``)."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,10 @@ class Session:
         self.pending_inbound = 0
         #: answers to refused inputs held until earlier inputs are answered
         self.deferred: list[Callable[[], None]] = []
+        #: bytes of those inputs, and each one's size in the order handed over
+        #: (a producer answers a session's inputs in order)
+        self.pending_input_bytes = 0
+        self.input_sizes: deque[int] = deque()
         self.throttled = 0  # refused for rate, in a row
         self._tokens = float(hub.config.input_burst)
         self._refilled = hub.config.clock()

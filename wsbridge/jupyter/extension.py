@@ -217,7 +217,8 @@ class PageHandler(_HubMixin, JupyterHandler):
     @tornado.web.authenticated
     @authorized
     def get(self, name: str) -> None:
-        name = urllib.parse.unquote(name)
+        # Tornado decoded the path argument already: decoding again would open
+        # another document than the index's link names ("50%2541off")
         titles = self._titles()
         if name not in titles:
             raise tornado.web.HTTPError(404)
@@ -282,6 +283,7 @@ class ProducerSocketHandler(_HubMixin, WebSocketMixin, ProducerHandler, JupyterH
         ProducerHandler.open(self, *args, **kwargs)
         if self.link is not None and self.kernel_id is not None:
             self.link.name = f"kernel {self.kernel_id}"
+            self.link.kernel = self.kernel_id  # a restarted kernel takes its documents over
 
     def producer_closed(self, gone: list[str]) -> None:
         self.gone.watch(gone, self.kernel_id)

@@ -132,6 +132,8 @@ class Bridge:
         max_clients_per_document: int = 5_000,
         input_rate: float = 200.0,
         input_burst: int = 400,
+        max_pending_input_bytes: int = 16 * 1024 * 1024,
+        max_pending_input_bytes_total: int = 64 * 1024 * 1024,
         producer_token: str | None = None,
         backplane: str | BackplaneConfig | None = None,
         follow: str | BackplaneConfig | None = None,
@@ -191,6 +193,8 @@ class Bridge:
             max_clients_per_document=max_clients_per_document,
             input_rate=input_rate,
             input_burst=input_burst,
+            max_pending_input_bytes=max_pending_input_bytes,
+            max_pending_input_bytes_total=max_pending_input_bytes_total,
         )
         server_config = ServerConfig(
             token=token,

@@ -10,6 +10,8 @@ a refusal to the sender.
 from __future__ import annotations
 
 import logging
+import threading
+from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -38,25 +40,56 @@ def _same(a: Any, b: Any) -> bool:
 
 
 class EmbeddedProducer:
-    """Routes a document's browser input to the bridge's Python objects."""
+    """Routes a document's browser input to the bridge's Python objects.
+
+    Inputs wait on the callbacks thread in arrival order; those of a session
+    that left meanwhile (``on_left``) are skipped, not run: nobody sees
+    their effect's answer, and a slow callback must not keep working for a
+    departed client.
+    """
 
     def __init__(self, bridge: Bridge):
         self.bridge = bridge
+        #: inputs queued on the callbacks thread per session, and the sessions
+        #: among them that left; shared by the hub's loop and that thread
+        self._queued: Counter[str] = Counter()
+        self._left: set[str] = set()
+        self._lock = threading.Lock()
 
     def on_set(self, doc: str, session: str, message: Set) -> None:
-        self.bridge._callback(self._handle, self._apply_set, doc, session, message)
+        self._queue(self._apply_set, doc, session, message)
 
     def on_event(self, doc: str, session: str, message: Event) -> None:
-        self.bridge._callback(self._handle, self._fire, doc, session, message)
+        self._queue(self._fire, doc, session, message)
 
     def on_custom(self, doc: str, session: str, message: Custom) -> None:
-        self.bridge._callback(self._handle, self._fire, doc, session, message)
+        self._queue(self._fire, doc, session, message)
+
+    def on_left(self, doc: str, session: str) -> None:
+        """On the hub's loop: ``session`` closed; skip its inputs still queued."""
+        with self._lock:
+            if self._queued[session] > 0:
+                self._left.add(session)
+
+    def _queue(self, fn: Callable[[str, str, Any], None], doc: str, session: str, msg: Any) -> None:
+        with self._lock:
+            self._queued[session] += 1
+        self.bridge._callback(self._handle, fn, doc, session, msg)
 
     def _handle(
         self, fn: Callable[[str, str, Any], None], doc: str, session: str, msg: Any
     ) -> None:
+        with self._lock:
+            left = session in self._left
+            remaining = self._queued[session] - 1
+            if remaining > 0:
+                self._queued[session] = remaining
+            else:
+                self._queued.pop(session, None)
+                self._left.discard(session)
         try:
-            fn(doc, session, msg)
+            if not left:
+                fn(doc, session, msg)
         finally:  # the hub counts each session's inputs in flight (its backlog limit)
             self.bridge._threadsafe(self.bridge._input_done, session)
 

@@ -22,6 +22,7 @@ import asyncio
 import dataclasses
 import logging
 import random
+import secrets
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -45,7 +46,7 @@ from ..jupyter.discovery import (
     find_jupyter_server,
 )
 from ..wire.codec import Frame
-from ..wire.envelope import decode_envelope, encode_envelope
+from ..wire.envelope import PRODUCER_HEADER, decode_envelope, encode_envelope
 from ..wire.messages import Add, Custom, Message, Stream
 from ..wire.requests import Event, Set
 from .bridge import Bridge
@@ -87,6 +88,9 @@ class RemoteHub:
         #: sent as ``X-Wsbridge-Kernel``: lets a Jupyter hub drop our documents
         #: once this kernel is shut down (``current_kernel_id``)
         self.kernel_id = kernel_id
+        #: sent as ``PRODUCER_HEADER`` on every connection: the hub lets this
+        #: producer, reconnecting, take over its own documents (and no other)
+        self.producer_id = secrets.token_urlsafe(24)
         self.on_reconnect = on_reconnect
         self.max_queue_bytes = max_queue_bytes
         #: times the outbox overflowed and the documents were re-created instead
@@ -112,6 +116,7 @@ class RemoteHub:
     # -- connection
     async def _connect(self) -> tornado.websocket.WebSocketClientConnection:
         headers = _auth_headers(self.token)
+        headers[PRODUCER_HEADER] = self.producer_id
         if self.kernel_id:
             headers[KERNEL_HEADER] = self.kernel_id
         request = tornado.httpclient.HTTPRequest(
@@ -174,6 +179,10 @@ class RemoteHub:
                 continue
             if env["type"] == "input":
                 self._input(env["doc"], env["session"], env["message"])
+            elif env["type"] == "left":
+                producer = self.producers.get(env["doc"])
+                if producer is not None:
+                    producer.on_left(env["doc"], env["session"])
             elif env["type"] == "error":
                 log.warning("the hub refused a message: %s: %s", env["code"], env["message"])
 

@@ -34,9 +34,15 @@ import secrets
 from collections import deque
 from typing import Any
 
-from ..errors import ProtocolError
+from ..errors import ERROR_TEXT_MAX, ProtocolError
 from ..hub.hub import Hub
-from ..hub.link import PRODUCER_GONE, GoneProducer, ProducerLink
+from ..hub.link import (
+    PRODUCER_GONE,
+    GoneProducer,
+    ProducerLink,
+    check_document_name,
+    check_publishable,
+)
 from ..wire.codec import Frame, decode
 from ..wire.envelope import encode_envelope
 from ..wire.messages import Message, Snapshot
@@ -61,20 +67,40 @@ log = logging.getLogger("wsbridge.follower")
 #: browser input entries kept per document inbox (``XADD MAXLEN ~``)
 INBOX_MAXLEN = 10_000
 
+
 #: what viewers of a document stuck at a refused entry are told
-REFUSED = (
-    "this hub refused a message of this document read from Redis (seq {seq}: {why}); "
-    "showing the state before it"
-)
-
-
 def _message(frame: Frame) -> Message:
-    return decode(frame.data if frame.binary else frame.data.decode())
+    """A frame read from Redis, decoded and checked as a remote producer's
+    would be (hub.link): anyone who can write the keys wrote it."""
+    try:
+        data = frame.data if frame.binary else frame.data.decode()
+    except UnicodeDecodeError:
+        raise ProtocolError("bad_frame", "a text frame that is not UTF-8") from None
+    return decode(data)
+
+
+def _change(frame: Frame) -> Message:
+    """A log entry's message: a change a producer may publish (never a snapshot)."""
+    message = _message(frame)
+    check_publishable(message)
+    return message
 
 
 def _entry_frame(fields: dict[bytes, bytes]) -> Frame:
     """A stream entry's frame (``f``: payload, ``b``: b"1" when binary)."""
+    if b"f" not in fields:
+        raise ProtocolError("bad_frame", "a log entry without its frame")
     return Frame(fields[b"f"], fields.get(b"b") == b"1")
+
+
+def _name(raw: bytes) -> str:
+    """A document name from a Redis key or field, checked as a producer's."""
+    try:
+        name = raw.decode()
+    except UnicodeDecodeError:
+        raise ProtocolError("bad_message", "a document name that is not UTF-8") from None
+    check_document_name(name)
+    return name
 
 
 def _seq_of(entry_id: bytes) -> int:
@@ -105,6 +131,9 @@ class BackplaneLink(ProducerLink):
         self.in_flight[session] += 1
         self.follower.send_input(doc, document.epoch, session, message)
 
+    def on_left(self, doc: str, session: str) -> None:
+        """Not relayed: the producer answers every input it reads from Redis."""
+
     def free(self, sessions: list[str]) -> None:
         """Inputs of these sessions will never be answered: free their slots."""
         for sid in sessions:
@@ -128,9 +157,10 @@ class BackplaneFollower(RedisLink):
         self.reconnects = 0
         self._inputs: deque[tuple[str, bytes]] = deque()
         self._synced = asyncio.Event()
-        #: documents whose next entry in Redis was refused: name -> (epoch, seq)
-        self._stuck: dict[str, tuple[str, int]] = {}
-        self._bad_bus: tuple[str, int] | None = None
+        #: documents whose data in Redis is unreadable, and why (in /healthz);
+        #: each is tried again only once its epoch in Redis changes
+        self.broken: dict[str, str] = {}
+        self._broken_epochs: dict[str, bytes | None] = {}
 
     def health(self) -> dict[str, Any]:
         return {
@@ -143,6 +173,7 @@ class BackplaneFollower(RedisLink):
                 "repairs": self.repairs,
                 "reconnects": self.reconnects,
                 "last_error": self.last_error,
+                "broken": dict(self.broken),
             }
         }
 
@@ -201,9 +232,12 @@ class BackplaneFollower(RedisLink):
             attempt += 1
 
     async def _on_message(self, channel: bytes, data: bytes) -> None:
-        if channel.decode() != self.keys.bus:  # our channel: the producer's answers
+        if channel != self.keys.bus.encode():  # our channel: the producer's answers
             answer = split_snap(data)
-            self.link.receive(answer.data if answer.binary else answer.data.decode())
+            try:
+                self.link.receive(answer.data if answer.binary else answer.data.decode())
+            except UnicodeDecodeError:
+                log.warning("dropped an answer on this hub's channel: not UTF-8")
             return
         try:
             header, frame = parse_bus(data)
@@ -218,8 +252,6 @@ class BackplaneFollower(RedisLink):
             if doc is not None and doc.epoch == epoch:
                 self.hub.remove_document(name)
         elif kind == "msg":
-            if self._stuck.get(name, ("", -1))[0] == epoch:
-                return  # waiting for a snapshot past the refused entry (_poll)
             if doc is None or doc.epoch != epoch or doc.gone:
                 await self._load(name)
                 return
@@ -228,23 +260,71 @@ class BackplaneFollower(RedisLink):
                 return  # already have it (a repair got there first)
             if seq == doc.seq + 1 and frame is not None:
                 try:
-                    if self.hub.publish_frame(name, _message(frame), frame) is not None:
+                    if self.hub.publish_frame(name, _change(frame), frame) is not None:
                         return
-                except ProtocolError as exc:
-                    if self._bad_bus != (name, seq):  # once per entry: then the stream decides
-                        self._bad_bus = (name, seq)
-                        log.warning("bad frame for %r seq %s on the bus: %s", name, seq, exc)
+                except ProtocolError as exc:  # the log has it too: reading it decides
+                    log.debug("bad frame for %r seq %s on the bus: %s", name, seq, exc)
             await self._repair(name)
 
     # -- loading and repairing
     async def _sync_all(self) -> None:
         """Every document in Redis, loaded or caught up; ours that vanished, gone."""
-        names = {n.decode() for n in await self.redis.hkeys(self.keys.docs)}
-        for name in sorted(names):
+        for name in sorted(self._names(await self.redis.hkeys(self.keys.docs))):
             await self._load(name)
 
+    def _names(self, raw: list[bytes]) -> set[str]:
+        """The document names of the ``docs`` hash; a bad one is reported, skipped."""
+        names = set()
+        for item in raw:
+            try:
+                names.add(_name(item))
+            except ProtocolError as exc:
+                shown = item.decode("utf-8", "backslashreplace")[:ERROR_TEXT_MAX]
+                self._broken(shown, None, exc.message)
+        return names
+
+    def _broken(self, name: str, epoch: bytes | None, why: str) -> None:
+        """``name``'s data in Redis cannot be served: reported in /healthz, logged
+        once, and, when this hub served it, marked gone (its viewers keep the
+        last state). The other documents are not affected."""
+        why = why[:ERROR_TEXT_MAX]
+        if self.broken.get(name) != why:
+            log.error("document %r in the backplane is unreadable, not served: %s", name, why)
+        self.broken[name] = why
+        self._broken_epochs[name] = epoch
+        doc = self.hub.documents.get(name)
+        if doc is not None and doc.gone is None:
+            self.link.free([s.id for s in doc.sessions])
+            reason = "this document's data on the backplane is unreadable"
+            self.hub.mark_gone(name, GoneProducer(self.hub, reason), reason)
+
     async def _load(self, name: str) -> None:
-        """Catch up with ``name`` from Redis: what we miss if the epoch is ours, else adopt."""
+        """Catch up with ``name`` from Redis, or report it broken (``_broken``).
+
+        Everything read is untrusted (docs/security.md): a bad entry is
+        contained to its document, and only a new epoch is tried again.
+        """
+        epoch: bytes | None = None
+        try:
+            epoch = await self.redis.hget(self.keys.meta(name), "epoch")
+            if name in self.broken and epoch == self._broken_epochs.get(name):
+                return
+            check_document_name(name)
+            await self._load_checked(name)
+        except REDIS_DOWN:
+            raise
+        except ProtocolError as exc:
+            self._broken(name, epoch, f"{exc.code}: {exc.message}")
+            return
+        except Exception as exc:  # e.g. a key of the wrong type, a field not a number
+            self._broken(name, epoch, f"{type(exc).__name__}: {exc}")
+            return
+        if self.broken.pop(name, None) is not None:
+            self._broken_epochs.pop(name, None)
+            log.info("document %r in the backplane is readable again", name)
+
+    async def _load_checked(self, name: str) -> None:
+        """What we miss if the epoch is ours, else adopt; raises on bad data."""
         k = self.keys
         doc = self.hub.documents.get(name)
         if doc is not None and not doc.gone:  # read only the tail we lack (one transaction)
@@ -262,25 +342,25 @@ class BackplaneFollower(RedisLink):
         (epoch, _), snap, entries, alive = await pipe.execute()
         if epoch is None or snap is None:
             return  # not (or no longer) in Redis: keep what we show
-        try:
-            snapshot = _message(split_snap(snap))
-        except ProtocolError as exc:
-            self._refused(name, epoch.decode(), -1, f"its snapshot: {exc.code}: {exc.message}")
-            return
+        snapshot = _message(split_snap(snap))
         if not isinstance(snapshot, Snapshot):
-            self._refused(name, epoch.decode(), -1, f"its snapshot key holds a {snapshot.type}")
-            return
-        stuck = self._stuck.get(name)
-        if stuck is not None and stuck[0] == snapshot.epoch and snapshot.seq < stuck[1]:
-            return  # the snapshot is older than the refused entry: nothing new to show
-        self._stuck.pop(name, None)
-        self.loads += 1
-        doc = self.hub.adopt_document(snapshot, self.link)
-        for entry_id, fields in entries:  # the log before the snapshot: for replays
+            raise ProtocolError("bad_message", f"its snapshot key holds a {snapshot.type}")
+        if snapshot.doc != name:
+            raise ProtocolError("bad_message", f"its snapshot is of {snapshot.doc[:64]!r}")
+        # the log before the snapshot, for replays: browsers get these frames
+        # as they are, so each is checked before anything is shown
+        replay: list[tuple[int, Frame]] = []
+        for entry_id, fields in entries:
             seq = _seq_of(entry_id)
             if seq <= snapshot.seq:
-                doc.append_log(seq, _entry_frame(fields))
-        if not self._apply(name, entries) and name not in self._stuck:
+                frame = _entry_frame(fields)
+                _change(frame)
+                replay.append((seq, frame))
+        self.loads += 1
+        doc = self.hub.adopt_document(snapshot, self.link)
+        for seq, frame in replay:
+            doc.append_log(seq, frame)
+        if not self._apply(name, entries):
             log.warning("document %r: the stream does not continue its snapshot", name)
         if not alive:
             self._gone(name)
@@ -296,31 +376,10 @@ class BackplaneFollower(RedisLink):
                 continue
             if seq != doc.seq + 1:
                 return False
-            frame = _entry_frame(fields)
-            try:
-                message = _message(frame)
-            except ProtocolError as exc:
-                self._refused(name, doc.epoch, seq, f"{exc.code}: {exc.message}")
-                return False
-            if self.hub.publish_frame(name, message, frame) is None:
+            frame = _entry_frame(fields)  # a bad entry raises: the document is broken
+            if self.hub.publish_frame(name, _change(frame), frame) is None:
                 return False
         return True
-
-    def _refused(self, name: str, epoch: str, seq: int, why: str) -> None:
-        """Entry ``seq`` of ``name`` cannot be applied: logged once, the document
-        kept at its last good state and marked stale until ``_poll`` sees a
-        snapshot past it (or a new epoch), instead of reloading per message."""
-        if self._stuck.get(name) == (epoch, seq):
-            return
-        self._stuck[name] = (epoch, seq)
-        why = why if len(why) <= 200 else why[:197] + "..."
-        log.warning(
-            "document %r: entry %s in Redis refused (%s); kept at seq %s", name, seq, why, seq - 1
-        )
-        doc = self.hub.documents.get(name)
-        if doc is not None:
-            self.link.free([s.id for s in doc.sessions])
-            self.hub.mark_gone(name, GoneProducer(self.hub), REFUSED.format(seq=seq, why=why))
 
     async def _repair(self, name: str) -> None:
         """A gap: read it from the stream (``_load`` reloads when the stream lost it)."""
@@ -334,20 +393,15 @@ class BackplaneFollower(RedisLink):
         pipe = self.redis.pipeline(transaction=False)
         pipe.hkeys(k.docs)
         for name in names:
-            pipe.hmget(k.meta(name), "epoch", "seq", "snap_seq")
+            pipe.hmget(k.meta(name), "epoch", "seq")
             pipe.exists(k.alive(name))
         replies = await pipe.execute()
-        known = {n.decode() for n in replies[0]}
+        raw_names = replies[0]
+        known = self._names(raw_names)
         for i, name in enumerate(names):
-            (epoch, seq, snap_seq), alive = replies[1 + 2 * i], replies[2 + 2 * i]
+            (epoch, seq), alive = replies[1 + 2 * i], replies[2 + 2 * i]
             doc = self.hub.documents.get(name)
             if doc is None:
-                continue
-            stuck = self._stuck.get(name)
-            if stuck is not None and epoch is not None:
-                if epoch.decode() == stuck[0] and int(snap_seq or 0) < stuck[1]:
-                    continue  # still stuck: only a snapshot past the refused entry helps
-                await self._load(name)
                 continue
             if not alive:
                 if not doc.gone:
@@ -355,12 +409,16 @@ class BackplaneFollower(RedisLink):
                 continue
             if epoch is None:
                 continue
-            if doc.gone or epoch.decode() != doc.epoch:
+            if doc.gone or epoch != doc.epoch.encode():
                 await self._load(name)
-            elif int(seq) > doc.seq:
+            elif not seq or not seq.isdigit() or int(seq) > doc.seq:
                 await self._repair(name)
         for name in sorted(known - set(names)):  # a reset we never heard of
             await self._load(name)
+        shown = {item.decode("utf-8", "backslashreplace")[:ERROR_TEXT_MAX] for item in raw_names}
+        for name in [n for n in self.broken if n not in known and n not in shown]:
+            del self.broken[name]  # removed from Redis: nothing to report any more
+            self._broken_epochs.pop(name, None)
 
     def _gone(self, name: str) -> None:
         doc = self.hub.documents.get(name)

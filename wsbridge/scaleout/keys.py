@@ -8,7 +8,7 @@ and the follower cannot disagree about the layout (docs/deploy.md).
 from __future__ import annotations
 
 import json
-import urllib.parse
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,17 +100,24 @@ class Keys:
         return f"{self.prefix}hub:{hub_id}"
 
 
+#: ``scheme://user:password@``: the password runs to the last '@' of the authority
+_USERINFO = re.compile(r"^([a-z][a-z0-9+.-]*://)([^/@?#]*?):([^/?#]*)@", re.IGNORECASE)
+#: a query parameter that carries a credential (redis-py reads ``password``,
+#: ``ssl_password``... from the query as keyword arguments)
+_SECRET_PARAM = re.compile(
+    r"(?i)([?&;][^=&;#]*(?:pass|secret|token|auth|credential)[^=&;#]*=)[^&;#]*"
+)
+
+
 def redact_url(url: str) -> str:
-    """``url`` without its password (``redis://user:***@host:port/0``): for logs."""
-    parts = urllib.parse.urlsplit(url)
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    netloc = f"{user}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+    """``url`` with every credential hidden, for logs, ``/healthz`` and banners.
+
+    The password of the authority (``redis://user:***@host/0``) and the value
+    of any query parameter naming one (``?password=***``,
+    ``?ssl_password=***``); the rest is kept as written. Text matching, not
+    parsing, so a URL that does not parse is redacted too.
+    """
+    return _SECRET_PARAM.sub(r"\1***", _USERINFO.sub(r"\1\2:***@", url))
 
 
 def connect(url: str) -> aioredis.Redis:

@@ -44,6 +44,7 @@ import redis.exceptions
 from ..errors import ProtocolError
 from ..hub.document import Document
 from ..hub.hub import Hub
+from ..hub.inputs import event_refusal
 from ..hub.port import Producer
 from ..wire.codec import Frame
 from ..wire.envelope import decode_envelope, encode_envelope
@@ -441,7 +442,7 @@ def _allowed(doc: Document, message: Set | Event | Custom) -> bool:
         settable = spec.get("settable", ())
         return all(p in settable for p in message.state)
     if isinstance(message, Event):
-        return message.name in spec.get("events", ())
+        return event_refusal(spec, message) is None
     return True
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import re
 import weakref
 from collections import deque
 from typing import Any
@@ -22,6 +23,7 @@ from tornado.websocket import WebSocketClosedError
 from ..hub.hub import Hub
 from ..hub.link import ProducerLink
 from ..wire.codec import Frame
+from ..wire.envelope import PRODUCER_HEADER
 
 __all__ = [
     "ProducerHandler",
@@ -30,6 +32,9 @@ __all__ = [
 ]
 
 log = logging.getLogger("wsbridge.producer")
+
+#: a producer id (``PRODUCER_HEADER``): long enough to be unguessable
+_PRODUCER_ID = re.compile(r"[A-Za-z0-9_-]{16,128}")
 
 
 class ProducerHandler(tornado.websocket.WebSocketHandler):
@@ -79,7 +84,9 @@ class ProducerHandler(tornado.websocket.WebSocketHandler):
     def open(self, *args: Any, **kwargs: Any) -> None:
         self.set_nodelay(True)
         peer = self.request.remote_ip or "?"
-        self.link = ProducerLink(self.hub, self._send, name=peer)
+        claimed = self.request.headers.get(PRODUCER_HEADER, "")
+        instance = claimed if _PRODUCER_ID.fullmatch(claimed) else None
+        self.link = ProducerLink(self.hub, self._send, name=peer, instance=instance)
         _OPEN.setdefault(self.hub, set()).add(self)
         self._writer = asyncio.ensure_future(self._write_loop())
         log.info("producer connected from %s", peer)

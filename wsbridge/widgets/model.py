@@ -61,12 +61,16 @@ class Model(HasTraits):
 
     Subclasses declare traits with ``.tag(sync=True)``; ``_client_settable``
     lists the ones a browser may set (``None``: every synced trait that is not
-    a reference), ``_events`` the event names a browser may fire.
+    a reference), ``_events`` the event names a browser may fire, and
+    ``_event_data`` those of them whose ``data`` (a small JSON object) reaches
+    the callbacks; the others carry none (the hub refuses any, docs/protocol.md
+    "event").
     """
 
     _type: ClassVar[str] = "Model"
     _client_settable: ClassVar[frozenset[str] | None] = None
     _events: ClassVar[frozenset[str]] = frozenset()
+    _event_data: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, *, id: str | None = None, **kwargs: Any) -> None:
         self._listeners: list[Listener] = []
@@ -147,12 +151,15 @@ class Model(HasTraits):
         return {name: self._wire_value(name) for name in self.trait_names(sync=True)}
 
     def _spec(self) -> dict[str, Any]:
-        return {
+        spec = {
             "type": self._type,
             "state": self.get_state(),
             "settable": self.settable(),
             "events": sorted(self._events),
         }
+        if self._event_data:  # only when some event carries data (hub.inputs)
+            spec["event_data"] = sorted(self._event_data & self._events)
+        return spec
 
     def references(self) -> Iterator[Model | DataSource]:
         """Models and sources this one refers to (children, a plot's source...)."""

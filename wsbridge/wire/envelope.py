@@ -18,10 +18,16 @@ from .codec import _loads as _load_object
 from .messages import Message, Snapshot
 
 __all__ = [
+    "PRODUCER_HEADER",
     "PUBLISHABLE",
     "decode_envelope",
     "encode_envelope",
 ]
+
+#: the handshake header a producer names itself with: a random id per
+#: producer process, so the hub lets that producer, reconnecting, take its
+#: own documents over (and no other live producer)
+PRODUCER_HEADER = "X-Wsbridge-Producer"
 
 #: message types a producer may ``publish`` (the sequenced changes)
 PUBLISHABLE = SEQUENCED - {Snapshot.type}
@@ -38,6 +44,7 @@ _ENVELOPES: dict[str, tuple[str, ...]] = {
     "done": ("session",),
     # hub -> producer
     "input": ("doc", "session", "message"),
+    "left": ("doc", "session"),
     "error": ("code", "message"),
 }
 
