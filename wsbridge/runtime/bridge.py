@@ -91,8 +91,11 @@ class Bridge:
 
     - ``"embedded"``: in this process, on the bridge's thread, with its own
       Tornado server on ``host:port``. Binding a non-loopback address needs
-      a ``token``. Every limit is described in docs/security.md and
-      docs/reliability.md. ``peers`` are other hubs' base URLs serving the
+      a ``token``. Browsers must reach it by one of its own names
+      (loopback names and addresses, the bound address; beyond loopback
+      the machine's name) or one of ``allow_hosts`` (``["*"]``: any), so a
+      rebound DNS name reaches nothing. Every limit is described in
+      docs/security.md and docs/reliability.md. ``peers`` are other hubs' base URLs serving the
       same documents: pages fail over to them (docs/reliability.md).
     - ``"jupyter"``: in the Jupyter server this kernel runs under (its
       wsbridge extension), so dashboards are served on the notebook's own
@@ -117,6 +120,7 @@ class Bridge:
         hub: HubKind = "auto",
         token: str | None = None,
         allow_origins: tuple[str, ...] | list[str] = (),
+        allow_hosts: tuple[str, ...] | list[str] = (),
         peers: tuple[str, ...] | list[str] = (),
         max_message_size: int = 16 * 1024 * 1024,
         log_max_messages: int = 10_000,
@@ -194,6 +198,8 @@ class Bridge:
         server_config = ServerConfig(
             token=token,
             allow_origins=tuple(allow_origins),
+            allow_hosts=tuple(allow_hosts),
+            bind_host=host,
             peers=tuple(peers),
             max_message_size=max_message_size,
             ping_interval=ping_interval,

@@ -10,7 +10,6 @@ backplane, the publisher (``backplane=``) or the follower (``follow=``).
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import socket
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -23,7 +22,7 @@ from ..hub.config import HubConfig
 from ..hub.hub import Hub
 from ..hub.port import HubPort
 from ..server.app import edge_hooks, make_app
-from ..server.config import ServerConfig
+from ..server.config import ServerConfig, is_loopback
 
 if TYPE_CHECKING:
     from ..scaleout.follower import BackplaneFollower
@@ -31,16 +30,6 @@ if TYPE_CHECKING:
     from ..scaleout.publisher import RedisPublisher
 
 __all__ = ["EmbeddedHub", "is_loopback"]
-
-
-def is_loopback(host: str) -> bool:
-    """True for addresses only this machine can reach (no token needed there)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class EmbeddedHub:

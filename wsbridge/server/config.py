@@ -7,6 +7,8 @@ check a browser the same way (docs/security.md).
 from __future__ import annotations
 
 import fnmatch
+import ipaddress
+import socket
 import urllib.parse
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -19,6 +21,8 @@ __all__ = [
     "TOKEN_COOKIE",
     "TOKEN_SUBPROTOCOL",
     "ServerConfig",
+    "host_name",
+    "is_loopback",
     "origin_allowed",
 ]
 
@@ -32,6 +36,11 @@ class ServerConfig:
 
     token: str | None = None
     allow_origins: tuple[str, ...] = ()
+    #: host names (``Host``) browsers may reach this hub by, besides its own
+    #: (:meth:`host_allowed`): exact or fnmatch patterns; ``"*"``: any name
+    allow_hosts: tuple[str, ...] = ()
+    #: the address the server listens on (its own names follow from it)
+    bind_host: str = "127.0.0.1"
     #: other hubs' base URLs (``http(s)://host:port/prefix/``) serving the
     #: same documents (a shared backplane): dashboard pages fail over to them
     #: in turn when this hub drops. Each peer must allow this hub's origin
@@ -60,13 +69,71 @@ class ServerConfig:
             parsed = urllib.parse.urlsplit(peer)
             if parsed.scheme not in ("http", "https") or not parsed.netloc:
                 raise ValueError(f"peer {peer!r} is not a hub base URL http(s)://host:port/prefix/")
+        self.allow_hosts = tuple(h.lower().rstrip(".") for h in self.allow_hosts)
+        # beyond loopback, the machine's own name is one of ours (the URL
+        # that ``Bridge.url`` prints for a wildcard address names it)
+        self._own_names: frozenset[str] = frozenset()
+        if not is_loopback(self.bind_host):
+            own = socket.gethostname().lower().rstrip(".")
+            self._own_names = frozenset({own, own.split(".")[0]})
 
     def token_valid(self, given: str | None) -> bool:
         return token_valid(self.token, self.token_expires, given)
 
+    def host_allowed(self, host: str) -> bool:
+        """Is ``host`` (a request's ``Host``, port and all) one of this hub's names?
+
+        Why: after DNS rebinding, ``attacker.example`` resolves to this
+        machine, and its pages are same-origin with themselves, so the
+        Origin check passes; only the name the browser asked for tells them
+        apart. Ours: loopback names and addresses (``localhost``,
+        ``127.0.0.1``, ``::1``), the bound address, ``allow_hosts``, and,
+        for a hub bound beyond loopback (which needs a token), the machine's
+        name and any IP address (a name is what rebinding needs).
+        """
+        if "*" in self.allow_hosts:
+            return True
+        name = host_name(host)
+        if not name:
+            return False
+        try:
+            address = ipaddress.ip_address(name)
+        except ValueError:
+            address = None
+        if address is not None:
+            if address.is_loopback or self._own_names:
+                return True
+        elif name == "localhost" or name in self._own_names:
+            return True
+        if name == self.bind_host.lower():
+            return True
+        return any(fnmatch.fnmatchcase(name, pat) for pat in self.allow_hosts)
+
 
 SUBPROTOCOL = "wsbridge.v1"
 TOKEN_SUBPROTOCOL = "wsbridge.token."
+
+
+def is_loopback(host: str) -> bool:
+    """True for addresses only this machine can reach (no token needed there)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def host_name(host: str) -> str:
+    """The name in a ``Host`` header: no port, no IPv6 brackets, lower case,
+    no trailing dot (``LOCALHOST.:8765`` is ``localhost``)."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        end = host.find("]")
+        return host[1:end] if end > 0 else ""
+    if host.count(":") == 1:  # name:port (a bare IPv6 address has several)
+        host = host.split(":", 1)[0]
+    return host.rstrip(".")
 
 
 def origin_allowed(origin: str, host: str, allowed: Iterable[str]) -> bool:

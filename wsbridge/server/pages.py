@@ -23,6 +23,7 @@ import tornado.websocket
 from tornado.log import access_log
 
 from ..hub.hub import Hub
+from ..logs import clip, log_limited
 from .config import TOKEN_COOKIE, ServerConfig
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "PageHandler",
     "StaticHandler",
     "bokeh_static_dir",
+    "check_host",
     "log_request",
     "render_page",
 ]
@@ -66,18 +68,60 @@ def log_request(handler: tornado.web.RequestHandler) -> None:
     )
 
 
+def check_host(handler: tornado.web.RequestHandler, config: ServerConfig | None) -> None:
+    """403 unless the request names one of this hub's hosts (``ServerConfig.host_allowed``:
+    a rebound DNS name reaches nothing); ``config`` None: the embedding checks
+    (Jupyter's own ``allow_remote_access``)."""
+    if config is None or config.host_allowed(handler.request.host):
+        return
+    log_limited(
+        log,
+        logging.WARNING,
+        "foreign host",
+        "refused a request for host %r: not a name of this hub (allow_hosts)",
+        clip(handler.request.host, 100),
+    )
+    raise tornado.web.HTTPError(403, reason="Host not allowed")
+
+
 class _Redacted(tornado.web.RequestHandler):
-    """Tornado's own error log lines name the URI: keep tokens out of them."""
+    """Tornado's own error log lines name the URI: keep tokens out of them,
+    and log them clipped and rate-limited (a request per line is a flood)."""
 
     def _request_summary(self) -> str:
         request = self.request
-        return f"{request.method} {redact(request.uri or '')} ({request.remote_ip})"
+        return f"{request.method} {clip(redact(request.uri or ''))} ({request.remote_ip})"
+
+    def log_exception(self, typ: Any, value: BaseException | None, tb: Any) -> None:
+        if isinstance(value, tornado.web.HTTPError):
+            if value.log_message:
+                log_limited(
+                    log,
+                    logging.WARNING,
+                    f"http {value.status_code}",
+                    "%d %s: %s",
+                    value.status_code,
+                    self._request_summary(),
+                    clip(value.get_message()),
+                )
+            return
+        log_limited(
+            log,
+            logging.ERROR,
+            "uncaught",
+            "uncaught exception in %s",
+            self._request_summary(),
+            exc_info=(typ, value, tb),
+        )
 
 
 class _Base(_Redacted):
     def initialize(self, hub: Hub, config: ServerConfig) -> None:
         self.hub = hub
         self.config = config
+
+    def prepare(self) -> None:
+        check_host(self, self.config)
 
     def _presented_token(self) -> str | None:
         auth = self.request.headers.get("Authorization", "")
@@ -212,7 +256,29 @@ class NoFaviconHandler(_Redacted):
 
 
 class StaticHandler(tornado.web.StaticFileHandler, _Redacted):
-    """The client modules; revalidated each load so an upgrade never mixes files."""
+    """The client modules; revalidated each load so an upgrade never mixes files.
+
+    ``config``: the hub's, whose host names it answers to (None: the
+    embedding checks hosts). A path the file system cannot name (a NUL
+    byte) is a 404 like any missing file.
+    """
+
+    def initialize(  # type: ignore[override]
+        self, path: str, default_filename: str | None = None, config: ServerConfig | None = None
+    ) -> None:
+        super().initialize(path, default_filename)
+        self.hub_config = config
+
+    def prepare(self) -> None:
+        check_host(self, self.hub_config)
+
+    def validate_absolute_path(self, root: str, absolute_path: str) -> str | None:
+        if "\x00" in absolute_path:
+            raise tornado.web.HTTPError(404)
+        try:
+            return super().validate_absolute_path(root, absolute_path)
+        except (ValueError, OSError):
+            raise tornado.web.HTTPError(404) from None
 
     def set_extra_headers(self, path: str) -> None:
         self.set_header("Cache-Control", "no-cache")

@@ -23,10 +23,11 @@ from tornado.websocket import WebSocketClosedError, WebSocketProtocol
 from ..hub.hub import Hub
 from ..hub.port import SessionEdge
 from ..hub.session import Session
+from ..logs import clip, log_limited
 from ..wire.codec import Frame
 from . import writer
 from .config import SUBPROTOCOL, TOKEN_SUBPROTOCOL, ServerConfig, origin_allowed
-from .pages import _Base, _Redacted
+from .pages import _Base, _Redacted, check_host
 from .writer import WRITE_BATCH_BYTES, WRITE_BATCH_FRAMES, _Protocol
 
 __all__ = [
@@ -76,6 +77,7 @@ class WebSocketHandler(tornado.websocket.WebSocketHandler, _Redacted):
         return _Base._presented_token(self)  # type: ignore[arg-type]
 
     def prepare(self) -> None:
+        check_host(self, self.config)  # a rebound DNS name (docs/security.md)
         # A client without Origin is not a browser (browsers always send it,
         # RFC 6455 §4.1): with a token configured it must show the token at
         # the handshake, since the Origin check cannot protect it.
@@ -84,7 +86,12 @@ class WebSocketHandler(tornado.websocket.WebSocketHandler, _Redacted):
             and "Origin" not in self.request.headers
             and not self.config.token_valid(self._handshake_token())
         ):
-            log.warning("refused a WebSocket without Origin and without a valid token")
+            log_limited(
+                log,
+                logging.WARNING,
+                "no origin, no token",
+                "refused a WebSocket without Origin and without a valid token",
+            )
             raise tornado.web.HTTPError(403, "a valid token is required")
 
     def select_subprotocol(self, subprotocols: list[str]) -> str | None:
@@ -96,7 +103,13 @@ class WebSocketHandler(tornado.websocket.WebSocketHandler, _Redacted):
         host = self.request.headers.get("Host", "")
         ok = origin_allowed(origin, host, self.config.allow_origins)
         if not ok:
-            log.warning("refused a WebSocket from foreign origin %r", origin[:200])
+            log_limited(
+                log,
+                logging.WARNING,
+                "foreign origin",
+                "refused a WebSocket from foreign origin %r",
+                clip(origin, 100),
+            )
         return ok
 
     def open(self, *args: Any, **kwargs: Any) -> None:
