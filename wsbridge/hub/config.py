@@ -56,9 +56,15 @@ class HubConfig:
     token: str | None = None
     #: wall-clock time (``time.time()``) after which the token is refused
     token_expires: float | None = None
-    #: connections per hub and per document (past them: close 1013)
+    #: authenticated sessions per hub and per document (past them: close 1013)
     max_clients: int = 10_000
     max_clients_per_document: int = 5_000
+    #: connections that have not authenticated yet (no valid ``hello``, no
+    #: token at the handshake): they do not count against ``max_clients``,
+    #: so idle sockets cannot lock users out; past this many: close 1013
+    max_pending: int = 1_000
+    #: seconds a connection has to send a valid ``hello`` (then close 4008)
+    hello_timeout: float = 10.0
     #: browser input (set/event/custom) per session: a token bucket
     input_rate: float = 200.0
     input_burst: int = 400
@@ -67,3 +73,9 @@ class HubConfig:
     #: browser inputs handed to the producer and not yet handled, per session
     max_pending_inbound: int = 256
     clock: Callable[[], float] = field(default=time.monotonic)
+
+    def __post_init__(self) -> None:
+        if not self.hello_timeout > 0:
+            raise ValueError(f"hello_timeout must be positive, not {self.hello_timeout!r}")
+        if self.max_pending < 1:
+            raise ValueError(f"max_pending must be at least 1, not {self.max_pending!r}")

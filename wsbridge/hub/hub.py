@@ -25,6 +25,7 @@ from collections.abc import Callable
 from typing import Any, cast
 
 from ..errors import ProtocolError, StateError
+from ..logs import log_limited
 from ..wire.codec import Frame, decode, encode
 from ..wire.messages import (
     Add,
@@ -67,6 +68,9 @@ class Hub:
         self.config = config or HubConfig()
         self.documents: dict[str, Document] = {}
         self.sessions: dict[str, Session] = {}
+        #: sessions counted against ``max_clients`` and ``max_pending`` (open_session)
+        self.admitted = 0
+        self.pending = 0
         self._ids = itertools.count(1)
         #: sessions are named ``<prefix>c<n>``: hubs sharing a backplane use
         #: ``<hub id>/`` so a session id names one browser across all of them
@@ -279,22 +283,74 @@ class Hub:
             session.push(encode(patch), force=True)
 
     # -- client side
-    def open_session(self, authenticated: bool = False, edge: SessionEdge | None = None) -> Session:
-        """A new connection; ``authenticated`` when the edge already checked a token;
-        ``edge`` how the hub reaches its writer (none: a sans-I/O test's session)."""
+    def open_session(
+        self, authenticated: bool = False, edge: SessionEdge | None = None, address: str = ""
+    ) -> Session:
+        """A new connection. ``authenticated``: the edge checked a token at the
+        handshake; ``edge``: how the hub reaches its writer (none: a sans-I/O
+        test's session); ``address``: the peer's, for per-address limits.
+
+        Only authenticated sessions count against ``max_clients``: one that
+        showed the token at the handshake at once, any other once its
+        ``hello`` is accepted. Until then it is *pending*, counted against
+        ``max_pending``, and the edge closes it after ``hello_timeout``
+        (:meth:`hello_overdue`). Why: a page of the hub's own origin opens
+        sockets without a token, and idle ones must not lock users out.
+        """
+        cfg = self.config
         session = Session(
             self,
             f"{self.session_prefix}c{next(self._ids)}",
-            authenticated or self.config.token is None,
+            authenticated or cfg.token is None,
             edge,
+            address,
         )
         self.sessions[session.id] = session
-        if len(self.sessions) > self.config.max_clients:
-            self._error(session, "too_many_clients", "this hub has too many clients; retry later")
-            session.request_close(1013, "too many clients")
+        if authenticated and cfg.token is not None:
+            self._take_slot(session)
+        elif self.pending >= cfg.max_pending:
+            why = "too many connections waiting for hello"
+            self._error(session, "too_many_clients", f"{why}; retry later")
+            session.request_close(1013, why)
+        else:
+            session.pending = True
+            self.pending += 1
         return session
 
+    def _take_slot(self, session: Session) -> bool:
+        """Count ``session`` against ``max_clients`` (it authenticated); when
+        the hub is full, refuse it (close 1013) and return False."""
+        if self.admitted >= self.config.max_clients:
+            self._error(session, "too_many_clients", "this hub has too many clients; retry later")
+            session.request_close(1013, "too many clients")
+            return False
+        if session.pending:
+            session.pending = False
+            self.pending -= 1
+        session.admitted = True
+        self.admitted += 1
+        return True
+
+    def hello_overdue(self, session: Session) -> None:
+        """The edge's ``hello_timeout`` is over: close ``session`` (4008) unless it joined."""
+        if session.doc is None and not session.closed and session.close_code is None:
+            log_limited(
+                log,
+                logging.INFO,
+                "hello timeout",
+                "session %s: no hello in %g s; closing (4008)",
+                session.id,
+                self.config.hello_timeout,
+            )
+            session.request_close(4008, "no hello in time")
+
     def close_session(self, session: Session) -> None:
+        if session.admitted:
+            session.admitted = False
+            self.admitted -= 1
+        if session.pending:
+            session.pending = False
+            self.pending -= 1
         session.closed = True
         session.outbox.clear()
         session.queued_bytes = 0
@@ -431,6 +487,8 @@ class Hub:
             self._error(session, "too_many_clients", f"document {doc.name!r} has too many clients")
             session.request_close(1013, "too many clients")
             return
+        if not session.admitted and not self._take_slot(session):
+            return
         replay = None
         if hello.epoch == doc.epoch and hello.seq is not None:
             replay = doc.replay_from(hello.seq)
@@ -521,6 +579,7 @@ class Hub:
     def stats(self) -> dict[str, Any]:
         return {
             "sessions": len(self.sessions),
+            "pending": self.pending,
             "documents": {
                 name: {
                     "epoch": doc.epoch,

@@ -133,6 +133,8 @@ class Bridge:
         token_expires: float | None = None,
         max_clients: int = 10_000,
         max_clients_per_document: int = 5_000,
+        max_pending: int = 1_000,
+        hello_timeout: float = 10.0,
         input_rate: float = 200.0,
         input_burst: int = 400,
         producer_token: str | None = None,
@@ -192,6 +194,8 @@ class Bridge:
             token_expires=token_expires,
             max_clients=max_clients,
             max_clients_per_document=max_clients_per_document,
+            max_pending=max_pending,
+            hello_timeout=hello_timeout,
             input_rate=input_rate,
             input_burst=input_burst,
         )

@@ -50,6 +50,8 @@ class WebSocketHandler(tornado.websocket.WebSocketHandler, _Redacted):
         #: when the pending write started (loop time), for write_timeout
         self._pending_since: float | None = None
         self._timer: asyncio.TimerHandle | None = None
+        #: closes the session when it has not joined in ``hello_timeout`` seconds
+        self._hello_timer: asyncio.TimerHandle | None = None
         #: the writer task waits for a wake-up (nothing queued, nothing in flight)
         self._parked = False
         #: a write started by ``_on_wake`` for the writer to await (or True: done)
@@ -117,10 +119,19 @@ class WebSocketHandler(tornado.websocket.WebSocketHandler, _Redacted):
         presented = self._handshake_token()
         pre_auth = self.config.token is not None and self.config.token_valid(presented)
         self.session = self.hub.open_session(
-            authenticated=pre_auth, edge=SessionEdge(wake=self._wake.set, flush=self._flush_now)
+            authenticated=pre_auth,
+            edge=SessionEdge(wake=self._wake.set, flush=self._flush_now),
+            address=self.request.remote_ip or "",
         )
         self._loop = asyncio.get_running_loop()
         self._writer = asyncio.ensure_future(self._write_loop())
+        self._hello_timer = self._loop.call_later(self.hub.config.hello_timeout, self._hello_due)
+
+    def _hello_due(self) -> None:
+        """``hello_timeout`` after the handshake: the hub closes the session unless it joined."""
+        self._hello_timer = None
+        if self.session is not None:
+            self.hub.hello_overdue(self.session)
 
     def on_message(self, message: str | bytes) -> None:
         if self.session is not None:
@@ -129,6 +140,9 @@ class WebSocketHandler(tornado.websocket.WebSocketHandler, _Redacted):
     def on_close(self) -> None:
         if self.session is not None:
             self.hub.close_session(self.session)
+        if self._hello_timer is not None:
+            self._hello_timer.cancel()
+            self._hello_timer = None
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
