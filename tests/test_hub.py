@@ -773,9 +773,9 @@ def test_sweep_removes_abandoned_per_session_documents() -> None:
     Doc(pair, "app~1")
     Doc(pair, "app~2")
     Doc(pair, "shared")
+    client = pair.connect("app~1")  # before it is per-session: no key needed
     for name in ("app~1", "app~2"):
         pair.hub.documents[name].ephemeral = True
-    client = pair.connect("app~1")
     clock.now = 5.0
     assert pair.hub.sweep(grace=2.0) == []  # app~2 never joined: its page may be loading
     pair.drop(client)

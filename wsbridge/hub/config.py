@@ -73,6 +73,11 @@ class HubConfig:
     #: browser inputs handed to the producer and not yet handled, per session
     max_pending_inbound: int = 256
     clock: Callable[[], float] = field(default=time.monotonic)
+    #: signs per-session documents' keys (``Hub.document_key``); kept by the
+    #: config so a bridge restarted in this process accepts its pages' keys
+    session_secret: bytes = field(
+        default_factory=lambda: secrets.token_bytes(32), repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         if not self.hello_timeout > 0:

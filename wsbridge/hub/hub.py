@@ -17,7 +17,10 @@ cycle").
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import hashlib
+import hmac
 import itertools
 import logging
 import time
@@ -79,6 +82,9 @@ class Hub:
         hooks = hooks or HubHooks()
         self.more_input = hooks.more_input
         self.after_echo = hooks.after_echo
+        self.open_document = hooks.open_document
+        #: per-session documents being created for a hello: name -> the hellos waiting
+        self._opening: dict[str, list[tuple[Session, Hello]]] = {}
 
     # -- producer side
     def create_document(
@@ -123,7 +129,34 @@ class Hub:
                 session.queued_bytes = 0
                 self._welcome(session, doc, resumed=False)
                 session.need_snapshot = True
+        for session, hello in self._opening.pop(name, ()):  # they asked for it: join now
+            if session.doc is None and not session.closed and session.close_code is None:
+                self._hello(session, hello)
         return doc
+
+    def open_failed(self, name: str, text: str) -> None:
+        """The embedding could not create per-session document ``name``
+        (``HubHooks.open_document``): its waiting hellos get an error, close 1011."""
+        for session, _ in self._opening.pop(name, ()):
+            if not session.closed:
+                self._error(session, "internal", text)
+                session.request_close(1011, text)
+
+    def document_key(self, name: str) -> str:
+        """The key a page must show (``hello.key``) to join per-session document ``name``.
+
+        An HMAC of the name: the page handler gives it to the page that
+        opened the session, the hub recomputes it at every hello, so the
+        name alone (a log line, ``/healthz``) lets nobody else in.
+        """
+        digest = hmac.new(self.config.session_secret, name.encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest[:24]).decode()
+
+    def _key_valid(self, hello: Hello) -> bool:
+        key = hello.key
+        return key is not None and hmac.compare_digest(
+            key.encode(), self.document_key(hello.doc).encode()
+        )
 
     def mark_gone(self, name: str, producer: Producer, reason: str) -> None:
         """The producer of ``name`` went away (hub.link).
@@ -480,8 +513,12 @@ class Hub:
             session.authenticated = True
         doc = self.documents.get(hello.doc)
         if doc is None:
-            self._error(session, "unknown_document", f"no document {hello.doc[:64]!r}")
-            session.request_close(1008, "unknown document")
+            self._open(session, hello)
+            return
+        if doc.ephemeral and not self._key_valid(hello):
+            # a per-session document answers its own page only; to anyone
+            # else it does not exist
+            self._unknown(session, hello.doc)
             return
         if len(doc.sessions) >= self.config.max_clients_per_document:
             self._error(session, "too_many_clients", f"document {doc.name!r} has too many clients")
@@ -511,6 +548,31 @@ class Hub:
                 session.push(frame, force=True)
         if doc.gone is not None:  # the last state is shown, but say it is stale
             self._error(session, "producer_gone", doc.gone)
+
+    def _open(self, session: Session, hello: Hello) -> None:
+        """A hello for a document the hub does not have: the first join of a
+        per-session document (a valid key, and the embedding creates it:
+        ``HubHooks.open_document``), which the hello waits for; else unknown."""
+        name = hello.doc
+        if not self._key_valid(hello):
+            self._unknown(session, name)
+            return
+        waiting = self._opening.get(name)
+        if waiting is None:
+            try:
+                opening = self.open_document(name, session.address)
+            except ProtocolError as exc:
+                self._refuse(session, exc)
+                return
+            if not opening:
+                self._unknown(session, name)
+                return
+            waiting = self._opening[name] = []
+        waiting.append((session, hello))
+
+    def _unknown(self, session: Session, name: str) -> None:
+        self._error(session, "unknown_document", f"no document {name[:64]!r}")
+        session.request_close(1008, "unknown document")
 
     def _welcome(self, session: Session, doc: Document, resumed: bool) -> None:
         welcome = Welcome(

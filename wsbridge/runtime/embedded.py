@@ -10,6 +10,7 @@ backplane, the publisher (``backplane=``) or the follower (``follow=``).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import socket
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -50,6 +51,7 @@ class EmbeddedHub:
         producer_token: str | None,
         session_grace: float,
         on_backplane_reset: Callable[[str], None],
+        open_document: Callable[[str, str], bool] | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -65,6 +67,8 @@ class EmbeddedHub:
         self.producer_token = producer_token
         self.session_grace = session_grace
         self.on_backplane_reset = on_backplane_reset
+        #: builds a per-session document a page joins (``HubHooks.open_document``)
+        self.open_document = open_document
         self.hub: Hub | None = None
         self.publisher: RedisPublisher | None = None
         self.follower: BackplaneFollower | None = None
@@ -97,7 +101,10 @@ class EmbeddedHub:
 
     def setup(self, loop: asyncio.AbstractEventLoop, more_input: Callable[[], bool]) -> HubPort:
         """Bind the port and start the hub on ``loop`` (its own thread); raise on failure."""
-        hub = Hub(self.hub_config, edge_hooks(more_input))
+        hooks = edge_hooks(more_input)
+        if self.open_document is not None:
+            hooks = dataclasses.replace(hooks, open_document=self.open_document)
+        hub = Hub(self.hub_config, hooks)
         port: HubPort = hub
         if self.backplane is not None:  # connect first: a wrong URL fails start()
             from ..scaleout.publisher import PublishingHub, RedisPublisher

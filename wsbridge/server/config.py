@@ -10,7 +10,7 @@ import fnmatch
 import ipaddress
 import socket
 import urllib.parse
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,9 +55,10 @@ class ServerConfig:
     token_expires: float | None = None
     index: Callable[[], str | None] = field(default=lambda: None)
     titles: Callable[[], dict[str, str]] = field(default=dict)
-    #: ``open_app(name)``: for a per-session app, an awaitable of the new
-    #: session document's name; None when ``name`` is not an app
-    open_app: Callable[[str], Awaitable[str] | None] = field(default=lambda name: None)
+    #: ``open_app(name)``: for a per-session app, the name of a new session
+    #: document for the page to join (built when it joins); None when
+    #: ``name`` is not an app
+    open_app: Callable[[str], str | None] = field(default=lambda name: None)
     #: extra ``/healthz`` fields; a part with ``"status": "down"`` makes it 503
     health: Callable[[], dict[str, Any]] = field(default=dict)
 

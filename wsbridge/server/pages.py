@@ -148,7 +148,7 @@ import {{ renderStatus }} from "{base}static/page/status.js";
 import {{ reportSize }} from "{base}static/page/embed.js";
 reportSize();  // in a notebook's iframe: tell the notebook how tall this page is
 const base = new URL("{base}", location.href).href;
-const client = await connect([base, ...{peers}], {{ doc: {doc} }});
+const client = await connect([base, ...{peers}], {{ doc: {doc}, key: {key} }});
 window.wsbridgeClient = client;
 renderStatus(document.getElementById("wsbridge-status"), client);
 client.render(document.getElementById("wsbridge-root"));
@@ -176,17 +176,21 @@ def _script_json(value: Any) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def render_page(title: str, base: str, doc: str, peers: Iterable[str] = ()) -> str:
+def render_page(
+    title: str, base: str, doc: str, peers: Iterable[str] = (), key: str | None = None
+) -> str:
     """The dashboard page of ``doc``: its script connects to ``base`` (relative
     to the page), then fails over to ``peers`` (docs/reliability.md "Several
-    hubs"). One function for every server that serves pages, so the
-    template's fields are filled in one place.
+    hubs"); ``key``: a per-session document's (``Hub.document_key``), which
+    its ``hello`` shows. One function for every server that serves pages, so
+    the template's fields are filled in one place.
     """
     return _PAGE.format(
         title=html.escape(title),
         base=base,
         doc=_script_json(doc),
         peers=_script_json(list(peers)),
+        key=_script_json(key),
     )
 
 
@@ -203,15 +207,15 @@ class PageHandler(_Base):
         if name not in titles:
             raise tornado.web.HTTPError(404)
         self._remember_token()
-        doc = name
+        doc, key = name, None
         peers = self.config.peers
         opening = self.config.open_app(name)
-        if opening is not None:  # a per-session app: this page gets its own document
-            doc = await opening
-            peers = ()  # which lives in this process only: no peer serves it
+        if opening is not None:  # a per-session app: this page gets its own document,
+            doc, key = opening, self.hub.document_key(opening)  # which only it may join
+            peers = ()  # and which lives in this process only: no peer serves it
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.set_header("Cache-Control", "no-store")
-        self.finish(render_page(titles[name], base, doc, peers))
+        self.finish(render_page(titles[name], base, doc, peers, key))
 
     def _remember_token(self) -> None:
         token = self.get_query_argument("token", None)
@@ -237,6 +241,10 @@ class IndexHandler(PageHandler):
 
 
 class HealthHandler(_Base):
+    """``healthz``: the status for anyone (a load balancer's probe); the
+    documents, sessions and backplane details only with the token, as they
+    name every document."""
+
     def get(self) -> None:
         extra = self.config.health()
         down = [k for k, v in extra.items() if isinstance(v, dict) and v.get("status") == "down"]
@@ -245,7 +253,8 @@ class HealthHandler(_Base):
         self.set_header("Content-Type", "application/json")
         self.set_header("Cache-Control", "no-store")
         status = "degraded" if down else "ok"
-        self.finish(json.dumps({"status": status, **self.hub.stats(), **extra}))
+        details = {**self.hub.stats(), **extra} if self.token_ok() else {}
+        self.finish(json.dumps({"status": status, **details}))
 
 
 class NoFaviconHandler(_Redacted):

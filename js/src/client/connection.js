@@ -42,6 +42,7 @@ const OPEN = 1; // WebSocket.OPEN
  * @typedef {object} ConnectOptions
  * @property {string} [doc] the document name (derived from a dashboard page URL)
  * @property {string} [token] sent in `hello` to every hub (default: each http(s) URL's own `token` query parameter)
+ * @property {string | null} [key] a per-session document's key, sent in `hello` (its page carries it; docs/protocol.md "hello")
  * @property {any} [WebSocket] the WebSocket constructor (default `globalThis.WebSocket`)
  * @property {{initial?: number, max?: number}} [backoff] reconnection delays in ms (default 250 / 10000)
  * @property {number | null} [ackInterval] ms between `ack`s of the applied seq; null or 0: never (default 1000)
@@ -92,6 +93,8 @@ export class Connection extends Emitter {
     this._index = 0;
     /** @type {string} */
     this._docName = doc;
+    /** @type {string | null} */
+    this._key = opts.key ?? null;
     this._WebSocket = opts.WebSocket ?? globalThis.WebSocket;
     this._backoff = { initial: 250, max: 10000, ...(opts.backoff ?? {}) };
     this._ackInterval = opts.ackInterval === undefined ? 1000 : opts.ackInterval;
@@ -298,7 +301,7 @@ export class Connection extends Emitter {
       const { epoch, seq } = this.state;
       // the same resume point whichever hub this is: the replica is the client's, not the hub's
       const { token } = this._endpoints[this._index];
-      this._send(hello({ doc: this._docName, token, epoch: seq === null ? null : epoch, seq }));
+      this._send(hello({ doc: this._docName, token, key: this._key, epoch: seq === null ? null : epoch, seq }));
     };
     ws.onmessage = (/** @type {{data: any}} */ ev) => {
       if (ws === this._ws) this._onFrame(ev.data);
