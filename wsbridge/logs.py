@@ -50,9 +50,10 @@ def log_limited(
     msg: str,
     *args: object,
     exc_info: Any = None,
+    burst: int = LOG_BURST,
     clock: float | None = None,
 ) -> bool:
-    """``logger.log(level, msg, *args)`` unless ``key`` was logged ``LOG_BURST``
+    """``logger.log(level, msg, *args)`` unless ``key`` was logged ``burst``
     times in this ``LOG_INTERVAL``; returns whether it was logged.
 
     ``key`` names the kind of event (``"bad_frame"``, ``"foreign host"``),
@@ -70,7 +71,7 @@ def log_limited(
             elif len(_windows) >= _MAX_KEYS:
                 _prune(now)
             _windows[(logger.name, key)] = [now, 1.0, 0.0]
-        elif window[1] < LOG_BURST:
+        elif window[1] < burst:
             window[1] += 1
         else:
             window[2] += 1

@@ -15,7 +15,6 @@ import socket
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import tornado.httpserver
 import tornado.ioloop
 import tornado.netutil
 
@@ -24,6 +23,7 @@ from ..hub.hub import Hub
 from ..hub.port import HubPort
 from ..server.app import edge_hooks, make_app
 from ..server.config import ServerConfig, is_loopback
+from ..server.httpserver import EdgeHTTPServer
 
 if TYPE_CHECKING:
     from ..scaleout.follower import BackplaneFollower
@@ -72,7 +72,7 @@ class EmbeddedHub:
         self.hub: Hub | None = None
         self.publisher: RedisPublisher | None = None
         self.follower: BackplaneFollower | None = None
-        self._server: tornado.httpserver.HTTPServer | None = None
+        self._server: EdgeHTTPServer | None = None
         self._bound_port: int | None = None
 
     @property
@@ -138,7 +138,14 @@ class EmbeddedHub:
             if self.port != 0 or port == 0:
                 raise
             sockets = tornado.netutil.bind_sockets(0, self.host)  # old port taken
-        server = tornado.httpserver.HTTPServer(app, xheaders=False)
+        cfg = self.server_config
+        server = EdgeHTTPServer(
+            app,
+            xheaders=False,
+            max_connections=cfg.max_connections,
+            header_timeout=cfg.header_timeout,
+            body_timeout=cfg.body_timeout,
+        )
         server.add_sockets(sockets)
         self._server = server
         self._bound_port = sockets[0].getsockname()[1]

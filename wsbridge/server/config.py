@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..hub.config import token_valid
+from .httpserver import connection_cap
 
 __all__ = [
     "SUBPROTOCOL",
@@ -53,6 +54,13 @@ class ServerConfig:
     write_timeout: float = 30.0
     #: wall-clock time (``time.time()``) after which the token is refused
     token_expires: float | None = None
+    #: seconds a connection may take to send its request headers, or stay
+    #: idle between keep-alive requests (then closed), and to send a body
+    header_timeout: float = 10.0
+    body_timeout: float = 10.0
+    #: connections held at once (HTTP and WebSocket); None: as many as the
+    #: open-file limit allows, less a reserve (``httpserver.connection_cap``)
+    max_connections: int | None = None
     index: Callable[[], str | None] = field(default=lambda: None)
     titles: Callable[[], dict[str, str]] = field(default=dict)
     #: ``open_app(name)``: for a per-session app, the name of a new session
@@ -71,6 +79,11 @@ class ServerConfig:
             if parsed.scheme not in ("http", "https") or not parsed.netloc:
                 raise ValueError(f"peer {peer!r} is not a hub base URL http(s)://host:port/prefix/")
         self.allow_hosts = tuple(h.lower().rstrip(".") for h in self.allow_hosts)
+        if not (self.header_timeout > 0 and self.body_timeout > 0):
+            raise ValueError("header_timeout and body_timeout must be positive")
+        if self.max_connections is not None and self.max_connections < 1:
+            raise ValueError(f"max_connections must be >= 1, not {self.max_connections!r}")
+        self.max_connections = connection_cap(self.max_connections)
         # beyond loopback, the machine's own name is one of ours (the URL
         # that ``Bridge.url`` prints for a wildcard address names it)
         self._own_names: frozenset[str] = frozenset()
