@@ -16,7 +16,7 @@ import threading
 import time
 from typing import Any
 
-__all__ = ["LOG_BURST", "LOG_INTERVAL", "clip", "log_limited"]
+__all__ = ["LOG_BURST", "LOG_INTERVAL", "clip", "log_limited", "reset"]
 
 #: lines per kind of event per interval, and the interval (seconds)
 LOG_BURST = 5
@@ -39,7 +39,7 @@ def clip(value: object, limit: int = CLIP) -> str:
     extra = len(text) - limit
     head = text[:limit] if extra > 0 else text
     # repr escapes newlines and other control characters: one value, one line
-    shown = repr(head)[1:-1]
+    shown = repr(head)[1:-1] if isinstance(value, str) else head
     return f"{shown}... ({extra} more characters)" if extra > 0 else shown
 
 
@@ -88,4 +88,10 @@ def _prune(now: float) -> None:
     for k in [k for k, w in _windows.items() if now - w[0] >= LOG_INTERVAL]:
         del _windows[k]
     if len(_windows) >= _MAX_KEYS:  # all live: keys come from input after all
+        _windows.clear()
+
+
+def reset() -> None:
+    """Start a new interval for every kind of event (tests: each its own log)."""
+    with _lock:
         _windows.clear()

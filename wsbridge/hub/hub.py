@@ -28,7 +28,7 @@ from collections.abc import Callable
 from typing import Any, cast
 
 from ..errors import ProtocolError, StateError
-from ..logs import log_limited
+from ..logs import clip, log_limited
 from ..wire.codec import Frame, decode, encode
 from ..wire.messages import (
     Add,
@@ -223,7 +223,15 @@ class Hub:
         try:
             doc.state.apply(message, trusted)
         except (StateError, ValueError) as exc:
-            log.error("document %r: producer message %s refused: %s", doc.name, message.type, exc)
+            log_limited(
+                log,
+                logging.ERROR,
+                "producer message refused",
+                "document %r: producer message %s refused: %s",
+                clip(doc.name, 64),
+                message.type,
+                clip(exc),
+            )
             return None
         frame = encode(message)
         assert isinstance(message, Sequenced) and message.seq is not None  # it changed the doc
@@ -248,7 +256,16 @@ class Hub:
         try:
             doc.state.apply(message)
         except (StateError, ValueError) as exc:
-            log.error("document %r: message %s seq %s refused: %s", name, message.type, seq, exc)
+            log_limited(
+                log,
+                logging.ERROR,
+                "shared message refused",
+                "document %r: message %s seq %s refused: %s",
+                clip(name, 64),
+                message.type,
+                seq,
+                clip(exc),
+            )
             return None
         doc.append_log(seq, frame)
         self._fan_out(doc, frame, message)
@@ -633,7 +650,11 @@ class Hub:
     def _error(
         self, session: Session, code: str, text: str, ref: dict[str, Any] | None = None
     ) -> None:
-        log.warning("session %s: %s: %s", session.id, code, text)
+        # ``text`` may quote the client's input: clipped, and logged a few
+        # times per interval per code (a flood of bad frames is a few lines)
+        if len(text) > 500:
+            text = text[:500] + "..."
+        log_limited(log, logging.WARNING, code, "session %s: %s: %s", session.id, code, clip(text))
         seq = session.doc.seq if session.doc is not None else 0
         session.push(encode(Error(code=code, message=text, seq=seq, ref=ref)), force=True)
 

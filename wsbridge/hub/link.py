@@ -28,6 +28,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..errors import ProtocolError
+from ..logs import clip, log_limited
 from ..wire.codec import Frame, encode
 from ..wire.envelope import PUBLISHABLE, decode_envelope, encode_envelope
 from ..wire.messages import Add, Custom, Error, Message
@@ -137,7 +138,15 @@ class ProducerLink:
             env = decode_envelope(data)
             self._apply(env)
         except ProtocolError as exc:
-            log.warning("producer %s: %s: %s", self.name, exc.code, exc.message)
+            log_limited(
+                log,
+                logging.WARNING,
+                f"producer {exc.code}",
+                "producer %s: %s: %s",
+                self.name,
+                exc.code,
+                clip(exc.message),
+            )
             self.send(encode(Error(code=exc.code, message=exc.message, ref=exc.ref)))
 
     def _apply(self, env: dict[str, Any]) -> None:

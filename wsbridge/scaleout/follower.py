@@ -32,6 +32,7 @@ from typing import Any
 from ..errors import ProtocolError
 from ..hub.hub import Hub
 from ..hub.link import PRODUCER_GONE, GoneProducer, ProducerLink
+from ..logs import clip, log_limited
 from ..wire.codec import Frame, decode
 from ..wire.envelope import encode_envelope
 from ..wire.messages import Message, Snapshot
@@ -195,7 +196,9 @@ class BackplaneFollower(RedisLink):
             header, frame = parse_bus(data)
             kind, name, epoch = header["t"], str(header["doc"]), header.get("epoch")
         except (ValueError, KeyError, TypeError) as exc:
-            log.warning("dropped a bad bus message: %s", exc)
+            log_limited(
+                log, logging.WARNING, "bad bus message", "dropped a bad bus message: %s", clip(exc)
+            )
             return
         doc = self.hub.documents.get(name)
         if kind == "reset":
@@ -215,7 +218,15 @@ class BackplaneFollower(RedisLink):
                     if self.hub.publish_frame(name, _message(frame), frame) is not None:
                         return
                 except ProtocolError as exc:
-                    log.warning("bad frame for %r seq %s on the bus: %s", name, seq, exc)
+                    log_limited(
+                        log,
+                        logging.WARNING,
+                        "bad bus frame",
+                        "bad frame for %r seq %s on the bus: %s",
+                        clip(name, 64),
+                        seq,
+                        clip(exc),
+                    )
             await self._repair(name)
 
     # -- loading and repairing

@@ -42,30 +42,59 @@ __all__ = [
 
 log = logging.getLogger("wsbridge.server")
 
-_TOKEN_IN_URI = re.compile(r"(?i)([?&]token=)[^&#\s]*")
+_QUERY_SEPARATORS = re.compile(r"([&;])")
+
+
+def _is_token_name(name: str) -> bool:
+    """Is ``name`` (a raw query parameter name) ``token`` once decoded?
+
+    Decoded as Tornado does (``%74oken`` and ``to%6Ben`` are ``token``), and
+    again, in case something in front decodes twice; any case."""
+    for _ in range(3):
+        decoded = urllib.parse.unquote_plus(name)
+        if decoded == name:
+            break
+        name = decoded
+    return name.strip().lower() == "token"
 
 
 def redact(uri: str) -> str:
-    """``uri`` with any token query value hidden, for logs."""
-    return _TOKEN_IN_URI.sub(r"\1***", uri)
+    """``uri`` with the value of every ``token`` query parameter hidden, for logs.
+
+    Parameter names are compared after percent-decoding, so no spelling of
+    ``token`` that the server accepts (or that a proxy might) shows its value.
+    """
+    path, sep, rest = uri.partition("?")
+    if not sep:
+        return uri
+    query, hash_, fragment = rest.partition("#")
+    parts = _QUERY_SEPARATORS.split(query)
+    for i in range(0, len(parts), 2):
+        name, eq, _ = parts[i].partition("=")
+        if eq and _is_token_name(name):
+            parts[i] = f"{name}=***"
+    return f"{path}?{''.join(parts)}{hash_}{fragment}"
 
 
 def log_request(handler: tornado.web.RequestHandler) -> None:
-    """Tornado's access log line, with tokens redacted (docs/security.md)."""
+    """Tornado's access log line, with tokens redacted and the URI clipped;
+    refusals (4xx, 5xx) at most a few per interval per status (docs/security.md)."""
     status = handler.get_status()
-    level = access_log.info if status < 400 else access_log.warning
+    level = logging.INFO if status < 400 else logging.WARNING
     if status >= 500:
-        level = access_log.error
+        level = logging.ERROR
     request = handler.request
-    millis = 1000.0 * request.request_time()
-    level(
-        "%d %s %s (%s) %.2fms",
+    args = (
         status,
         request.method,
-        redact(request.uri or ""),
+        clip(redact(request.uri or ""), 300),
         request.remote_ip,
-        millis,
+        1000.0 * request.request_time(),
     )
+    if status < 400:
+        access_log.log(level, "%d %s %s (%s) %.2fms", *args)
+    else:
+        log_limited(access_log, level, f"status {status}", "%d %s %s (%s) %.2fms", *args)
 
 
 def check_host(handler: tornado.web.RequestHandler, config: ServerConfig | None) -> None:
