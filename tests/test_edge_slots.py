@@ -40,6 +40,11 @@ async def closed(conn: Any, timeout: float = 5.0) -> tuple[int | None, str | Non
     return conn.close_code, conn.close_reason
 
 
+def token_cookie(bridge: wb.Bridge) -> dict[str, str]:
+    """The token cookie a page of this hub (token ``s3cret``) sends."""
+    return {"Cookie": f"wsbridge_token_{bridge.url.rstrip('/').rsplit(':', 1)[1]}=s3cret"}
+
+
 def sessions(bridge: wb.Bridge) -> tuple[int, int]:
     """(admitted, pending) sessions, as the hub counts them."""
     return bridge.call(lambda hub: (hub.admitted, hub.pending))
@@ -52,7 +57,7 @@ async def test_idle_sockets_do_not_lock_out_users_of_a_token_hub() -> None:
         # a user's page: the token in its hello, or in the cookie at the handshake
         page = await idle(bridge)
         assert isinstance(await join(bridge, page, token="s3cret"), p.Welcome)
-        cookie = await idle(bridge, {"Cookie": "wsbridge_token=s3cret"})
+        cookie = await idle(bridge, token_cookie(bridge))
         assert isinstance(await join(bridge, cookie), p.Welcome)
         assert sessions(bridge) == (2, 5)
         for conn in (*squatters, page, cookie):
@@ -65,7 +70,7 @@ async def test_a_socket_without_hello_is_closed_after_hello_timeout() -> None:
         start = time.monotonic()
         conn = await idle(bridge)
         # one that authenticated at the handshake must say hello too
-        authed = await idle(bridge, {"Cookie": "wsbridge_token=s3cret"})
+        authed = await idle(bridge, token_cookie(bridge))
         assert await closed(conn) == (4008, "no hello in time")
         assert await closed(authed) == (4008, "no hello in time")
         assert 0.4 < time.monotonic() - start < 3.0
@@ -86,7 +91,7 @@ async def test_pending_sockets_are_capped_separately() -> None:
         assert isinstance(err, p.Error) and err.code == "too_many_clients"
         assert await closed(extra) == (1013, "too many connections waiting for hello")
         # a token at the handshake is not pending: it still gets in
-        user = await idle(bridge, {"Cookie": "wsbridge_token=s3cret"})
+        user = await idle(bridge, token_cookie(bridge))
         assert isinstance(await join(bridge, user), p.Welcome)
         # a pending socket that authenticates frees its pending slot
         assert isinstance(await join(bridge, squatters[0], token="s3cret"), p.Welcome)

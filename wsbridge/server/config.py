@@ -25,10 +25,25 @@ __all__ = [
     "host_name",
     "is_loopback",
     "origin_allowed",
+    "token_cookie_name",
 ]
 
-#: the cookie a page's ``?token=`` is kept in
+#: the cookie a page's ``?token=`` is kept in, per hub: ``token_cookie_name``
 TOKEN_COOKIE = "wsbridge_token"
+
+
+def token_cookie_name(host: str) -> str:
+    """The token cookie's name for a request to ``host`` (its ``Host``):
+    ``wsbridge_token_<port>``, or ``wsbridge_token`` without an explicit port.
+
+    Why the port: a cookie belongs to a host name, whatever the port, so
+    with one name two hubs on one machine overwrote each other's token.
+    """
+    host = host.strip()
+    port = host.rsplit("]:", 1)[1] if host.startswith("[") and "]:" in host else ""
+    if not host.startswith("[") and host.count(":") == 1:
+        port = host.split(":", 1)[1]
+    return f"{TOKEN_COOKIE}_{port}" if port.isdigit() else TOKEN_COOKIE
 
 
 @dataclass

@@ -24,7 +24,7 @@ from tornado.log import access_log
 
 from ..hub.hub import Hub
 from ..logs import clip, log_limited
-from .config import TOKEN_COOKIE, ServerConfig
+from .config import ServerConfig, token_cookie_name
 
 __all__ = [
     "BOKEH_DIR",
@@ -37,6 +37,7 @@ __all__ = [
     "bokeh_static_dir",
     "check_host",
     "log_request",
+    "presented_token",
     "render_page",
 ]
 
@@ -144,6 +145,23 @@ class _Redacted(tornado.web.RequestHandler):
         )
 
 
+def presented_token(handler: tornado.web.RequestHandler) -> str | None:
+    """The token a request shows: ``Authorization: Bearer``, ``?token=``, or
+    this hub's cookie (``token_cookie_name``)."""
+    auth = handler.request.headers.get("Authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip()
+    query = handler.get_query_argument("token", None)
+    return query or handler.get_cookie(token_cookie_name(handler.request.host))
+
+
+def _over_https(request: Any) -> bool:
+    """Did the browser use https (here, or to a proxy that says so)? Then the
+    cookie is ``Secure``; believing a forged header only makes it stricter."""
+    forwarded = request.headers.get("X-Forwarded-Proto", "")
+    return bool(request.protocol == "https" or forwarded.lower() == "https")
+
+
 class _Base(_Redacted):
     def initialize(self, hub: Hub, config: ServerConfig) -> None:
         self.hub = hub
@@ -152,14 +170,8 @@ class _Base(_Redacted):
     def prepare(self) -> None:
         check_host(self, self.config)
 
-    def _presented_token(self) -> str | None:
-        auth = self.request.headers.get("Authorization", "")
-        if auth.lower().startswith("bearer "):
-            return auth[7:].strip()
-        return self.get_query_argument("token", None) or self.get_cookie(TOKEN_COOKIE)
-
     def token_ok(self) -> bool:
-        return self.config.token_valid(self._presented_token())
+        return self.config.token_valid(presented_token(self))
 
 
 _PAGE = """<!doctype html>
@@ -235,7 +247,8 @@ class PageHandler(_Base):
         titles = self.config.titles()
         if name not in titles:
             raise tornado.web.HTTPError(404)
-        self._remember_token()
+        if self._remember_token():
+            return
         doc, key = name, None
         peers = self.config.peers
         opening = self.config.open_app(name)
@@ -246,10 +259,35 @@ class PageHandler(_Base):
         self.set_header("Cache-Control", "no-store")
         self.finish(render_page(titles[name], base, doc, peers, key))
 
-    def _remember_token(self) -> None:
+    def _remember_token(self) -> bool:
+        """Keep a (valid) ``?token=`` in this hub's cookie and redirect to the
+        URL without it, so it leaves the address bar and the history.
+        True when it redirected (the handler is done)."""
         token = self.get_query_argument("token", None)
-        if token is not None and self.config.token is not None:
-            self.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="Strict")
+        if token is None or self.config.token is None:
+            return False
+        self.set_cookie(
+            token_cookie_name(self.request.host),
+            token,
+            path="/",
+            httponly=True,
+            samesite="Strict",
+            secure=_over_https(self.request),
+        )
+        self.set_header("Cache-Control", "no-store")
+        self.redirect(self._without_token(), status=303)
+        return True
+
+    def _without_token(self) -> str:
+        """This request's URL without its token, relative (a proxy's prefix stays)."""
+        last = self.request.path.rsplit("/", 1)[-1]
+        kept = [
+            (name, value)
+            for name, value in urllib.parse.parse_qsl(self.request.query, keep_blank_values=True)
+            if name.strip().lower() != "token"
+        ]
+        query = f"?{urllib.parse.urlencode(kept)}" if kept else ""
+        return f"./{last}{query}"
 
 
 class IndexHandler(PageHandler):
@@ -261,7 +299,8 @@ class IndexHandler(PageHandler):
             return
         if not self.token_ok():
             raise tornado.web.HTTPError(403, "a valid token is required")
-        self._remember_token()
+        if self._remember_token():
+            return
         items = "".join(
             f'<li><a href="d/{urllib.parse.quote(n)}">{html.escape(t)}</a></li>'
             for n, t in sorted(self.config.titles().items())

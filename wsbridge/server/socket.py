@@ -27,7 +27,7 @@ from ..logs import clip, log_limited
 from ..wire.codec import Frame
 from . import writer
 from .config import SUBPROTOCOL, TOKEN_SUBPROTOCOL, ServerConfig, origin_allowed
-from .pages import _Base, _Redacted, check_host
+from .pages import _Redacted, check_host, presented_token
 from .writer import WRITE_BATCH_BYTES, WRITE_BATCH_FRAMES, _Protocol
 
 __all__ = [
@@ -76,7 +76,7 @@ class WebSocketHandler(tornado.websocket.WebSocketHandler, _Redacted):
             item = item.strip()
             if item.startswith(TOKEN_SUBPROTOCOL):
                 return item[len(TOKEN_SUBPROTOCOL) :]
-        return _Base._presented_token(self)  # type: ignore[arg-type]
+        return presented_token(self)
 
     def prepare(self) -> None:
         check_host(self, self.config)  # a rebound DNS name (docs/security.md)
