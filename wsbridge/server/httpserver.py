@@ -24,6 +24,7 @@ from __future__ import annotations
 import errno
 import logging
 import socket
+import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -87,8 +88,9 @@ class EdgeHTTPServer(tornado.httpserver.HTTPServer):
             **kwargs,
         )
         self.max_connections = max_connections
-        #: every connection accepted and not yet seen closed, oldest first
-        self._streams: dict[IOStream, None] = {}
+        #: every connection accepted and not yet seen closed, oldest first;
+        #: weak, so a closed connection's buffers are not kept for the count
+        self._streams: weakref.WeakKeyDictionary[IOStream, None] = weakref.WeakKeyDictionary()
         self._since_prune = 0
 
     # -- the connection cap

@@ -24,7 +24,7 @@ from tornado.log import access_log
 
 from ..hub.hub import Hub
 from ..logs import clip, log_limited
-from .config import ServerConfig, token_cookie_name
+from .config import TOKEN_COOKIE, ServerConfig, token_cookie_name
 
 __all__ = [
     "BOKEH_DIR",
@@ -145,14 +145,34 @@ class _Redacted(tornado.web.RequestHandler):
         )
 
 
-def presented_token(handler: tornado.web.RequestHandler) -> str | None:
+_TOKEN_COOKIES = re.compile(rf"{TOKEN_COOKIE}(_\d+)?")
+
+
+def presented_token(handler: tornado.web.RequestHandler, config: ServerConfig) -> str | None:
     """The token a request shows: ``Authorization: Bearer``, ``?token=``, or
-    this hub's cookie (``token_cookie_name``)."""
+    a token cookie: this hub's (``token_cookie_name``), else the first other
+    hub's on this host whose value is this hub's token too.
+
+    Why the others: cookies ignore ports, so a page's cookie also reaches
+    its hub's peers on the same host (docs/reliability.md "Several hubs"),
+    which share the token; named per port, no hub overwrites another's.
+    """
     auth = handler.request.headers.get("Authorization", "")
     if auth.lower().startswith("bearer "):
         return auth[7:].strip()
     query = handler.get_query_argument("token", None)
-    return query or handler.get_cookie(token_cookie_name(handler.request.host))
+    if query:
+        return query
+    own = token_cookie_name(handler.request.host)
+    value = handler.get_cookie(own)
+    if value is not None and config.token_valid(value):
+        return value
+    for name in sorted(handler.request.cookies):
+        if name != own and _TOKEN_COOKIES.fullmatch(name):
+            other = handler.get_cookie(name)
+            if other is not None and config.token_valid(other):
+                return other
+    return value
 
 
 def _over_https(request: Any) -> bool:
@@ -171,7 +191,7 @@ class _Base(_Redacted):
         check_host(self, self.config)
 
     def token_ok(self) -> bool:
-        return self.config.token_valid(presented_token(self))
+        return self.config.token_valid(presented_token(self, self.config))
 
 
 _PAGE = """<!doctype html>

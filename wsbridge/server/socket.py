@@ -76,7 +76,7 @@ class WebSocketHandler(tornado.websocket.WebSocketHandler, _Redacted):
             item = item.strip()
             if item.startswith(TOKEN_SUBPROTOCOL):
                 return item[len(TOKEN_SUBPROTOCOL) :]
-        return presented_token(self)
+        return presented_token(self, self.config)
 
     def prepare(self) -> None:
         check_host(self, self.config)  # a rebound DNS name (docs/security.md)
