@@ -22,7 +22,8 @@ export { ProtocolError, resolveEndpoint, resolveEndpoints };
  * codes"): 1002 wrong protocol version (RFC 6455 §7.4.1), 1008 policy (no
  * hello, bad token, unknown document, sustained flood). Every other code,
  * 1001 (hub stopping), 1006 (connection lost, RFC 6455 §7.1.5), 4001 (slow
- * consumer), 1011..., reconnects. With several hub URLs a fatal code ends
+ * consumer), 4008 (no hello in time), 1013 (too many clients), 1011...,
+ * reconnects. With several hub URLs a fatal code ends
  * the client too, whichever hub sent it: hubs serving the same documents
  * share their token, version and documents, so the others would refuse the
  * same way.
