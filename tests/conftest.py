@@ -38,6 +38,16 @@ def require(condition: bool, what: str, how: str) -> None:
     pytest.skip(message)
 
 
+@pytest.fixture(autouse=True)
+def _log_windows() -> Iterator[None]:
+    """Each test's log starts a new rate-limit interval (wsbridge.logs):
+    what one test logged must not silence the lines another one checks."""
+    from wsbridge import logs
+
+    logs.reset()
+    yield
+
+
 @pytest.fixture
 def bridge() -> Iterator[wb.Bridge]:
     b = wb.Bridge(port=0)

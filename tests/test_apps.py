@@ -13,14 +13,16 @@ import pytest
 
 import wsbridge as wb
 from wsbridge.client import Client
+from wsbridge.errors import ConnectionFailed
 
 
-def page_doc(url: str) -> str:
+def page_doc(url: str) -> tuple[str, str]:
+    """The session document a page opens, and the key it joins with."""
     with urllib.request.urlopen(url, timeout=5) as resp:
         body = resp.read().decode()
-    found = re.search(r'doc: "([^"]+)"', body)
+    found = re.search(r'doc: "([^"]+)", key: "([^"]+)"', body)
     assert found, body
-    return found.group(1)
+    return found.group(1), found.group(2)
 
 
 def wait_until(predicate: Any, timeout: float = 5.0) -> None:
@@ -46,15 +48,15 @@ def counter_app() -> Any:
 
 def test_each_page_load_gets_its_own_document(counter_app: Any) -> None:
     bridge, made = counter_app
-    one, two = page_doc(bridge.url + "d/counter"), page_doc(bridge.url + "d/counter")
-    assert one != two and one.startswith("counter~") and len(made) == 2
+    (one, key1), (two, key2) = (page_doc(bridge.url + "d/counter") for _ in range(2))
+    assert one != two and one.startswith("counter~") and made == []  # built when joined
     with urllib.request.urlopen(bridge.url, timeout=5) as resp:
         index = resp.read().decode()
     assert 'href="d/counter"' in index and "Counter" in index and "~" not in index
 
     async def main() -> None:
-        a = await Client.connect(bridge.url, one)
-        b = await Client.connect(bridge.url, two)
+        a = await Client.connect(bridge.url, one, key=key1)
+        b = await Client.connect(bridge.url, two, key=key2)
         await a.set(made[0].id, value=7.0)
         await a.wait_for(lambda c: c.model(made[0].id)["value"] == 7.0)
         wait_until(lambda: made[0].value == 7.0)
@@ -68,10 +70,10 @@ def test_each_page_load_gets_its_own_document(counter_app: Any) -> None:
 
 def test_sessions_are_freed_after_the_grace_period_and_resume_within_it(counter_app: Any) -> None:
     bridge, made = counter_app
-    doc = page_doc(bridge.url + "d/counter")
+    doc, key = page_doc(bridge.url + "d/counter")
 
     async def main() -> None:
-        c = await Client.connect(bridge.url, doc, backoff=(0.05, 0.1))
+        c = await Client.connect(bridge.url, doc, key=key, backoff=(0.05, 0.1))
         await c.drop()  # back within the grace period: resumed
         await c.wait_for(lambda c: c.connections == 2 and c.connected)
         assert bridge.call(lambda hub: doc in hub.documents)
@@ -86,9 +88,13 @@ def test_sessions_are_freed_after_the_grace_period_and_resume_within_it(counter_
 def test_a_factory_must_return_its_layout() -> None:
     with wb.Bridge() as bridge:
         bridge.app("broken", lambda dash: None)
-        with pytest.raises(urllib.error.HTTPError) as info:
-            page_doc(bridge.url + "d/broken")
-        assert info.value.code == 500
+        doc, key = page_doc(bridge.url + "d/broken")  # built (and refused) when joined
+
+        async def main() -> None:
+            with pytest.raises(ConnectionFailed):
+                await Client.connect(bridge.url, doc, key=key, reconnect=False)
+
+        asyncio.run(main())
         with pytest.raises(ValueError):
             bridge.app("a~b", lambda dash: wb.Column())
 

@@ -702,9 +702,13 @@ def test_client_caps_per_hub_and_per_document() -> None:
     pair.drop(b)
     d = pair.connect()
     assert pair.session(d).close_code is None and d.welcome is not None
-    e = pair.hub.open_session()
-    f = pair.hub.open_session()
-    assert e.close_code is None and f.close_code == 1013  # the hub-wide cap
+    # the hub-wide cap counts sessions that joined, not sockets without a hello
+    e, f = pair.hub.open_session(), pair.hub.open_session()
+    assert e.close_code is None and f.close_code is None and pair.hub.pending == 2
+    pair, _ = make(max_clients=2, max_clients_per_document=5)
+    a, b, c = pair.connect(), pair.connect(), pair.connect()
+    assert _errors(pair, c, "too_many_clients") and c.close_code == 1013
+    assert pair.hub.admitted == 2
 
 
 # -- coalescing (DESIGN.md "Backpressure")
@@ -769,9 +773,9 @@ def test_sweep_removes_abandoned_per_session_documents() -> None:
     Doc(pair, "app~1")
     Doc(pair, "app~2")
     Doc(pair, "shared")
+    client = pair.connect("app~1")  # before it is per-session: no key needed
     for name in ("app~1", "app~2"):
         pair.hub.documents[name].ephemeral = True
-    client = pair.connect("app~1")
     clock.now = 5.0
     assert pair.hub.sweep(grace=2.0) == []  # app~2 never joined: its page may be loading
     pair.drop(client)

@@ -138,8 +138,9 @@ async def test_token_required_by_page_and_websocket() -> None:
     with wb.Bridge(token="s3cret") as bridge:
         bridge.dashboard("main", wb.Column())
         assert http_get(bridge.url + "d/main")[0] == 403
-        status, headers, _ = http_get(bridge.url + "d/main?token=s3cret")
-        assert status == 200 and "wsbridge_token=s3cret" in headers.get("Set-Cookie", "")
+        # ?token= sets this hub's cookie, then redirects (tests/test_edge_cookie.py)
+        cookie = f"wsbridge_token_{bridge.url.rstrip('/').rsplit(':', 1)[1]}=s3cret"
+        assert http_get(bridge.url + "d/main", {"Cookie": cookie})[0] == 200
         assert http_get(bridge.url + "d/main", {"Authorization": "Bearer s3cret"})[0] == 200
         # not a browser (no Origin) and no token: 403 at the handshake
         with pytest.raises(Exception, match="403"):
@@ -154,7 +155,7 @@ async def test_token_required_by_page_and_websocket() -> None:
         for kw, headers in (
             ({"token": "s3cret"}, own),
             ({}, {"Authorization": "Bearer s3cret"}),
-            ({}, {"Cookie": "wsbridge_token=s3cret"}),
+            ({}, {"Cookie": cookie}),
             ({}, {"Sec-WebSocket-Protocol": "wsbridge.v1, wsbridge.token.s3cret"}),
         ):
             conn = await hello(bridge, headers=headers, **kw)

@@ -100,6 +100,17 @@ def _add_server_options(p: argparse.ArgumentParser) -> None:
         "'https://*.example.org'); repeatable",
     )
     p.add_argument(
+        "--allow-host",
+        dest="allow_hosts",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also answer requests for this host name (the Host a proxy forwards, a DNS "
+        "alias; exact or an fnmatch pattern; '*' for any name); repeatable. By default "
+        "only loopback names and addresses, the --host address and, beyond loopback, "
+        "this machine's name are served (DNS rebinding; docs/security.md)",
+    )
+    p.add_argument(
         "--peer",
         dest="peers",
         action="append",
@@ -311,6 +322,7 @@ def _start_bridge(args: argparse.Namespace) -> tuple[Bridge, str | None] | None:
             port=args.port,
             token=token,
             allow_origins=args.allow_origins,
+            allow_hosts=args.allow_hosts,
             peers=args.peers,
             **backplane,
         )

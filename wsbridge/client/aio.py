@@ -68,6 +68,7 @@ class Client:
         reconnect: bool = True,
         origin: str | None = None,
         headers: Mapping[str, str] | None = None,
+        key: str | None = None,
         backoff: tuple[float, float] = (0.05, 2.0),
         connect_timeout: float = 10.0,
         max_message_size: int = 256 * 1024 * 1024,
@@ -79,7 +80,7 @@ class Client:
             raise ValueError("Client needs at least one hub URL")
         self.url = self.urls[0]
         self.reconnect = reconnect
-        self.connection = ClientConnection(doc, token)
+        self.connection = ClientConnection(doc, token, key=key)
         self.closed_code: int | None = None
         self.closed_reason = ""
         #: how many times the connection was (re)established
@@ -123,7 +124,8 @@ class Client:
         refused socket, HTTP 403, a 1008 close, no answer within
         ``connect_timeout``): a wrong URL should fail loudly, not spin in the
         background. ``options`` are the keyword arguments of ``Client``
-        (``backoff``, ``connect_timeout``, ``max_message_size``).
+        (``key``: a per-session document's, from its page; ``backoff``,
+        ``connect_timeout``, ``max_message_size``).
         """
         client = cls(
             url, doc, token=token, reconnect=reconnect, origin=origin, headers=headers, **options

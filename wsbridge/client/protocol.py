@@ -44,9 +44,17 @@ class ClientConnection:
     missed data: the I/O edge must reconnect (``hello()`` then resumes).
     """
 
-    def __init__(self, doc: str, token: str | None = None, max_customs: int = 1000):
+    def __init__(
+        self,
+        doc: str,
+        token: str | None = None,
+        max_customs: int = 1000,
+        key: str | None = None,
+    ):
         self.doc = doc
         self.token = token
+        #: a per-session document's key (its page's), sent in every hello
+        self.key = key
         self.state: DocumentState | None = None
         self.welcome: Welcome | None = None
         self.errors: list[Error] = []
@@ -108,6 +116,7 @@ class ClientConnection:
             token=self.token,
             epoch=self.state.epoch if resume and self.state is not None else None,
             seq=self.state.seq if resume and self.state is not None else None,
+            key=self.key,
         )
         return encode(hello)
 

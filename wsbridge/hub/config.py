@@ -56,9 +56,15 @@ class HubConfig:
     token: str | None = None
     #: wall-clock time (``time.time()``) after which the token is refused
     token_expires: float | None = None
-    #: connections per hub and per document (past them: close 1013)
+    #: authenticated sessions per hub and per document (past them: close 1013)
     max_clients: int = 10_000
     max_clients_per_document: int = 5_000
+    #: connections that have not authenticated yet (no valid ``hello``, no
+    #: token at the handshake): they do not count against ``max_clients``,
+    #: so idle sockets cannot lock users out; past this many: close 1013
+    max_pending: int = 1_000
+    #: seconds a connection has to send a valid ``hello`` (then close 4008)
+    hello_timeout: float = 10.0
     #: browser input (set/event/custom) per session: a token bucket
     input_rate: float = 200.0
     input_burst: int = 400
@@ -74,3 +80,14 @@ class HubConfig:
     #: largest ``event`` frame (its ``data`` is a small object, or null)
     max_event_bytes: int = 4096
     clock: Callable[[], float] = field(default=time.monotonic)
+    #: signs per-session documents' keys (``Hub.document_key``); kept by the
+    #: config so a bridge restarted in this process accepts its pages' keys
+    session_secret: bytes = field(
+        default_factory=lambda: secrets.token_bytes(32), repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        if not self.hello_timeout > 0:
+            raise ValueError(f"hello_timeout must be positive, not {self.hello_timeout!r}")
+        if self.max_pending < 1:
+            raise ValueError(f"max_pending must be at least 1, not {self.max_pending!r}")

@@ -17,7 +17,10 @@ cycle").
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import hashlib
+import hmac
 import itertools
 import logging
 import time
@@ -25,6 +28,7 @@ from collections.abc import Callable
 from typing import Any, cast
 
 from ..errors import ProtocolError, StateError, clip_error
+from ..logs import clip, log_limited
 from ..wire.codec import Frame, decode, encode
 from ..wire.messages import (
     Add,
@@ -74,6 +78,9 @@ class Hub:
         self._departed: dict[str, Session] = {}
         #: bytes of browser input handed to producers and not yet handled
         self.pending_input_bytes = 0
+        #: sessions counted against ``max_clients`` and ``max_pending`` (open_session)
+        self.admitted = 0
+        self.pending = 0
         self._ids = itertools.count(1)
         #: sessions are named ``<prefix>c<n>``: hubs sharing a backplane use
         #: ``<hub id>/`` so a session id names one browser across all of them
@@ -82,6 +89,9 @@ class Hub:
         hooks = hooks or HubHooks()
         self.more_input = hooks.more_input
         self.after_echo = hooks.after_echo
+        self.open_document = hooks.open_document
+        #: per-session documents being created for a hello: name -> the hellos waiting
+        self._opening: dict[str, list[tuple[Session, Hello]]] = {}
 
     # -- producer side
     def create_document(
@@ -126,7 +136,34 @@ class Hub:
                 session.queued_bytes = 0
                 self._welcome(session, doc, resumed=False)
                 session.need_snapshot = True
+        for session, hello in self._opening.pop(name, ()):  # they asked for it: join now
+            if session.doc is None and not session.closed and session.close_code is None:
+                self._hello(session, hello)
         return doc
+
+    def open_failed(self, name: str, text: str) -> None:
+        """The embedding could not create per-session document ``name``
+        (``HubHooks.open_document``): its waiting hellos get an error, close 1011."""
+        for session, _ in self._opening.pop(name, ()):
+            if not session.closed:
+                self._error(session, "internal", text)
+                session.request_close(1011, text)
+
+    def document_key(self, name: str) -> str:
+        """The key a page must show (``hello.key``) to join per-session document ``name``.
+
+        An HMAC of the name: the page handler gives it to the page that
+        opened the session, the hub recomputes it at every hello, so the
+        name alone (a log line, ``/healthz``) lets nobody else in.
+        """
+        digest = hmac.new(self.config.session_secret, name.encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest[:24]).decode()
+
+    def _key_valid(self, hello: Hello) -> bool:
+        key = hello.key
+        return key is not None and hmac.compare_digest(
+            key.encode(), self.document_key(hello.doc).encode()
+        )
 
     def mark_gone(self, name: str, producer: Producer, reason: str) -> None:
         """The producer of ``name`` went away (hub.link).
@@ -201,7 +238,15 @@ class Hub:
             message = state.check(message, trusted)
             frame = encode(message)
         except (StateError, ValueError) as exc:
-            log.error("document %r: producer message %s refused: %s", doc.name, message.type, exc)
+            log_limited(
+                log,
+                logging.ERROR,
+                "producer message refused",
+                "document %r: producer message %s refused: %s",
+                clip(doc.name, 64),
+                message.type,
+                clip(exc),
+            )
             return None
         state.commit(message)
         assert isinstance(message, Sequenced) and message.seq is not None  # it changed the doc
@@ -228,7 +273,16 @@ class Hub:
             if checked is not message:  # cast to its columns: send what the replica holds
                 frame = encode(checked)
         except (StateError, ValueError) as exc:
-            log.error("document %r: message %s seq %s refused: %s", name, message.type, seq, exc)
+            log_limited(
+                log,
+                logging.ERROR,
+                "shared message refused",
+                "document %r: message %s seq %s refused: %s",
+                clip(name, 64),
+                message.type,
+                seq,
+                clip(exc),
+            )
             return None
         doc.state.commit(checked)
         message = checked
@@ -299,29 +353,76 @@ class Hub:
             session.push(encode(patch))
 
     # -- client side
-    def open_session(self, authenticated: bool = False, edge: SessionEdge | None = None) -> Session:
-        """A new connection; ``authenticated`` when the edge already checked a token;
-        ``edge`` how the hub reaches its writer (none: a sans-I/O test's session)."""
+    def open_session(
+        self, authenticated: bool = False, edge: SessionEdge | None = None, address: str = ""
+    ) -> Session:
+        """A new connection. ``authenticated``: the edge checked a token at the
+        handshake; ``edge``: how the hub reaches its writer (none: a sans-I/O
+        test's session); ``address``: the peer's, for per-address limits.
+
+        Only authenticated sessions count against ``max_clients``: one that
+        showed the token at the handshake at once, any other once its
+        ``hello`` is accepted. Until then it is *pending*, counted against
+        ``max_pending``, and the edge closes it after ``hello_timeout``
+        (:meth:`hello_overdue`). Why: a page of the hub's own origin opens
+        sockets without a token, and idle ones must not lock users out.
+        """
+        cfg = self.config
         session = Session(
             self,
             f"{self.session_prefix}c{next(self._ids)}",
-            authenticated or self.config.token is None,
+            authenticated or cfg.token is None,
             edge,
+            address,
         )
         self.sessions[session.id] = session
-        if len(self.sessions) > self.config.max_clients:
-            self._error(
-                session,
-                "too_many_clients",
-                "this hub has too many clients; retry later",
-                force=True,
-            )
-            session.request_close(1013, "too many clients")
+        if authenticated and cfg.token is not None:
+            self._take_slot(session)
+        elif self.pending >= cfg.max_pending:
+            why = "too many connections waiting for hello"
+            self._error(session, "too_many_clients", f"{why}; retry later")
+            session.request_close(1013, why)
+        else:
+            session.pending = True
+            self.pending += 1
         return session
+
+    def _take_slot(self, session: Session) -> bool:
+        """Count ``session`` against ``max_clients`` (it authenticated); when
+        the hub is full, refuse it (close 1013) and return False."""
+        if self.admitted >= self.config.max_clients:
+            self._error(session, "too_many_clients", "this hub has too many clients; retry later")
+            session.request_close(1013, "too many clients")
+            return False
+        if session.pending:
+            session.pending = False
+            self.pending -= 1
+        session.admitted = True
+        self.admitted += 1
+        return True
+
+    def hello_overdue(self, session: Session) -> None:
+        """The edge's ``hello_timeout`` is over: close ``session`` (4008) unless it joined."""
+        if session.doc is None and not session.closed and session.close_code is None:
+            log_limited(
+                log,
+                logging.INFO,
+                "hello timeout",
+                "session %s: no hello in %g s; closing (4008)",
+                session.id,
+                self.config.hello_timeout,
+            )
+            session.request_close(4008, "no hello in time")
 
     def close_session(self, session: Session) -> None:
         """The connection ended; inputs it left in flight are dropped by the
         producer (``on_left``) and still count until it answers each."""
+        if session.admitted:
+            session.admitted = False
+            self.admitted -= 1
+        if session.pending:
+            session.pending = False
+            self.pending -= 1
         session.closed = True
         session.outbox.clear()
         session.queued_bytes = 0
@@ -537,12 +638,18 @@ class Hub:
             session.authenticated = True
         doc = self.documents.get(hello.doc)
         if doc is None:
-            self._error(session, "unknown_document", f"no document {hello.doc[:64]!r}")
-            session.request_close(1008, "unknown document")
+            self._open(session, hello)
+            return
+        if doc.ephemeral and not self._key_valid(hello):
+            # a per-session document answers its own page only; to anyone
+            # else it does not exist
+            self._unknown(session, hello.doc)
             return
         if len(doc.sessions) >= self.config.max_clients_per_document:
             self._error(session, "too_many_clients", f"document {doc.name!r} has too many clients")
             session.request_close(1013, "too many clients")
+            return
+        if not session.admitted and not self._take_slot(session):
             return
         replay = None
         if hello.epoch == doc.epoch and hello.seq is not None:
@@ -566,6 +673,31 @@ class Hub:
                 session.push(frame, force=True)
         if doc.gone is not None:  # the last state is shown, but say it is stale
             self._error(session, "producer_gone", doc.gone, force=True)
+
+    def _open(self, session: Session, hello: Hello) -> None:
+        """A hello for a document the hub does not have: the first join of a
+        per-session document (a valid key, and the embedding creates it:
+        ``HubHooks.open_document``), which the hello waits for; else unknown."""
+        name = hello.doc
+        if not self._key_valid(hello):
+            self._unknown(session, name)
+            return
+        waiting = self._opening.get(name)
+        if waiting is None:
+            try:
+                opening = self.open_document(name, session.address)
+            except ProtocolError as exc:
+                self._refuse(session, exc)
+                return
+            if not opening:
+                self._unknown(session, name)
+                return
+            waiting = self._opening[name] = []
+        waiting.append((session, hello))
+
+    def _unknown(self, session: Session, name: str) -> None:
+        self._error(session, "unknown_document", f"no document {name[:64]!r}")
+        session.request_close(1008, "unknown document")
 
     def _welcome(self, session: Session, doc: Document, resumed: bool) -> None:
         welcome = Welcome(
@@ -623,7 +755,8 @@ class Hub:
         ref: dict[str, Any] | None = None,
         force: bool = False,
     ) -> None:
-        """Send one session an ``error``, logged once, both clipped (``clip_error``).
+        """Send one session an ``error``, clipped (``clip_error``) and logged a few
+        times per interval per code (a flood of bad frames is a few lines).
 
         An error answering the client's own input counts against its
         outbound bound like any frame (a client that sends bad frames and
@@ -631,7 +764,7 @@ class Hub:
         own notices, one per event (producer gone, document removed...).
         """
         text, ref = clip_error(text, ref)
-        log.warning("session %s: %s: %s", session.id, code, text)
+        log_limited(log, logging.WARNING, code, "session %s: %s: %s", session.id, code, clip(text))
         seq = session.doc.seq if session.doc is not None else 0
         session.push(encode(Error(code=code, message=text, seq=seq, ref=ref)), force=force)
 
@@ -641,6 +774,7 @@ class Hub:
             "sessions": len(self.sessions),
             # browser input handed to producers, not yet handled (bounded)
             "pending_input_bytes": self.pending_input_bytes,
+            "pending": self.pending,
             "documents": {
                 name: {
                     "epoch": doc.epoch,

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..errors import ProtocolError, StateError, clip_error
+from ..logs import clip, log_limited
 from ..wire.codec import Frame, encode
 from ..wire.envelope import PUBLISHABLE, decode_envelope, encode_envelope
 from ..wire.messages import Add, Custom, Error, Message
@@ -178,7 +179,15 @@ class ProducerLink:
             self._apply(env)
         except ProtocolError as exc:
             text, ref = clip_error(exc.message, exc.ref)
-            log.warning("producer %s: %s: %s", self.name, exc.code, text)
+            log_limited(
+                log,
+                logging.WARNING,
+                f"producer {exc.code}",
+                "producer %s: %s: %s",
+                self.name,
+                exc.code,
+                clip(text),
+            )
             self.send(encode(Error(code=exc.code, message=text, ref=ref)))
 
     def _apply(self, env: dict[str, Any]) -> None:

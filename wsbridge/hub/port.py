@@ -113,6 +113,10 @@ def _nothing() -> None:
     return None
 
 
+def _no_document(name: str, address: str) -> bool:
+    return False
+
+
 @dataclass(frozen=True)
 class HubHooks:
     """What the embedding tells the hub about the loop it runs on."""
@@ -123,3 +127,10 @@ class HubHooks:
     #: called after a browser set's echo is written and before its patch goes
     #: to the other sessions (docs/performance.md#yielding-the-cpu-after-the-echo)
     after_echo: Callable[[], None] = _nothing
+    #: ``open_document(name, address)``: a ``hello`` with a valid key
+    #: (``Hub.document_key``) named per-session document ``name``, which the
+    #: hub does not have; True when the embedding will create it (the hello
+    #: then waits for ``Hub.create_document``, or ``Hub.open_failed``), False
+    #: when it knows no such document; a ``ProtocolError`` refuses the hello
+    #: (a limit). ``address`` is the client's (``Bridge``: per-session apps)
+    open_document: Callable[[str, str], bool] = _no_document

@@ -38,10 +38,23 @@ def _nothing() -> None:
 class Session:
     """One client connection as the hub sees it: an outbox bounded in bytes."""
 
-    def __init__(self, hub: Hub, sid: str, authenticated: bool, edge: SessionEdge | None = None):
+    def __init__(
+        self,
+        hub: Hub,
+        sid: str,
+        authenticated: bool,
+        edge: SessionEdge | None = None,
+        address: str = "",
+    ):
         self.hub = hub
         self.id = sid
         self.authenticated = authenticated
+        #: the peer's address, as the edge saw it ("" when not known)
+        self.address = address
+        #: counted against ``max_clients`` (authenticated), or against
+        #: ``max_pending`` (not yet): Hub.open_session and its hello
+        self.admitted = False
+        self.pending = False
         self.doc: Document | None = None
         #: what to write (coalesce.Outbox); ``message`` is kept so a lagging
         #: session can merge, the shared frame is encoded once

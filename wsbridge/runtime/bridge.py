@@ -20,15 +20,18 @@ import inspect
 import logging
 import secrets
 import threading
-from collections.abc import Awaitable, Callable
+from collections import Counter
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 from urllib.parse import quote
 
+from ..errors import ProtocolError
 from ..hub.coalesce import message_size
 from ..hub.config import HubConfig
 from ..hub.hub import Hub
 from ..hub.port import HubPort
 from ..jupyter.display import index_html
+from ..logs import log_limited
 from ..server.config import ServerConfig
 from ..widgets.dashboard import Dashboard
 from ..widgets.model import Model, _as_model
@@ -92,8 +95,11 @@ class Bridge:
 
     - ``"embedded"``: in this process, on the bridge's thread, with its own
       Tornado server on ``host:port``. Binding a non-loopback address needs
-      a ``token``. Every limit is described in docs/security.md and
-      docs/reliability.md. ``peers`` are other hubs' base URLs serving the
+      a ``token``. Browsers must reach it by one of its own names
+      (loopback names and addresses, the bound address; beyond loopback
+      the machine's name) or one of ``allow_hosts`` (``["*"]``: any), so a
+      rebound DNS name reaches nothing. Every limit is described in
+      docs/security.md and docs/reliability.md. ``peers`` are other hubs' base URLs serving the
       same documents: pages fail over to them (docs/reliability.md).
     - ``"jupyter"``: in the Jupyter server this kernel runs under (its
       wsbridge extension), so dashboards are served on the notebook's own
@@ -118,6 +124,7 @@ class Bridge:
         hub: HubKind = "auto",
         token: str | None = None,
         allow_origins: tuple[str, ...] | list[str] = (),
+        allow_hosts: tuple[str, ...] | list[str] = (),
         peers: tuple[str, ...] | list[str] = (),
         max_message_size: int = 16 * 1024 * 1024,
         log_max_messages: int = 10_000,
@@ -130,6 +137,12 @@ class Bridge:
         token_expires: float | None = None,
         max_clients: int = 10_000,
         max_clients_per_document: int = 5_000,
+        max_pending: int = 1_000,
+        hello_timeout: float = 10.0,
+        max_app_sessions: int = 1_000,
+        max_app_sessions_per_address: int = 100,
+        max_connections: int | None = None,
+        header_timeout: float = 10.0,
         input_rate: float = 200.0,
         input_burst: int = 400,
         max_pending_input_bytes: int = 16 * 1024 * 1024,
@@ -146,6 +159,14 @@ class Bridge:
         #: per-session apps: name -> (factory, title); see :meth:`app`
         self.apps: dict[str, tuple[Callable[[Dashboard], Any], str]] = {}
         self._app_sessions: dict[str, Dashboard] = {}
+        #: per-session app documents built or being built -> the client
+        #: address that opened each, and how many per address (on the loop)
+        self._app_owners: dict[str, str] = {}
+        self._app_per_address: Counter[str] = Counter()
+        if max_app_sessions < 1 or max_app_sessions_per_address < 1:
+            raise ValueError("max_app_sessions and max_app_sessions_per_address must be >= 1")
+        self.max_app_sessions = max_app_sessions
+        self.max_app_sessions_per_address = max_app_sessions_per_address
         #: the dashboard served at ``url`` itself (``wsbridge demo``), if any
         self.index: str | None = None
         self._producer = EmbeddedProducer(self)
@@ -191,6 +212,8 @@ class Bridge:
             token_expires=token_expires,
             max_clients=max_clients,
             max_clients_per_document=max_clients_per_document,
+            max_pending=max_pending,
+            hello_timeout=hello_timeout,
             input_rate=input_rate,
             input_burst=input_burst,
             max_pending_input_bytes=max_pending_input_bytes,
@@ -199,11 +222,15 @@ class Bridge:
         server_config = ServerConfig(
             token=token,
             allow_origins=tuple(allow_origins),
+            allow_hosts=tuple(allow_hosts),
+            bind_host=host,
             peers=tuple(peers),
             max_message_size=max_message_size,
             ping_interval=ping_interval,
             write_timeout=write_timeout,
             token_expires=token_expires,
+            max_connections=max_connections,
+            header_timeout=header_timeout,
             index=lambda: self.index,
             titles=self._titles,
             open_app=self._open_app,
@@ -220,6 +247,7 @@ class Bridge:
             producer_token=producer_token,
             session_grace=session_grace,
             on_backplane_reset=self._backplane_reset,
+            open_document=self._join_app,
         )
 
     @classmethod
@@ -393,11 +421,16 @@ class Bridge:
 
     def app(self, name: str, factory: Callable[[Dashboard], Any], title: str | None = None) -> None:
         """A per-session app at ``url + "d/" + name``: each page load gets its own
-        document, built by ``factory(dash)`` (which may return the root layout).
+        document, built by ``factory(dash)`` (which may return the root layout)
+        when the page's WebSocket joins it.
 
         Every viewer has their own state, as with Bokeh's and Panel's
-        sessions. A session whose browser left is freed after
-        ``session_grace`` seconds (a reconnect within it resumes).
+        sessions, and only the page that opened a session can join it (the
+        key it carries). A session whose browser left is freed after
+        ``session_grace`` seconds (a reconnect within it resumes). Sessions
+        are capped per client address (``max_app_sessions_per_address``)
+        and in all (``max_app_sessions``): past them a page's connection is
+        refused with ``too_many_clients`` (1013) and retries.
         """
         Dashboard(name)  # validates the name
         if "~" in name:
@@ -405,28 +438,82 @@ class Bridge:
         with self._lock:
             self.apps[name] = (factory, title or name)
 
-    def _open_app(self, name: str) -> Awaitable[str] | None:
-        """For the page handler: build a new session of app ``name`` (or None)."""
-        if name not in self.apps or self._callbacks is None:
+    def _open_app(self, name: str) -> str | None:
+        """For the page handler: a new session's document name for app ``name``
+        (None: no such app). Nothing is built yet (:meth:`_join_app` does, when
+        the page joins), so loading pages costs the hub nothing."""
+        if name not in self.apps:
             return None
-        future = self._callbacks.submit(self._new_app_session, name)
-        return asyncio.wrap_future(future)
+        return f"{name}~{secrets.token_urlsafe(12)}"
 
-    def _new_app_session(self, name: str) -> str:
+    def _join_app(self, name: str, address: str) -> bool:
+        """On the loop (``HubHooks.open_document``): a page with its key joins
+        session ``name`` the hub does not have; build it on the callbacks thread.
+
+        False when ``name`` is no session of an app; ``ProtocolError``
+        (``too_many_clients``) past the caps. Takes no bridge lock: ``stop()``
+        holds it while it waits for this loop.
+        """
+        app, sep, _ = name.partition("~")
+        callbacks = self._callbacks
+        if not sep or app not in self.apps or callbacks is None:
+            return False
+        if name in self._app_owners:  # built or being built: the hub gets it when published
+            return True
+        if len(self._app_owners) >= self.max_app_sessions:
+            raise ProtocolError(
+                "too_many_clients", "this hub has too many app sessions; retry later"
+            )
+        if self._app_per_address[address] >= self.max_app_sessions_per_address:
+            raise ProtocolError(
+                "too_many_clients", "too many app sessions from this address; retry later"
+            )
+        self._app_owners[name] = address
+        self._app_per_address[address] += 1
+        try:
+            callbacks.call(self._new_app_session, app, name)
+        except RuntimeError:  # shut down meanwhile
+            self._app_closed(name)
+            return False
+        return True
+
+    def _new_app_session(self, app: str, name: str) -> None:
         # on the callbacks thread: user code must not run on the hub's loop
-        factory, title = self.apps[name]
-        dash = Dashboard(f"{name}~{secrets.token_urlsafe(12)}", title=title)
-        root = _as_model(factory(dash))  # an ipywidgets root becomes its mirror
-        if isinstance(root, Model):
-            dash.root = root
-            dash.add(root)
-        elif dash.root is None:
-            raise TypeError(f"the factory of app {name!r} must return its root layout (a Model)")
+        factory, title = self.apps[app]
+        dash = Dashboard(name, title=title)
+        try:
+            root = _as_model(factory(dash))  # an ipywidgets root becomes its mirror
+            if isinstance(root, Model):
+                dash.root = root
+                dash.add(root)
+            elif dash.root is None:
+                raise TypeError(f"the factory of app {app!r} must return its root layout (a Model)")
+        except Exception as exc:
+            log_limited(
+                log, logging.ERROR, f"app {app}", "app %r failed to start", app, exc_info=exc
+            )
+            dash._release()
+            self._threadsafe(self._app_failed, name)
+            return
         with self._lock:
             self._app_sessions[dash.name] = dash
             dash._bridge = self
             self._publish_dashboard(dash, ephemeral=True)
-        return dash.name
+
+    def _app_failed(self, name: str) -> None:
+        """On the loop: the factory of session ``name`` raised; refuse its page."""
+        self._app_closed(name)
+        hub = self.hub
+        if hub is not None:
+            hub.open_failed(name, "the app failed to start")
+
+    def _app_closed(self, name: str) -> None:
+        """On the loop: session ``name`` is gone (freed by the hub, or never built)."""
+        address = self._app_owners.pop(name, None)
+        if address is not None:
+            self._app_per_address[address] -= 1
+            if self._app_per_address[address] <= 0:
+                del self._app_per_address[address]
 
     def _publish_dashboard(self, dash: Dashboard, ephemeral: bool = False) -> None:
         def create(spec: Add) -> None:

@@ -10,12 +10,11 @@ backplane, the publisher (``backplane=``) or the follower (``follow=``).
 from __future__ import annotations
 
 import asyncio
-import ipaddress
+import dataclasses
 import socket
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import tornado.httpserver
 import tornado.ioloop
 import tornado.netutil
 
@@ -23,7 +22,8 @@ from ..hub.config import HubConfig
 from ..hub.hub import Hub
 from ..hub.port import HubPort
 from ..server.app import edge_hooks, make_app
-from ..server.config import ServerConfig
+from ..server.config import ServerConfig, is_loopback
+from ..server.httpserver import EdgeHTTPServer
 
 if TYPE_CHECKING:
     from ..scaleout.follower import BackplaneFollower
@@ -31,16 +31,6 @@ if TYPE_CHECKING:
     from ..scaleout.publisher import RedisPublisher
 
 __all__ = ["EmbeddedHub", "is_loopback"]
-
-
-def is_loopback(host: str) -> bool:
-    """True for addresses only this machine can reach (no token needed there)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class EmbeddedHub:
@@ -61,6 +51,7 @@ class EmbeddedHub:
         producer_token: str | None,
         session_grace: float,
         on_backplane_reset: Callable[[str], None],
+        open_document: Callable[[str, str], bool] | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -76,10 +67,12 @@ class EmbeddedHub:
         self.producer_token = producer_token
         self.session_grace = session_grace
         self.on_backplane_reset = on_backplane_reset
+        #: builds a per-session document a page joins (``HubHooks.open_document``)
+        self.open_document = open_document
         self.hub: Hub | None = None
         self.publisher: RedisPublisher | None = None
         self.follower: BackplaneFollower | None = None
-        self._server: tornado.httpserver.HTTPServer | None = None
+        self._server: EdgeHTTPServer | None = None
         self._bound_port: int | None = None
 
     @property
@@ -108,7 +101,10 @@ class EmbeddedHub:
 
     def setup(self, loop: asyncio.AbstractEventLoop, more_input: Callable[[], bool]) -> HubPort:
         """Bind the port and start the hub on ``loop`` (its own thread); raise on failure."""
-        hub = Hub(self.hub_config, edge_hooks(more_input))
+        hooks = edge_hooks(more_input)
+        if self.open_document is not None:
+            hooks = dataclasses.replace(hooks, open_document=self.open_document)
+        hub = Hub(self.hub_config, hooks)
         port: HubPort = hub
         if self.backplane is not None:  # connect first: a wrong URL fails start()
             from ..scaleout.publisher import PublishingHub, RedisPublisher
@@ -142,7 +138,14 @@ class EmbeddedHub:
             if self.port != 0 or port == 0:
                 raise
             sockets = tornado.netutil.bind_sockets(0, self.host)  # old port taken
-        server = tornado.httpserver.HTTPServer(app, xheaders=False)
+        cfg = self.server_config
+        server = EdgeHTTPServer(
+            app,
+            xheaders=False,
+            max_connections=cfg.max_connections,
+            header_timeout=cfg.header_timeout,
+            body_timeout=cfg.body_timeout,
+        )
         server.add_sockets(sockets)
         self._server = server
         self._bound_port = sockets[0].getsockname()[1]

@@ -99,6 +99,7 @@ class EmbeddedProducer:
         dash = self.bridge._app_sessions.pop(doc, None)
         if dash is not None:
             dash._release()
+        self.bridge._app_closed(doc)
 
     def _model(self, doc: str, model_id: str) -> Model | None:
         dash = self.bridge.dashboards.get(doc) or self.bridge._app_sessions.get(doc)

@@ -45,6 +45,7 @@ from ..jupyter.discovery import (
     current_kernel_id,
     find_jupyter_server,
 )
+from ..logs import clip, log_limited
 from ..wire.codec import Frame
 from ..wire.envelope import PRODUCER_HEADER, decode_envelope, encode_envelope
 from ..wire.messages import Add, Custom, Message, Stream
@@ -175,7 +176,13 @@ class RemoteHub:
             try:
                 env = decode_envelope(data)
             except ProtocolError as exc:
-                log.warning("dropped a bad frame from the hub: %s", exc)
+                log_limited(
+                    log,
+                    logging.WARNING,
+                    "bad hub frame",
+                    "dropped a bad frame from the hub: %s",
+                    clip(exc),
+                )
                 continue
             if env["type"] == "input":
                 self._input(env["doc"], env["session"], env["message"])
@@ -184,7 +191,14 @@ class RemoteHub:
                 if producer is not None:
                     producer.on_left(env["doc"], env["session"])
             elif env["type"] == "error":
-                log.warning("the hub refused a message: %s: %s", env["code"], env["message"])
+                log_limited(
+                    log,
+                    logging.WARNING,
+                    "hub refused",
+                    "the hub refused a message: %s: %s",
+                    env["code"],
+                    clip(env["message"]),
+                )
 
     def _input(self, doc: str, session: str, message: Message) -> None:
         producer = self.producers.get(doc)

@@ -43,6 +43,7 @@ from ..hub.link import (
     check_document_name,
     check_publishable,
 )
+from ..logs import clip, log_limited
 from ..wire.codec import Frame, decode
 from ..wire.envelope import encode_envelope
 from ..wire.messages import Message, Snapshot
@@ -243,7 +244,9 @@ class BackplaneFollower(RedisLink):
             header, frame = parse_bus(data)
             kind, name, epoch = header["t"], str(header["doc"]), header.get("epoch")
         except (ValueError, KeyError, TypeError) as exc:
-            log.warning("dropped a bad bus message: %s", exc)
+            log_limited(
+                log, logging.WARNING, "bad bus message", "dropped a bad bus message: %s", clip(exc)
+            )
             return
         doc = self.hub.documents.get(name)
         if kind == "reset":

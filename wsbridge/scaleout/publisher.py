@@ -46,6 +46,7 @@ from ..hub.document import Document
 from ..hub.hub import Hub
 from ..hub.inputs import event_refusal
 from ..hub.port import Producer
+from ..logs import clip, log_limited
 from ..wire.codec import Frame
 from ..wire.envelope import decode_envelope, encode_envelope
 from ..wire.messages import Add, Custom, Message
@@ -406,7 +407,14 @@ class RedisPublisher(RedisLink):
             frame = split_snap(fields[b"f"])
             env = decode_envelope(frame.data if frame.binary else frame.data.decode())
         except (ProtocolError, KeyError, ValueError) as exc:
-            log.warning("dropped a bad input for %r from the backplane: %s", name, exc)
+            log_limited(
+                log,
+                logging.WARNING,
+                "bad input",
+                "dropped a bad input for %r from the backplane: %s",
+                clip(name, 64),
+                clip(exc),
+            )
             return
         session = env.get("session")
         if not isinstance(session, str) or not is_remote_session(session):

@@ -62,8 +62,8 @@ def make_app(
         (rf"{prefix}healthz", HealthHandler, kw),
         (rf"{prefix}favicon.ico", NoFaviconHandler),
         # BokehJS from the installed bokeh package, for Plot (js/src/views/plot.js); 404 without it
-        (rf"{prefix}static/bokeh/(.*)", StaticHandler, {"path": str(BOKEH_DIR)}),
-        (rf"{prefix}static/(.*)", StaticHandler, {"path": str(STATIC_DIR)}),
+        (rf"{prefix}static/bokeh/(.*)", StaticHandler, {"path": str(BOKEH_DIR), "config": config}),
+        (rf"{prefix}static/(.*)", StaticHandler, {"path": str(STATIC_DIR), "config": config}),
     ]
     routes.extend(extra_routes)
     return tornado.web.Application(

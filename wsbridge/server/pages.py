@@ -23,7 +23,8 @@ import tornado.websocket
 from tornado.log import access_log
 
 from ..hub.hub import Hub
-from .config import TOKEN_COOKIE, ServerConfig
+from ..logs import clip, log_limited
+from .config import TOKEN_COOKIE, ServerConfig, token_cookie_name
 
 __all__ = [
     "BOKEH_DIR",
@@ -34,44 +35,151 @@ __all__ = [
     "PageHandler",
     "StaticHandler",
     "bokeh_static_dir",
+    "check_host",
     "log_request",
+    "presented_token",
     "render_page",
 ]
 
 log = logging.getLogger("wsbridge.server")
 
-_TOKEN_IN_URI = re.compile(r"(?i)([?&]token=)[^&#\s]*")
+_QUERY_SEPARATORS = re.compile(r"([&;])")
+
+
+def _is_token_name(name: str) -> bool:
+    """Is ``name`` (a raw query parameter name) ``token`` once decoded?
+
+    Decoded as Tornado does (``%74oken`` and ``to%6Ben`` are ``token``), and
+    again, in case something in front decodes twice; any case."""
+    for _ in range(3):
+        decoded = urllib.parse.unquote_plus(name)
+        if decoded == name:
+            break
+        name = decoded
+    return name.strip().lower() == "token"
 
 
 def redact(uri: str) -> str:
-    """``uri`` with any token query value hidden, for logs."""
-    return _TOKEN_IN_URI.sub(r"\1***", uri)
+    """``uri`` with the value of every ``token`` query parameter hidden, for logs.
+
+    Parameter names are compared after percent-decoding, so no spelling of
+    ``token`` that the server accepts (or that a proxy might) shows its value.
+    """
+    path, sep, rest = uri.partition("?")
+    if not sep:
+        return uri
+    query, hash_, fragment = rest.partition("#")
+    parts = _QUERY_SEPARATORS.split(query)
+    for i in range(0, len(parts), 2):
+        name, eq, _ = parts[i].partition("=")
+        if eq and _is_token_name(name):
+            parts[i] = f"{name}=***"
+    return f"{path}?{''.join(parts)}{hash_}{fragment}"
 
 
 def log_request(handler: tornado.web.RequestHandler) -> None:
-    """Tornado's access log line, with tokens redacted (docs/security.md)."""
+    """Tornado's access log line, with tokens redacted and the URI clipped;
+    refusals (4xx, 5xx) at most a few per interval per status (docs/security.md)."""
     status = handler.get_status()
-    level = access_log.info if status < 400 else access_log.warning
+    level = logging.INFO if status < 400 else logging.WARNING
     if status >= 500:
-        level = access_log.error
+        level = logging.ERROR
     request = handler.request
-    millis = 1000.0 * request.request_time()
-    level(
-        "%d %s %s (%s) %.2fms",
+    args = (
         status,
         request.method,
-        redact(request.uri or ""),
+        clip(redact(request.uri or ""), 300),
         request.remote_ip,
-        millis,
+        1000.0 * request.request_time(),
     )
+    if status < 400:
+        access_log.log(level, "%d %s %s (%s) %.2fms", *args)
+    else:
+        log_limited(access_log, level, f"status {status}", "%d %s %s (%s) %.2fms", *args)
+
+
+def check_host(handler: tornado.web.RequestHandler, config: ServerConfig | None) -> None:
+    """403 unless the request names one of this hub's hosts (``ServerConfig.host_allowed``:
+    a rebound DNS name reaches nothing); ``config`` None: the embedding checks
+    (Jupyter's own ``allow_remote_access``)."""
+    if config is None or config.host_allowed(handler.request.host):
+        return
+    log_limited(
+        log,
+        logging.WARNING,
+        "foreign host",
+        "refused a request for host %r: not a name of this hub (allow_hosts)",
+        clip(handler.request.host, 100),
+    )
+    raise tornado.web.HTTPError(403, reason="Host not allowed")
 
 
 class _Redacted(tornado.web.RequestHandler):
-    """Tornado's own error log lines name the URI: keep tokens out of them."""
+    """Tornado's own error log lines name the URI: keep tokens out of them,
+    and log them clipped and rate-limited (a request per line is a flood)."""
 
     def _request_summary(self) -> str:
         request = self.request
-        return f"{request.method} {redact(request.uri or '')} ({request.remote_ip})"
+        return f"{request.method} {clip(redact(request.uri or ''))} ({request.remote_ip})"
+
+    def log_exception(self, typ: Any, value: BaseException | None, tb: Any) -> None:
+        if isinstance(value, tornado.web.HTTPError):
+            if value.log_message:
+                log_limited(
+                    log,
+                    logging.WARNING,
+                    f"http {value.status_code}",
+                    "%d %s: %s",
+                    value.status_code,
+                    self._request_summary(),
+                    clip(value.get_message()),
+                )
+            return
+        log_limited(
+            log,
+            logging.ERROR,
+            "uncaught",
+            "uncaught exception in %s",
+            self._request_summary(),
+            exc_info=(typ, value, tb),
+        )
+
+
+_TOKEN_COOKIES = re.compile(rf"{TOKEN_COOKIE}(_\d+)?")
+
+
+def presented_token(handler: tornado.web.RequestHandler, config: ServerConfig) -> str | None:
+    """The token a request shows: ``Authorization: Bearer``, ``?token=``, or
+    a token cookie: this hub's (``token_cookie_name``), else the first other
+    hub's on this host whose value is this hub's token too.
+
+    Why the others: cookies ignore ports, so a page's cookie also reaches
+    its hub's peers on the same host (docs/reliability.md "Several hubs"),
+    which share the token; named per port, no hub overwrites another's.
+    """
+    auth = handler.request.headers.get("Authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip()
+    query = handler.get_query_argument("token", None)
+    if query:
+        return query
+    own = token_cookie_name(handler.request.host)
+    value = handler.get_cookie(own)
+    if value is not None and config.token_valid(value):
+        return value
+    for name in sorted(handler.request.cookies):
+        if name != own and _TOKEN_COOKIES.fullmatch(name):
+            other = handler.get_cookie(name)
+            if other is not None and config.token_valid(other):
+                return other
+    return value
+
+
+def _over_https(request: Any) -> bool:
+    """Did the browser use https (here, or to a proxy that says so)? Then the
+    cookie is ``Secure``; believing a forged header only makes it stricter."""
+    forwarded = request.headers.get("X-Forwarded-Proto", "")
+    return bool(request.protocol == "https" or forwarded.lower() == "https")
 
 
 class _Base(_Redacted):
@@ -79,14 +187,11 @@ class _Base(_Redacted):
         self.hub = hub
         self.config = config
 
-    def _presented_token(self) -> str | None:
-        auth = self.request.headers.get("Authorization", "")
-        if auth.lower().startswith("bearer "):
-            return auth[7:].strip()
-        return self.get_query_argument("token", None) or self.get_cookie(TOKEN_COOKIE)
+    def prepare(self) -> None:
+        check_host(self, self.config)
 
     def token_ok(self) -> bool:
-        return self.config.token_valid(self._presented_token())
+        return self.config.token_valid(presented_token(self, self.config))
 
 
 _PAGE = """<!doctype html>
@@ -104,7 +209,7 @@ import {{ renderStatus }} from "{base}static/page/status.js";
 import {{ reportSize }} from "{base}static/page/embed.js";
 reportSize();  // in a notebook's iframe: tell the notebook how tall this page is
 const base = new URL("{base}", location.href).href;
-const client = await connect([base, ...{peers}], {{ doc: {doc} }});
+const client = await connect([base, ...{peers}], {{ doc: {doc}, key: {key} }});
 window.wsbridgeClient = client;
 const root = document.getElementById("wsbridge-root");
 renderStatus(document.getElementById("wsbridge-status"), client, root);
@@ -133,17 +238,21 @@ def _script_json(value: Any) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def render_page(title: str, base: str, doc: str, peers: Iterable[str] = ()) -> str:
+def render_page(
+    title: str, base: str, doc: str, peers: Iterable[str] = (), key: str | None = None
+) -> str:
     """The dashboard page of ``doc``: its script connects to ``base`` (relative
     to the page), then fails over to ``peers`` (docs/reliability.md "Several
-    hubs"). One function for every server that serves pages, so the
-    template's fields are filled in one place.
+    hubs"); ``key``: a per-session document's (``Hub.document_key``), which
+    its ``hello`` shows. One function for every server that serves pages, so
+    the template's fields are filled in one place.
     """
     return _PAGE.format(
         title=html.escape(title),
         base=base,
         doc=_script_json(doc),
         peers=_script_json(list(peers)),
+        key=_script_json(key),
     )
 
 
@@ -159,21 +268,47 @@ class PageHandler(_Base):
         titles = self.config.titles()
         if name not in titles:
             raise tornado.web.HTTPError(404)
-        self._remember_token()
-        doc = name
+        if self._remember_token():
+            return
+        doc, key = name, None
         peers = self.config.peers
         opening = self.config.open_app(name)
-        if opening is not None:  # a per-session app: this page gets its own document
-            doc = await opening
-            peers = ()  # which lives in this process only: no peer serves it
+        if opening is not None:  # a per-session app: this page gets its own document,
+            doc, key = opening, self.hub.document_key(opening)  # which only it may join
+            peers = ()  # and which lives in this process only: no peer serves it
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.set_header("Cache-Control", "no-store")
-        self.finish(render_page(titles[name], base, doc, peers))
+        self.finish(render_page(titles[name], base, doc, peers, key))
 
-    def _remember_token(self) -> None:
+    def _remember_token(self) -> bool:
+        """Keep a (valid) ``?token=`` in this hub's cookie and redirect to the
+        URL without it, so it leaves the address bar and the history.
+        True when it redirected (the handler is done)."""
         token = self.get_query_argument("token", None)
-        if token is not None and self.config.token is not None:
-            self.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="Strict")
+        if token is None or self.config.token is None:
+            return False
+        self.set_cookie(
+            token_cookie_name(self.request.host),
+            token,
+            path="/",
+            httponly=True,
+            samesite="Strict",
+            secure=_over_https(self.request),
+        )
+        self.set_header("Cache-Control", "no-store")
+        self.redirect(self._without_token(), status=303)
+        return True
+
+    def _without_token(self) -> str:
+        """This request's URL without its token, relative (a proxy's prefix stays)."""
+        last = self.request.path.rsplit("/", 1)[-1]
+        kept = [
+            (name, value)
+            for name, value in urllib.parse.parse_qsl(self.request.query, keep_blank_values=True)
+            if name.strip().lower() != "token"
+        ]
+        query = f"?{urllib.parse.urlencode(kept)}" if kept else ""
+        return f"./{last}{query}"
 
 
 class IndexHandler(PageHandler):
@@ -185,7 +320,8 @@ class IndexHandler(PageHandler):
             return
         if not self.token_ok():
             raise tornado.web.HTTPError(403, "a valid token is required")
-        self._remember_token()
+        if self._remember_token():
+            return
         items = "".join(
             f'<li><a href="d/{urllib.parse.quote(n)}">{html.escape(t)}</a></li>'
             for n, t in sorted(self.config.titles().items())
@@ -194,6 +330,10 @@ class IndexHandler(PageHandler):
 
 
 class HealthHandler(_Base):
+    """``healthz``: the status for anyone (a load balancer's probe); the
+    documents, sessions and backplane details only with the token, as they
+    name every document."""
+
     def get(self) -> None:
         extra = self.config.health()
         down = [k for k, v in extra.items() if isinstance(v, dict) and v.get("status") == "down"]
@@ -202,7 +342,8 @@ class HealthHandler(_Base):
         self.set_header("Content-Type", "application/json")
         self.set_header("Cache-Control", "no-store")
         status = "degraded" if down else "ok"
-        self.finish(json.dumps({"status": status, **self.hub.stats(), **extra}))
+        details = {**self.hub.stats(), **extra} if self.token_ok() else {}
+        self.finish(json.dumps({"status": status, **details}))
 
 
 class NoFaviconHandler(_Redacted):
@@ -213,7 +354,29 @@ class NoFaviconHandler(_Redacted):
 
 
 class StaticHandler(tornado.web.StaticFileHandler, _Redacted):
-    """The client modules; revalidated each load so an upgrade never mixes files."""
+    """The client modules; revalidated each load so an upgrade never mixes files.
+
+    ``config``: the hub's, whose host names it answers to (None: the
+    embedding checks hosts). A path the file system cannot name (a NUL
+    byte) is a 404 like any missing file.
+    """
+
+    def initialize(  # type: ignore[override]
+        self, path: str, default_filename: str | None = None, config: ServerConfig | None = None
+    ) -> None:
+        super().initialize(path, default_filename)
+        self.hub_config = config
+
+    def prepare(self) -> None:
+        check_host(self, self.hub_config)
+
+    def validate_absolute_path(self, root: str, absolute_path: str) -> str | None:
+        if "\x00" in absolute_path:
+            raise tornado.web.HTTPError(404)
+        try:
+            return super().validate_absolute_path(root, absolute_path)
+        except (ValueError, OSError):
+            raise tornado.web.HTTPError(404) from None
 
     def set_extra_headers(self, path: str) -> None:
         self.set_header("Cache-Control", "no-cache")

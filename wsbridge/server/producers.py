@@ -22,6 +22,7 @@ from tornado.websocket import WebSocketClosedError
 
 from ..hub.hub import Hub
 from ..hub.link import ProducerLink
+from ..logs import log_limited
 from ..wire.codec import Frame
 from ..wire.envelope import PRODUCER_HEADER
 
@@ -72,10 +73,15 @@ class ProducerHandler(tornado.websocket.WebSocketHandler):
         if "Origin" in self.request.headers:
             # producers are programs, not pages: a browser (which always
             # sends Origin, even same-origin) has no business here.
-            log.warning("refused a producer connection from a browser page")
+            log_limited(log, logging.WARNING, "producer page", "refused a producer from a page")
             raise tornado.web.HTTPError(403, "producers are not browsers")
         if not self.producer_allowed():
-            log.warning("refused a producer connection without a valid token")
+            log_limited(
+                log,
+                logging.WARNING,
+                "producer token",
+                "refused a producer connection without a valid token",
+            )
             raise tornado.web.HTTPError(403, "a valid producer token is required")
 
     def check_origin(self, origin: str) -> bool:

@@ -23,10 +23,11 @@ from tornado.websocket import WebSocketClosedError, WebSocketProtocol
 from ..hub.hub import Hub
 from ..hub.port import SessionEdge
 from ..hub.session import Session
+from ..logs import clip, log_limited
 from ..wire.codec import Frame
 from . import writer
 from .config import SUBPROTOCOL, TOKEN_SUBPROTOCOL, ServerConfig, origin_allowed
-from .pages import _Base, _Redacted
+from .pages import _Redacted, check_host, presented_token
 from .writer import WRITE_BATCH_BYTES, WRITE_BATCH_FRAMES, _Protocol
 
 __all__ = [
@@ -49,6 +50,8 @@ class WebSocketHandler(tornado.websocket.WebSocketHandler, _Redacted):
         #: when the pending write started (loop time), for write_timeout
         self._pending_since: float | None = None
         self._timer: asyncio.TimerHandle | None = None
+        #: closes the session when it has not joined in ``hello_timeout`` seconds
+        self._hello_timer: asyncio.TimerHandle | None = None
         #: the writer task waits for a wake-up (nothing queued, nothing in flight)
         self._parked = False
         #: a write started by ``_on_wake`` for the writer to await (or True: done)
@@ -73,9 +76,10 @@ class WebSocketHandler(tornado.websocket.WebSocketHandler, _Redacted):
             item = item.strip()
             if item.startswith(TOKEN_SUBPROTOCOL):
                 return item[len(TOKEN_SUBPROTOCOL) :]
-        return _Base._presented_token(self)  # type: ignore[arg-type]
+        return presented_token(self, self.config)
 
     def prepare(self) -> None:
+        check_host(self, self.config)  # a rebound DNS name (docs/security.md)
         # A client without Origin is not a browser (browsers always send it,
         # RFC 6455 §4.1): with a token configured it must show the token at
         # the handshake, since the Origin check cannot protect it.
@@ -84,7 +88,12 @@ class WebSocketHandler(tornado.websocket.WebSocketHandler, _Redacted):
             and "Origin" not in self.request.headers
             and not self.config.token_valid(self._handshake_token())
         ):
-            log.warning("refused a WebSocket without Origin and without a valid token")
+            log_limited(
+                log,
+                logging.WARNING,
+                "no origin, no token",
+                "refused a WebSocket without Origin and without a valid token",
+            )
             raise tornado.web.HTTPError(403, "a valid token is required")
 
     def select_subprotocol(self, subprotocols: list[str]) -> str | None:
@@ -96,7 +105,13 @@ class WebSocketHandler(tornado.websocket.WebSocketHandler, _Redacted):
         host = self.request.headers.get("Host", "")
         ok = origin_allowed(origin, host, self.config.allow_origins)
         if not ok:
-            log.warning("refused a WebSocket from foreign origin %r", origin[:200])
+            log_limited(
+                log,
+                logging.WARNING,
+                "foreign origin",
+                "refused a WebSocket from foreign origin %r",
+                clip(origin, 100),
+            )
         return ok
 
     def open(self, *args: Any, **kwargs: Any) -> None:
@@ -104,10 +119,19 @@ class WebSocketHandler(tornado.websocket.WebSocketHandler, _Redacted):
         presented = self._handshake_token()
         pre_auth = self.config.token is not None and self.config.token_valid(presented)
         self.session = self.hub.open_session(
-            authenticated=pre_auth, edge=SessionEdge(wake=self._wake.set, flush=self._flush_now)
+            authenticated=pre_auth,
+            edge=SessionEdge(wake=self._wake.set, flush=self._flush_now),
+            address=self.request.remote_ip or "",
         )
         self._loop = asyncio.get_running_loop()
         self._writer = asyncio.ensure_future(self._write_loop())
+        self._hello_timer = self._loop.call_later(self.hub.config.hello_timeout, self._hello_due)
+
+    def _hello_due(self) -> None:
+        """``hello_timeout`` after the handshake: the hub closes the session unless it joined."""
+        self._hello_timer = None
+        if self.session is not None:
+            self.hub.hello_overdue(self.session)
 
     def on_message(self, message: str | bytes) -> None:
         if self.session is not None:
@@ -116,6 +140,9 @@ class WebSocketHandler(tornado.websocket.WebSocketHandler, _Redacted):
     def on_close(self) -> None:
         if self.session is not None:
             self.hub.close_session(self.session)
+        if self._hello_timer is not None:
+            self._hello_timer.cancel()
+            self._hello_timer = None
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None

@@ -22,6 +22,7 @@ import tornado.websocket
 from tornado.iostream import IOStream, StreamClosedError
 from tornado.websocket import WebSocketClosedError, WebSocketProtocol13
 
+from ..logs import log_limited
 from ..wire.codec import Frame
 
 __all__ = [
@@ -194,13 +195,23 @@ class _Protocol(WebSocketProtocol13):
             try:
                 data.decode("utf-8")
             except UnicodeDecodeError:
-                log.warning("closing a connection that sent invalid UTF-8 (1007)")
+                log_limited(
+                    log,
+                    logging.WARNING,
+                    "1007",
+                    "closing a connection that sent invalid UTF-8 (1007)",
+                )
                 self.close(1007, "invalid UTF-8 in a text frame")
                 return None
         if opcode == 0x8 and not self.client_terminated and not _close_payload_ok(data):
             # RFC 6455 §5.5.1 and §7.4: a malformed close frame fails the
             # connection with 1002 instead of being echoed back.
-            log.warning("closing a connection that sent a malformed close frame (1002)")
+            log_limited(
+                log,
+                logging.WARNING,
+                "1002",
+                "closing a connection that sent a malformed close frame (1002)",
+            )
             self.client_terminated = True
             self.close(1002, "malformed close frame")
             return None

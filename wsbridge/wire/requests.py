@@ -31,11 +31,15 @@ class Hello(Message):
     token: str | None = None
     epoch: str | None = None
     seq: int | None = None
+    #: a per-session document's key, from the page that opened it
+    key: str | None = None
 
     def __post_init__(self) -> None:
         _check_id(self.doc, "hello.doc")
         if self.token is not None and not isinstance(self.token, str):
             raise ProtocolError("bad_message", "hello.token must be a string")
+        if self.key is not None and not isinstance(self.key, str):
+            raise ProtocolError("bad_message", "hello.key must be a string")
         if self.epoch is not None and not isinstance(self.epoch, str):
             raise ProtocolError("bad_message", "hello.epoch must be a string")
         if self.seq is not None:
@@ -48,6 +52,8 @@ class Hello(Message):
         if self.epoch is not None:
             d["epoch"] = self.epoch
             d["seq"] = self.seq
+        if self.key is not None:
+            d["key"] = self.key
         return d
 
     @classmethod
@@ -57,6 +63,7 @@ class Hello(Message):
             token=_opt(d, "token", str, "hello"),
             epoch=_opt(d, "epoch", str, "hello"),
             seq=_opt(d, "seq", int, "hello"),
+            key=_opt(d, "key", str, "hello"),
         )
 
 

@@ -22,7 +22,8 @@ export { ProtocolError, resolveEndpoint, resolveEndpoints };
  * codes"): 1002 wrong protocol version (RFC 6455 §7.4.1), 1008 policy (no
  * hello, bad token, unknown document, sustained flood). Every other code,
  * 1001 (hub stopping), 1006 (connection lost, RFC 6455 §7.1.5), 4001 (slow
- * consumer), 1011..., reconnects. With several hub URLs a fatal code ends
+ * consumer), 4008 (no hello in time), 1013 (too many clients), 1011...,
+ * reconnects. With several hub URLs a fatal code ends
  * the client too, whichever hub sent it: hubs serving the same documents
  * share their token, version and documents, so the others would refuse the
  * same way.
@@ -48,6 +49,7 @@ export const OFFLINE_AFTER = 3;
  * @typedef {object} ConnectOptions
  * @property {string} [doc] the document name (derived from a dashboard page URL)
  * @property {string} [token] sent in `hello` to every hub (default: each http(s) URL's own `token` query parameter)
+ * @property {string | null} [key] a per-session document's key, sent in `hello` (its page carries it; docs/protocol.md "hello")
  * @property {any} [WebSocket] the WebSocket constructor (default `globalThis.WebSocket`)
  * @property {{initial?: number, max?: number}} [backoff] reconnection delays in ms (default 250 / 10000)
  * @property {number | null} [ackInterval] ms between `ack`s of the applied seq; null or 0: never (default 1000)
@@ -98,6 +100,8 @@ export class Connection extends Emitter {
     this._index = 0;
     /** @type {string} */
     this._docName = doc;
+    /** @type {string | null} */
+    this._key = opts.key ?? null;
     this._WebSocket = opts.WebSocket ?? globalThis.WebSocket;
     this._backoff = { initial: 250, max: 10000, ...(opts.backoff ?? {}) };
     this._ackInterval = opts.ackInterval === undefined ? 1000 : opts.ackInterval;
@@ -304,7 +308,7 @@ export class Connection extends Emitter {
       const { epoch, seq } = this.state;
       // the same resume point whichever hub this is: the replica is the client's, not the hub's
       const { token } = this._endpoints[this._index];
-      this._send(hello({ doc: this._docName, token, epoch: seq === null ? null : epoch, seq }));
+      this._send(hello({ doc: this._docName, token, key: this._key, epoch: seq === null ? null : epoch, seq }));
     };
     ws.onmessage = (/** @type {{data: any}} */ ev) => {
       if (ws === this._ws) this._onFrame(ev.data);

@@ -293,10 +293,10 @@ export function encode(msg) {
 // the hub"); each returns a validated canonical message, ready for `encode`.
 
 /**
- * @param {{doc: string, token?: string|null, epoch?: string|null, seq?: number|null}} args
+ * @param {{doc: string, token?: string|null, key?: string|null, epoch?: string|null, seq?: number|null}} args
  */
-export function hello({ doc, token = null, epoch = null, seq = null }) {
-  return validate({ v: 1, type: "hello", doc, token, epoch, seq: epoch === null ? null : seq });
+export function hello({ doc, token = null, key = null, epoch = null, seq = null }) {
+  return validate({ v: 1, type: "hello", doc, token, epoch, seq: epoch === null ? null : seq, key });
 }
 
 /**

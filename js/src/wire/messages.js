@@ -255,6 +255,7 @@ const CANONICAL = {
     const token = opt(d, "token", "str", "hello");
     const epoch = opt(d, "epoch", "str", "hello");
     const seq = opt(d, "seq", "int", "hello");
+    const key = opt(d, "key", "str", "hello");
     checkId(doc, "hello.doc");
     if (seq !== null) checkSeq(seq, "hello.seq");
     /** @type {Record<string, any>} */
@@ -264,6 +265,7 @@ const CANONICAL = {
       out.epoch = epoch;
       out.seq = seq;
     }
+    if (key !== null) out.key = key;
     return out;
   },
   welcome(d) {

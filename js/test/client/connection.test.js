@@ -170,6 +170,23 @@ test("connect: hello, welcome, snapshot, then resolved and connected", async () 
   assert.equal(ws.closedWith.code, 1000);
 });
 
+test("a per-session document's key goes in every hello", async () => {
+  FakeSocket.all = [];
+  const { opts, timers } = options();
+  const pending = connect("http://127.0.0.1:8000/", { ...opts, doc: "app~x1", key: "k9" });
+  const ws = FakeSocket.last;
+  ws.open();
+  assert.deepEqual(ws.messages, [{ v: 1, type: "hello", doc: "app~x1", key: "k9" }]);
+  ws.deliver(welcome(10));
+  ws.deliver(encode(snapshot(10)));
+  const client = await pending;
+  ws.drop(1006);
+  timers.runAll();
+  FakeSocket.last.open();
+  assert.deepEqual(FakeSocket.last.messages, [{ v: 1, type: "hello", doc: "app~x1", key: "k9", epoch: "e1", seq: 10 }]);
+  client.close();
+});
+
 test("a dropped connection reconnects with back-off and resumes from the log", async () => {
   const { client, ws, timers } = await connected();
   ws.deliver(patch(11, { value: 2 }));

@@ -211,6 +211,8 @@ test("builders produce validated canonical messages", () => {
   assert.deepEqual(hello({ doc: "main", token: "t", epoch: "e", seq: 3 }), {
     v: 1, type: "hello", doc: "main", token: "t", epoch: "e", seq: 3,
   });
+  assert.deepEqual(hello({ doc: "app~x1", key: "k9" }), { v: 1, type: "hello", doc: "app~x1", key: "k9" });
+  expectCode(() => hello({ doc: "main", key: /** @type {any} */ (7) }), "bad_message");
   assert.deepEqual(set("m2", { value: 4.5 }, 9), { v: 1, type: "set", model: "m2", state: { value: 4.5 }, req: 9 });
   assert.deepEqual(event("m5", "click"), { v: 1, type: "event", model: "m5", name: "click", data: null });
   assert.deepEqual(ack(52), { v: 1, type: "ack", seq: 52 });
