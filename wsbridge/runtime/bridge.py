@@ -15,27 +15,25 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import dataclasses
 import html
 import inspect
 import logging
-import secrets
 import threading
-from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 from urllib.parse import quote
 
-from ..errors import ProtocolError
 from ..hub.coalesce import message_size
 from ..hub.config import HubConfig
 from ..hub.hub import Hub
 from ..hub.port import HubPort
 from ..jupyter.display import index_html
-from ..logs import log_limited
 from ..server.config import ServerConfig
 from ..widgets.dashboard import Dashboard
-from ..widgets.model import Model, _as_model
+from ..widgets.model import Model
 from ..wire.messages import Add, Message, Stream
+from .apps import AppHosting
 from .embedded import EmbeddedHub, is_loopback
 from .handoff import Batch, Handoff, Worker
 from .input import EmbeddedProducer
@@ -84,7 +82,7 @@ class HubBackend(Protocol):
     def health(self) -> dict[str, Any]: ...
 
 
-class Bridge:
+class Bridge(AppHosting):
     """The producer's runtime: dashboards, on a hub of their own or a Jupyter server's.
 
     ``Bridge(host="127.0.0.1", port=0)``; ``start()`` (idempotent, returns
@@ -126,47 +124,25 @@ class Bridge:
         allow_origins: tuple[str, ...] | list[str] = (),
         allow_hosts: tuple[str, ...] | list[str] = (),
         peers: tuple[str, ...] | list[str] = (),
-        max_message_size: int = 16 * 1024 * 1024,
-        log_max_messages: int = 10_000,
-        log_max_bytes: int = 16 * 1024 * 1024,
-        queue_max_bytes: int = 32 * 1024 * 1024,
-        queue_high_water: int = 4 * 1024 * 1024,
-        ping_interval: float = 20.0,
         session_grace: float = 30.0,
-        write_timeout: float = 30.0,
-        token_expires: float | None = None,
-        max_clients: int = 10_000,
-        max_clients_per_document: int = 5_000,
-        max_pending: int = 1_000,
-        hello_timeout: float = 10.0,
         max_app_sessions: int = 1_000,
         max_app_sessions_per_address: int = 100,
-        max_connections: int | None = None,
-        header_timeout: float = 10.0,
-        input_rate: float = 200.0,
-        input_burst: int = 400,
-        max_pending_input_bytes: int = 16 * 1024 * 1024,
-        max_pending_input_bytes_total: int = 64 * 1024 * 1024,
         producer_token: str | None = None,
         backplane: str | BackplaneConfig | None = None,
         follow: str | BackplaneConfig | None = None,
         serve: bool = True,
+        **limits: Any,
     ) -> None:
+        """``limits``: any limit of :class:`~wsbridge.hub.config.HubConfig` or
+        :class:`~wsbridge.server.config.ServerConfig` by its field name
+        (``max_clients=100``, ``max_message_size=...``, ``write_timeout=...``;
+        docs/security.md lists each with its default)."""
         if hub not in ("auto", "embedded", "jupyter"):
             raise ValueError(f"hub must be 'auto', 'embedded' or 'jupyter', not {hub!r}")
         given = {k: v for k, v in locals().items() if k in _DEFAULTS and v != _DEFAULTS[k]}
+        hub_limits, server_limits = _split_limits(limits)
         self.dashboards: dict[str, Dashboard] = {}
-        #: per-session apps: name -> (factory, title); see :meth:`app`
-        self.apps: dict[str, tuple[Callable[[Dashboard], Any], str]] = {}
-        self._app_sessions: dict[str, Dashboard] = {}
-        #: per-session app documents built or being built -> the client
-        #: address that opened each, and how many per address (on the loop)
-        self._app_owners: dict[str, str] = {}
-        self._app_per_address: Counter[str] = Counter()
-        if max_app_sessions < 1 or max_app_sessions_per_address < 1:
-            raise ValueError("max_app_sessions and max_app_sessions_per_address must be >= 1")
-        self.max_app_sessions = max_app_sessions
-        self.max_app_sessions_per_address = max_app_sessions_per_address
+        self._init_apps(max_app_sessions, max_app_sessions_per_address)
         #: the dashboard served at ``url`` itself (``wsbridge demo``), if any
         self.index: str | None = None
         self._producer = EmbeddedProducer(self)
@@ -177,7 +153,7 @@ class Bridge:
         self._callbacks: Worker | None = None
         #: where browser-facing operations go, on the loop (the hub, or a proxy of it)
         self._port: HubPort | None = None
-        if hub != "embedded" and not given:
+        if hub != "embedded" and not given and not limits:
             from ..jupyter.discovery import find_jupyter_server
 
             server = find_jupyter_server()
@@ -202,35 +178,14 @@ class Bridge:
             raise ValueError("serve=False needs a backplane= to publish to")
         if backplane is not None or follow is not None:
             from ..scaleout.keys import BackplaneConfig
-        hub_config = HubConfig(
-            max_message_size=max_message_size,
-            log_max_messages=log_max_messages,
-            log_max_bytes=log_max_bytes,
-            queue_max_bytes=queue_max_bytes,
-            queue_high_water=queue_high_water,
-            token=token,
-            token_expires=token_expires,
-            max_clients=max_clients,
-            max_clients_per_document=max_clients_per_document,
-            max_pending=max_pending,
-            hello_timeout=hello_timeout,
-            input_rate=input_rate,
-            input_burst=input_burst,
-            max_pending_input_bytes=max_pending_input_bytes,
-            max_pending_input_bytes_total=max_pending_input_bytes_total,
-        )
+        hub_config = HubConfig(token=token, **hub_limits)
         server_config = ServerConfig(
             token=token,
             allow_origins=tuple(allow_origins),
             allow_hosts=tuple(allow_hosts),
             bind_host=host,
             peers=tuple(peers),
-            max_message_size=max_message_size,
-            ping_interval=ping_interval,
-            write_timeout=write_timeout,
-            token_expires=token_expires,
-            max_connections=max_connections,
-            header_timeout=header_timeout,
+            **server_limits,
             index=lambda: self.index,
             titles=self._titles,
             open_app=self._open_app,
@@ -419,102 +374,6 @@ class Bridge:
                 self._publish_dashboard(dash)
         return dash
 
-    def app(self, name: str, factory: Callable[[Dashboard], Any], title: str | None = None) -> None:
-        """A per-session app at ``url + "d/" + name``: each page load gets its own
-        document, built by ``factory(dash)`` (which may return the root layout)
-        when the page's WebSocket joins it.
-
-        Every viewer has their own state, as with Bokeh's and Panel's
-        sessions, and only the page that opened a session can join it (the
-        key it carries). A session whose browser left is freed after
-        ``session_grace`` seconds (a reconnect within it resumes). Sessions
-        are capped per client address (``max_app_sessions_per_address``)
-        and in all (``max_app_sessions``): past them a page's connection is
-        refused with ``too_many_clients`` (1013) and retries.
-        """
-        Dashboard(name)  # validates the name
-        if "~" in name:
-            raise ValueError("an app name cannot contain '~' (it names its sessions)")
-        with self._lock:
-            self.apps[name] = (factory, title or name)
-
-    def _open_app(self, name: str) -> str | None:
-        """For the page handler: a new session's document name for app ``name``
-        (None: no such app). Nothing is built yet (:meth:`_join_app` does, when
-        the page joins), so loading pages costs the hub nothing."""
-        if name not in self.apps:
-            return None
-        return f"{name}~{secrets.token_urlsafe(12)}"
-
-    def _join_app(self, name: str, address: str) -> bool:
-        """On the loop (``HubHooks.open_document``): a page with its key joins
-        session ``name`` the hub does not have; build it on the callbacks thread.
-
-        False when ``name`` is no session of an app; ``ProtocolError``
-        (``too_many_clients``) past the caps. Takes no bridge lock: ``stop()``
-        holds it while it waits for this loop.
-        """
-        app, sep, _ = name.partition("~")
-        callbacks = self._callbacks
-        if not sep or app not in self.apps or callbacks is None:
-            return False
-        if name in self._app_owners:  # built or being built: the hub gets it when published
-            return True
-        if len(self._app_owners) >= self.max_app_sessions:
-            raise ProtocolError(
-                "too_many_clients", "this hub has too many app sessions; retry later"
-            )
-        if self._app_per_address[address] >= self.max_app_sessions_per_address:
-            raise ProtocolError(
-                "too_many_clients", "too many app sessions from this address; retry later"
-            )
-        self._app_owners[name] = address
-        self._app_per_address[address] += 1
-        try:
-            callbacks.call(self._new_app_session, app, name)
-        except RuntimeError:  # shut down meanwhile
-            self._app_closed(name)
-            return False
-        return True
-
-    def _new_app_session(self, app: str, name: str) -> None:
-        # on the callbacks thread: user code must not run on the hub's loop
-        factory, title = self.apps[app]
-        dash = Dashboard(name, title=title)
-        try:
-            root = _as_model(factory(dash))  # an ipywidgets root becomes its mirror
-            if isinstance(root, Model):
-                dash.root = root
-                dash.add(root)
-            elif dash.root is None:
-                raise TypeError(f"the factory of app {app!r} must return its root layout (a Model)")
-        except Exception as exc:
-            log_limited(
-                log, logging.ERROR, f"app {app}", "app %r failed to start", app, exc_info=exc
-            )
-            dash._release()
-            self._threadsafe(self._app_failed, name)
-            return
-        with self._lock:
-            self._app_sessions[dash.name] = dash
-            dash._bridge = self
-            self._publish_dashboard(dash, ephemeral=True)
-
-    def _app_failed(self, name: str) -> None:
-        """On the loop: the factory of session ``name`` raised; refuse its page."""
-        self._app_closed(name)
-        hub = self.hub
-        if hub is not None:
-            hub.open_failed(name, "the app failed to start")
-
-    def _app_closed(self, name: str) -> None:
-        """On the loop: session ``name`` is gone (freed by the hub, or never built)."""
-        address = self._app_owners.pop(name, None)
-        if address is not None:
-            self._app_per_address[address] -= 1
-            if self._app_per_address[address] <= 0:
-                del self._app_per_address[address]
-
     def _publish_dashboard(self, dash: Dashboard, ephemeral: bool = False) -> None:
         def create(spec: Add) -> None:
             producer, title = self._producer, dash.title
@@ -661,3 +520,23 @@ _DEFAULTS = {
     for name, param in inspect.signature(Bridge.__init__).parameters.items()
     if param.default is not inspect.Parameter.empty and name != "hub"
 }
+
+#: what ``Bridge(**limits)`` may set: the plain limits of each config (not the
+#: token, the callbacks, the clock or the secret, which the bridge owns)
+_OWNED = {"token", "allow_origins", "allow_hosts", "bind_host", "peers", "clock", "session_secret"}
+_HUB_LIMITS = {f.name for f in dataclasses.fields(HubConfig)} - _OWNED
+_SERVER_LIMITS = {
+    f.name for f in dataclasses.fields(ServerConfig) if not callable(f.default)
+} - _OWNED
+
+
+def _split_limits(limits: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``Bridge(**limits)`` to HubConfig's and ServerConfig's fields (a limit
+    both enforce, such as ``max_message_size``, goes to both)."""
+    unknown = sorted(set(limits) - _HUB_LIMITS - _SERVER_LIMITS)
+    if unknown:
+        known = ", ".join(sorted(_HUB_LIMITS | _SERVER_LIMITS))
+        raise TypeError(f"Bridge() got unexpected keyword arguments {unknown}; limits are: {known}")
+    hub = {k: v for k, v in limits.items() if k in _HUB_LIMITS}
+    server = {k: v for k, v in limits.items() if k in _SERVER_LIMITS}
+    return hub, server
