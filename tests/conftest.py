@@ -90,7 +90,7 @@ def redis_server() -> Iterator[Any]:
     require(
         shutil.which("redis-server") is not None, "redis-server", "apt-get install -y redis-server"
     )
-    from tests.redisserver import RedisServer
+    from tests.helpers.redisserver import RedisServer
 
     server = RedisServer().start()
     try:

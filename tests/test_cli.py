@@ -543,7 +543,7 @@ def test_hub_serves_what_serve_publishes_to_redis(
     run: Callable[..., Cli], tmp_path: Path, redis_server: Any
 ) -> None:
     """``serve --redis`` publishes, ``hub --redis`` serves it; the password is never printed."""
-    from tests.redisserver import RedisServer
+    from tests.helpers.redisserver import RedisServer
 
     secured = RedisServer(password="pa55-word").start()
     try:

@@ -1,4 +1,4 @@
-"""The sans-I/O hub, driven through in-memory clients (tests/pair.py)."""
+"""The sans-I/O hub, driven through in-memory clients (tests/helpers/pair.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import wsbridge as wb
-from tests.pair import Pair, assert_same_state, payload
+from tests.helpers.pair import Pair, assert_same_state, payload
 from wsbridge.errors import ProtocolError
 from wsbridge.hub.config import HubConfig
 from wsbridge.wire.codec import decode, encode

@@ -26,7 +26,7 @@ from tornado.httpclient import AsyncHTTPClient
 from tornado.websocket import websocket_connect
 
 import wsbridge as wb
-from tests.relay import Relay
+from tests.helpers.relay import Relay
 from wsbridge import wire as p
 from wsbridge.client import Client
 from wsbridge.server.socket import WebSocketHandler

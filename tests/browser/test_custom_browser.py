@@ -11,7 +11,7 @@ import traitlets
 
 import wsbridge as wb
 
-from .test_widgets_browser import open_dashboard, root, wait_dom, wait_until
+from tests.browser.test_widgets_browser import open_dashboard, root, wait_dom, wait_until
 
 # anywidget's README example, verbatim apart from the base class
 COUNTER_ESM = """

@@ -1,7 +1,7 @@
 """The Redis backplane (wsbridge.backplane, wsbridge.follower) against a real redis-server.
 
 Hubs here are ``Bridge(follow=...)`` in this process (the same code as
-``wsbridge hub --redis``; tests/test_backplane_browser.py runs them as
+``wsbridge hub --redis``; tests/browser/test_backplane_browser.py runs them as
 processes); clients are the Python client, so each test states exactly
 what a browser would hold.
 """
@@ -29,7 +29,7 @@ from wsbridge.client import Client
 from wsbridge.scaleout.keys import BackplaneConfig, Keys, bus_payload, parse_bus, redact_url
 from wsbridge.wire.codec import Frame
 
-from .conftest import require
+from tests.conftest import require
 
 _prefixes = itertools.count()
 
@@ -321,7 +321,7 @@ def test_bad_data_in_redis_is_logged_and_survived(
 
 
 def test_password_never_logged(caplog: pytest.LogCaptureFixture) -> None:
-    from tests.redisserver import RedisServer
+    from tests.helpers.redisserver import RedisServer
 
     server = RedisServer(password="hunter2-secret").start()
     try:
@@ -352,7 +352,7 @@ def test_password_never_logged(caplog: pytest.LogCaptureFixture) -> None:
 def test_tls_and_auth(caplog: pytest.LogCaptureFixture) -> None:
     """rediss:// with a password: the whole path works, the password is never logged."""
     require(shutil.which("openssl") is not None, "openssl", "apt-get install -y openssl")
-    from tests.redisserver import RedisServer
+    from tests.helpers.redisserver import RedisServer
 
     server = RedisServer(password="tls-pass-9", tls=True).start()
     try:

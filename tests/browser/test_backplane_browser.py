@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from tests.redisserver import free_port
+from tests.helpers.redisserver import free_port
 from tests.test_cli import Cli
 
 APP = textwrap.dedent(

@@ -3,7 +3,7 @@
 The kernel nbclient starts has no Jupyter server as its parent (its
 ``JPY_PARENT_PID`` is this pytest process), so
 ``wb.Bridge()`` in it is an embedded hub: the notebooks must work there as
-they do under a server (tests/test_jupyter_server.py covers that side).
+they do under a server (tests/jupyter/test_jupyter_server.py covers that side).
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import require
+from tests.conftest import require
 
-NOTEBOOKS = Path(__file__).parent.parent / "notebooks"
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 
 
 @pytest.mark.timeout(60)

@@ -24,8 +24,8 @@ from typing import Any
 
 import pytest
 
-from .conftest import require
-from .pyenvs import REPO, ipykernel6_python, kernel_version, make_prefix
+from tests.conftest import require
+from tests.helpers.pyenvs import REPO, ipykernel6_python, kernel_version, make_prefix
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -237,7 +237,7 @@ def jupyter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterServer]
 
 @pytest.fixture(scope="module")
 def ipykernel6_env() -> Path:
-    """The python of a venv with ipykernel 6 (tests/pyenvs.py: built once, cached)."""
+    """The python of a venv with ipykernel 6 (tests/helpers/pyenvs.py: built once, cached)."""
     require_jupyter()
     try:
         return ipykernel6_python()

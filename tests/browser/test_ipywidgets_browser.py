@@ -10,7 +10,7 @@ import pytest
 import wsbridge as wb
 from wsbridge.ipy import mirror
 
-from .test_widgets_browser import open_dashboard, root, set_range, wait_dom, wait_until
+from tests.browser.test_widgets_browser import open_dashboard, root, set_range, wait_dom, wait_until
 
 W = pytest.importorskip("ipywidgets")
 

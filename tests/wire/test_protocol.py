@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from tests.wire.generate import describe as _meaning  # the manifest's own description
 from wsbridge import wire as p
 
-WIRE = Path(__file__).parent / "wire"
+WIRE = Path(__file__).parent
 MANIFEST = json.loads((WIRE / "manifest.json").read_text())
 
 

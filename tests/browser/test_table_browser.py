@@ -11,7 +11,7 @@ import pytest
 
 import wsbridge as wb
 
-from .test_widgets_browser import open_dashboard, root, wait_dom
+from tests.browser.test_widgets_browser import open_dashboard, root, wait_dom
 
 N = 100_000
 

@@ -15,8 +15,8 @@ import pytest
 
 import wsbridge as wb
 
-from .relay import Relay
-from .test_widgets_browser import open_dashboard, root, wait_dom
+from tests.helpers.relay import Relay
+from tests.browser.test_widgets_browser import open_dashboard, root, wait_dom
 
 bokeh = pytest.importorskip("bokeh")
 from bokeh.layouts import column  # noqa: E402

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import wsbridge as wb
-from tests.relay import Relay
+from tests.helpers.relay import Relay
 
 RANGE = '[data-wsbridge-model="{}"] input[type=range]'
 

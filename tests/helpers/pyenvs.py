@@ -26,7 +26,7 @@ from pathlib import Path
 
 __all__ = ["CACHE", "REPO", "ipykernel6_python", "kernel_version", "make_prefix"]
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("WSBRIDGE_TEST_CACHE", REPO / ".cache"))
 
 
