@@ -1,21 +1,23 @@
-"""Shared fixtures: a running Bridge, real headless Chromium, CI rules.
+"""Shared fixtures: a running Bridge, real headless Chromium, a redis-server,
+``python -m wsbridge`` processes.
 
 In CI (``CI=true``) a missing browser or server fails the run; locally the
-test skips with a message saying how to install it.
+test skips with a message saying how to install it (``require``, in
+tests/helpers/common.py with the other shared helpers).
 """
 
 from __future__ import annotations
 
-import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 import wsbridge as wb
-
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+from tests.helpers.cli import Cli
+from tests.helpers.common import require
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -26,16 +28,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-
-
-def require(condition: bool, what: str, how: str) -> None:
-    """Fail in CI, skip locally, when a real dependency is missing."""
-    if condition:
-        return
-    message = f"{what} is not available; install it with: {how}"
-    if IN_CI:
-        pytest.fail(message)
-    pytest.skip(message)
 
 
 @pytest.fixture
@@ -97,3 +89,18 @@ def redis_server() -> Iterator[Any]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def start_cli() -> Iterator[Callable[..., Cli]]:
+    """``start_cli("serve", "app.py", ...)``: a ``python -m wsbridge`` process, killed after."""
+    started: list[Cli] = []
+
+    def start(*args: str, cwd: Path | None = None) -> Cli:
+        c = Cli(*args, cwd=cwd)
+        started.append(c)
+        return c
+
+    yield start
+    for c in started:
+        c.close()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers.common import REPO
 
 
 @pytest.mark.timeout(90)
@@ -23,7 +23,7 @@ def test_runner_prints_a_table_and_writes_json(tmp_path: Path) -> None:
     args = ["--quick", "--only", "producer,memory", "--json", str(out)]
     proc = subprocess.run(
         [sys.executable, "-m", "benchmarks", *args],
-        cwd=ROOT,
+        cwd=REPO,
         capture_output=True,
         text=True,
         timeout=60,

@@ -10,18 +10,14 @@ new producer's state replaces it everywhere.
 
 from __future__ import annotations
 
-import json
 import signal
 import textwrap
-import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from tests.helpers.redisserver import free_port
-from tests.test_cli import Cli
+from tests.helpers.cli import Cli
+from tests.helpers.common import free_port, http_get
 
 APP = textwrap.dedent(
     """
@@ -55,41 +51,26 @@ APP = textwrap.dedent(
 RANGE = '[data-wsbridge-model="s"] input[type="range"]'
 
 
-@pytest.fixture
-def procs() -> Iterator[Callable[..., Cli]]:
-    started: list[Cli] = []
-
-    def start(*args: str) -> Cli:
-        cli = Cli(*args)
-        started.append(cli)
-        return cli
-
-    yield start
-    for cli in started:
-        cli.close()
-
-
 def _value(page: Any, model: str) -> Any:
     return page.evaluate(f"window.wsbridgeClient.model('{model}').get('value')")
 
 
 def test_two_hubs_one_dashboard_and_failover(
-    redis_server: Any, procs: Callable[..., Cli], chromium: Any, tmp_path: Path
+    redis_server: Any, start_cli: Callable[..., Cli], chromium: Any, tmp_path: Path
 ) -> None:
     app = tmp_path / "app.py"
     app.write_text(APP)
-    producer = procs("serve", str(app), "--port", "0", "--redis", redis_server.url)
+    producer = start_cli("serve", str(app), "--port", "0", "--redis", redis_server.url)
     producer.url()
     port_a, port_b = free_port(), free_port()
     base_a, base_b = f"http://127.0.0.1:{port_a}/", f"http://127.0.0.1:{port_b}/"
     common = ["hub", "--redis", redis_server.url, "--allow-origin", "http://127.0.0.1:*"]
-    hub_a = procs(*common, "--port", str(port_a), "--peer", base_b)
-    hub_b = procs(*common, "--port", str(port_b), "--peer", base_a)
+    hub_a = start_cli(*common, "--port", str(port_a), "--peer", base_b)
+    hub_b = start_cli(*common, "--port", str(port_b), "--peer", base_a)
     hub_a.url()
     hub_b.url()
     for base in (base_a, base_b):
-        with urllib.request.urlopen(base + "healthz", timeout=5) as r:
-            assert json.load(r)["backplane"]["status"] == "ok"
+        assert http_get(base + "healthz").json()["backplane"]["status"] == "ok"
 
     ctx = chromium.new_context()
     try:
@@ -145,7 +126,7 @@ def test_two_hubs_one_dashboard_and_failover(
         for page in (page_a, page_b):
             page.wait_for_function("() => window.wsbridgeClient.status === 'stale'", timeout=15_000)
             assert page.evaluate("window.wsbridgeClient.source('src').data.x.length") == 4000
-        procs("serve", str(app), "--port", "0", "--redis", redis_server.url).url()
+        start_cli("serve", str(app), "--port", "0", "--redis", redis_server.url).url()
         for page in (page_a, page_b):
             page.wait_for_function(
                 f"() => window.wsbridgeClient.epoch !== '{epoch}'"

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import re
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -15,32 +12,12 @@ import numpy as np
 import pytest
 
 import wsbridge as wb
+from tests.helpers.browser import open_dashboard, set_range
+from tests.helpers.cli import Cli
+from tests.helpers.common import free_port, port_of, wait_until
 from tests.helpers.relay import Relay
 
 RANGE = '[data-wsbridge-model="{}"] input[type=range]'
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.01)
-
-
-def drag(page: Any, selector: str, value: float) -> None:
-    """Move a native range input as a user would (input events, then change)."""
-    page.locator(selector).evaluate(
-        """(el, v) => { el.value = String(v);
-             el.dispatchEvent(new Event('input', {bubbles: true}));
-             el.dispatchEvent(new Event('change', {bubbles: true})); }""",
-        value,
-    )
-
-
-def open_dashboard(page: Any, url: str) -> None:
-    page.goto(url)
-    page.wait_for_function("() => window.wsbridgeClient && window.wsbridgeClient.seq >= 0")
 
 
 @pytest.fixture
@@ -63,7 +40,7 @@ def test_slider_moves_reach_python_and_the_other_tab(app: Any, chromium: Any) ->
             open_dashboard(pg, bridge.url + "d/main")
             assert pg.locator(f'[data-wsbridge-model="{s.id}"]').count() == 1
             assert pg.locator(RANGE.format(s.id)).input_value() == "1"
-        drag(one, RANGE.format(s.id), 7.5)
+        set_range(one, RANGE.format(s.id), 7.5)
         wait_until(lambda: s.value == 7.5)
         assert seen[-1] == 7.5
         two.wait_for_function(
@@ -102,7 +79,7 @@ def test_stream_with_rollover_lands_as_float64array(app: Any, page: Any) -> None
 
 def test_cut_while_streaming_converges_to_python_state(app: Any, page: Any) -> None:
     bridge, s, src = app
-    relay = Relay(int(bridge.url.rsplit(":", 1)[1].strip("/")))
+    relay = Relay(port_of(bridge.url))
     try:
         open_dashboard(page, relay.url + "d/main")
         stop = threading.Event()
@@ -162,31 +139,15 @@ def test_foreign_origin_is_refused_in_the_browser(app: Any, page: Any) -> None:
         assert outcome == "closed 1006"  # the handshake got 403
 
 
-def test_wsbridge_demo_shows_live_updates(page: Any) -> None:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "wsbridge", "demo", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        url = None
-        deadline = time.monotonic() + 20
-        while url is None and time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            found = re.search(r"(http://127\.0\.0\.1:\d+/)", line)
-            url = found.group(1) if found else None
-        assert url, "the demo did not print its URL"
-        open_dashboard(page, url)
-        seq0 = page.evaluate("window.wsbridgeClient.seq")
-        page.wait_for_function(f"() => window.wsbridgeClient.seq > {seq0} + 10")
-        assert page.locator("canvas").count() >= 1
-        assert page.locator("input[type=range]").count() >= 2
-        assert not page.js_errors
-    finally:
-        proc.terminate()
-        proc.wait(10)
+def test_wsbridge_demo_shows_live_updates(page: Any, start_cli: Callable[..., Cli]) -> None:
+    demo = start_cli("demo", "--port", "0")
+    url = demo.read_until(re.compile(r"http://127\.0\.0\.1:\d+/"), timeout=20).group(0)
+    open_dashboard(page, url)
+    seq0 = page.evaluate("window.wsbridgeClient.seq")
+    page.wait_for_function(f"() => window.wsbridgeClient.seq > {seq0} + 10")
+    assert page.locator("canvas").count() >= 1
+    assert page.locator("input[type=range]").count() >= 2
+    assert not page.js_errors
 
 
 def test_replaced_dashboard_reaches_open_pages(app: Any, page: Any) -> None:
@@ -221,13 +182,6 @@ def test_hub_restart_gives_open_pages_a_fresh_snapshot(app: Any, page: Any) -> N
     )
     assert page.evaluate("window.wsbridgeClient.epoch") != epoch
     assert page.locator(RANGE.format(s.id)).input_value() == "9"
-
-
-def free_port() -> int:
-    """A loopback port free now (for a hub whose origin must be known before it starts)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.mark.parametrize("token", [None, "s3cret"])

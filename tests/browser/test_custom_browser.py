@@ -10,8 +10,8 @@ import numpy as np
 import traitlets
 
 import wsbridge as wb
-
-from tests.browser.test_widgets_browser import open_dashboard, root, wait_dom, wait_until
+from tests.helpers.browser import open_dashboard, root, wait_dom
+from tests.helpers.common import wait_until
 
 # anywidget's README example, verbatim apart from the base class
 COUNTER_ESM = """

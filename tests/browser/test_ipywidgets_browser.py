@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 import wsbridge as wb
+from tests.helpers.browser import open_dashboard, root, set_range, wait_dom
+from tests.helpers.common import wait_until
 from wsbridge.ipy import mirror
-
-from tests.browser.test_widgets_browser import open_dashboard, root, set_range, wait_dom, wait_until
 
 W = pytest.importorskip("ipywidgets")
 

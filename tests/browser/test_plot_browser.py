@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 
 import wsbridge as wb
-
+from tests.helpers.browser import open_dashboard, root, wait_dom
+from tests.helpers.common import port_of
 from tests.helpers.relay import Relay
-from tests.browser.test_widgets_browser import open_dashboard, root, wait_dom
 
 bokeh = pytest.importorskip("bokeh")
 from bokeh.layouts import column  # noqa: E402
@@ -221,7 +221,7 @@ def test_plots_converge_after_a_cut_while_streaming(
     served: tuple[wb.Bridge, wb.DataSource, wb.Plot, wb.Plot], page: Any
 ) -> None:
     bridge, src, p1, p2 = served
-    relay = Relay(int(bridge.url.rsplit(":", 1)[1].strip("/")))
+    relay = Relay(port_of(bridge.url))
     try:
         open_dashboard(page, relay.url + "d/p")
         wait_ready(page, p1)

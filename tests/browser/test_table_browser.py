@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 
 import wsbridge as wb
-
-from tests.browser.test_widgets_browser import open_dashboard, root, wait_dom
+from tests.helpers.browser import open_dashboard, root, wait_dom
 
 N = 100_000
 

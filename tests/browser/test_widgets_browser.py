@@ -4,45 +4,15 @@ ways, layouts following Python, Markdown inert."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 import wsbridge as wb
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.01)
-
-
-def open_dashboard(page: Any, url: str) -> None:
-    page.goto(url)
-    page.wait_for_function("() => window.wsbridgeClient && window.wsbridgeClient.seq >= 0")
-
-
-def root(model: wb.Model) -> str:
-    return f'[data-wsbridge-model="{model.id}"]'
-
-
-def wait_dom(page: Any, js: str, *args: Any) -> None:
-    """Wait until ``js`` (a function of the args) is truthy in the page."""
-    page.wait_for_function(f"(args) => ({js})(...args)", arg=list(args), timeout=10_000)
-
-
-def set_range(page: Any, selector: str, value: float) -> None:
-    """Move a native range input as a user would (input events, then change)."""
-    page.locator(selector).evaluate(
-        """(el, v) => { el.value = String(v);
-             el.dispatchEvent(new Event('input', {bubbles: true}));
-             el.dispatchEvent(new Event('change', {bubbles: true})); }""",
-        value,
-    )
+from tests.helpers.browser import open_dashboard, root, set_range, wait_dom
+from tests.helpers.common import wait_until
 
 
 @dataclass

@@ -11,7 +11,7 @@ It is cached under ``<repo>/.cache/`` (git-ignored), keyed by the Python
 version, built in a scratch directory and renamed into place under a file
 lock, so parallel or interrupted runs never see half a venv. Building it
 needs PyPI (about 15 s once); in CI (``CI=true``) a failure to build fails
-the test, locally it skips it (``conftest.require``).
+the test, locally it skips it (``tests.helpers.common.require``).
 """
 
 from __future__ import annotations
@@ -24,9 +24,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-__all__ = ["CACHE", "REPO", "ipykernel6_python", "kernel_version", "make_prefix"]
+from tests.helpers.common import REPO
 
-REPO = Path(__file__).resolve().parents[2]
+__all__ = ["CACHE", "ipykernel6_python", "kernel_version", "make_prefix"]
+
 CACHE = Path(os.environ.get("WSBRIDGE_TEST_CACHE", REPO / ".cache"))
 
 

@@ -13,13 +13,9 @@ import subprocess
 import tempfile
 import time
 
-__all__ = ["RedisServer", "free_port"]
+from tests.helpers.common import free_port
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+__all__ = ["RedisServer"]
 
 
 class RedisServer:

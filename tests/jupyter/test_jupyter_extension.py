@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import IN_CI
+from tests.helpers.common import IN_CI
 
 try:
     import jupyter_server  # noqa: F401

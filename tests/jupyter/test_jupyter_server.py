@@ -12,7 +12,6 @@ import itertools
 import json
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -24,8 +23,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import require
-from tests.helpers.pyenvs import REPO, ipykernel6_python, kernel_version, make_prefix
+from tests.helpers.common import REPO, free_port, require, run
+from tests.helpers.pyenvs import ipykernel6_python, kernel_version, make_prefix
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -66,9 +65,7 @@ class JupyterServer:
         env: dict[str, str] | None = None,
     ) -> None:
         self.token = secrets.token_hex(16)
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}{BASE_URL}"
         self.env = env if env is not None else jupyter_env(tmp)
         self.runtime = Path(self.env["JUPYTER_RUNTIME_DIR"])
@@ -395,12 +392,11 @@ while time.monotonic() - t0 < 3.0:  # a cell that never yields to the kernel's l
 
 
 def in_thread(fn: Any) -> Any:
-    """Run ``asyncio.run(fn())`` on a thread of its own (Playwright owns this one's loop)."""
-    import asyncio
+    """``run(fn())`` on a thread of its own (Playwright owns this one's loop)."""
     import concurrent.futures
 
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, fn()).result(timeout=40)
+        return pool.submit(run, fn(), 40).result()
 
 
 def test_a_busy_cell_still_streams_and_fires_browser_callbacks(

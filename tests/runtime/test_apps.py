@@ -2,32 +2,23 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
-import time
-import urllib.error
-import urllib.request
 from typing import Any
 
 import pytest
 
 import wsbridge as wb
+from tests.helpers.browser import root, set_range
+from tests.helpers.common import http_get, run, wait_until
 from wsbridge.client import Client
 
 
 def page_doc(url: str) -> str:
-    with urllib.request.urlopen(url, timeout=5) as resp:
-        body = resp.read().decode()
+    status, _, body = http_get(url)
+    assert status == 200, (status, body)
     found = re.search(r'doc: "([^"]+)"', body)
     assert found, body
     return found.group(1)
-
-
-def wait_until(predicate: Any, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.02)
 
 
 @pytest.fixture
@@ -48,8 +39,7 @@ def test_each_page_load_gets_its_own_document(counter_app: Any) -> None:
     bridge, made = counter_app
     one, two = page_doc(bridge.url + "d/counter"), page_doc(bridge.url + "d/counter")
     assert one != two and one.startswith("counter~") and len(made) == 2
-    with urllib.request.urlopen(bridge.url, timeout=5) as resp:
-        index = resp.read().decode()
+    index = http_get(bridge.url).body
     assert 'href="d/counter"' in index and "Counter" in index and "~" not in index
 
     async def main() -> None:
@@ -63,7 +53,7 @@ def test_each_page_load_gets_its_own_document(counter_app: Any) -> None:
         await a.close()
         await b.close()
 
-    asyncio.run(main())
+    run(main())
 
 
 def test_sessions_are_freed_after_the_grace_period_and_resume_within_it(counter_app: Any) -> None:
@@ -77,7 +67,7 @@ def test_sessions_are_freed_after_the_grace_period_and_resume_within_it(counter_
         assert bridge.call(lambda hub: doc in hub.documents)
         await c.close()
 
-    asyncio.run(main())
+    run(main())
     wait_until(lambda: not bridge.call(lambda hub: doc in hub.documents), timeout=5)
     assert doc not in bridge._app_sessions
     assert made[0]._listeners == []  # the session's objects are released
@@ -86,9 +76,7 @@ def test_sessions_are_freed_after_the_grace_period_and_resume_within_it(counter_
 def test_a_factory_must_return_its_layout() -> None:
     with wb.Bridge() as bridge:
         bridge.app("broken", lambda dash: None)
-        with pytest.raises(urllib.error.HTTPError) as info:
-            page_doc(bridge.url + "d/broken")
-        assert info.value.code == 500
+        assert http_get(bridge.url + "d/broken").status == 500
         with pytest.raises(ValueError):
             bridge.app("a~b", lambda dash: wb.Column())
 
@@ -103,15 +91,12 @@ def test_two_browser_contexts_keep_separate_state(counter_app: Any, chromium: An
             pg.wait_for_function(
                 "() => window.wsbridgeClient && window.wsbridgeClient.status === 'connected'"
             )
-        sel = f'[data-wsbridge-model="{made[0].id}"] input[type=range]'
-        pages[0].locator(sel).evaluate(
-            """el => { el.value = '4'; el.dispatchEvent(new Event('input', {bubbles: true}));
-                       el.dispatchEvent(new Event('change', {bubbles: true})); }"""
-        )
+        sel = f"{root(made[0])} input[type=range]"
+        set_range(pages[0], sel, 4)
         wait_until(lambda: made[0].value == 4.0)
         assert made[1].value == 1.0
         assert pages[1].locator(sel).count() == 0  # the other page has its own models
-        other = f'[data-wsbridge-model="{made[1].id}"] input[type=range]'
+        other = f"{root(made[1])} input[type=range]"
         assert pages[1].locator(other).input_value() == "1"
     finally:
         for ctx in contexts:

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import wsbridge as wb
+from tests.helpers.common import port_of
 
 
 def hub_threads() -> list[threading.Thread]:
@@ -23,7 +24,7 @@ def test_start_is_idempotent_and_stop_frees_port_and_thread() -> None:
     url = bridge.url
     assert bridge.start() is bridge and bridge.url == url
     assert len(hub_threads()) == before + 1
-    port = int(url.rsplit(":", 1)[1].strip("/"))
+    port = port_of(url)
     bridge.stop()
     bridge.stop()  # twice is fine
     assert len(hub_threads()) == before

@@ -16,8 +16,8 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Coroutine, Iterator
-from typing import Any, TypeVar
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import pytest
@@ -25,6 +25,7 @@ import tornado.httpclient
 import tornado.websocket
 
 import wsbridge as wb
+from tests.helpers.common import http_get, run, until
 from wsbridge.client import Client
 from wsbridge.errors import ProtocolError
 from wsbridge.runtime.remote import RemoteBridge
@@ -32,12 +33,7 @@ from wsbridge.wire.envelope import decode_envelope, encode_envelope
 from wsbridge.wire.messages import Error, Patch, Stream
 from wsbridge.wire.requests import Set
 
-T = TypeVar("T")
 TOKEN = "producer-secret"
-
-
-def run(coro: Coroutine[Any, Any, T], timeout: float = 20.0) -> T:
-    return asyncio.run(asyncio.wait_for(coro, timeout))
 
 
 @pytest.fixture
@@ -58,15 +54,6 @@ def producer(hub: wb.Bridge) -> Iterator[wb.Bridge]:
         yield p
     finally:
         p.stop()
-
-
-async def until(predicate: Any, timeout: float = 5.0) -> None:
-    """Poll a condition on the producer's side (its objects change on its threads)."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError("condition not met")
-        await asyncio.sleep(0.01)
 
 
 def errors(client: Client, code: str) -> list[Error]:
@@ -142,9 +129,7 @@ def test_producer_endpoint_needs_the_token_and_refuses_browsers(hub: wb.Bridge) 
 
     run(main())
     with wb.Bridge() as plain:  # no producer_token: no producer endpoint at all
-        with pytest.raises(urllib.error.HTTPError) as info:
-            urllib.request.urlopen(plain.url + "producer", timeout=5)
-        assert info.value.code == 404
+        assert http_get(plain.url + "producer").status == 404
 
 
 def test_documents_changes_and_browser_input_cross_the_producer_link(

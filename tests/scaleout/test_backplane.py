@@ -11,12 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import json
 import logging
 import shutil
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,11 +22,11 @@ import pytest
 import redis
 
 import wsbridge as wb
+from tests.helpers.common import http_get, require, run, wait_until
+from tests.helpers.redisserver import RedisServer
 from wsbridge.client import Client
 from wsbridge.scaleout.keys import BackplaneConfig, Keys, bus_payload, parse_bus, redact_url
 from wsbridge.wire.codec import Frame
-
-from tests.conftest import require
 
 _prefixes = itertools.count()
 
@@ -67,14 +64,6 @@ def _hub(cfg: BackplaneConfig, **kw: Any) -> wb.Bridge:
     return wb.Bridge(follow=cfg, **kw).start()
 
 
-def _wait(predicate: Any, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError("condition not met")
-        time.sleep(0.02)
-
-
 def _has(bridge: wb.Bridge, name: str = "live") -> bool:
     return bool(bridge.call(lambda hub: name in hub.documents))
 
@@ -87,7 +76,7 @@ def _deployment(
     producer, slider, src = _producer(cfg)
     running = [_hub(cfg) for _ in range(hubs)]
     try:
-        _wait(lambda: all(_has(hub) for hub in running))
+        wait_until(lambda: all(_has(hub) for hub in running))
         yield producer, slider, src, running
     finally:
         for hub in running:
@@ -142,7 +131,7 @@ def test_two_hubs_serve_one_document(cfg: BackplaneConfig) -> None:
             await a.close()
             await b.close()
 
-        asyncio.run(main())
+        run(main())
 
 
 def test_resume_on_another_hub_is_an_exact_replay(cfg: BackplaneConfig) -> None:
@@ -163,7 +152,7 @@ def test_resume_on_another_hub_is_an_exact_replay(cfg: BackplaneConfig) -> None:
         def producer_seq() -> int:
             return int(producer.call(lambda h: h.documents["live"].seq))
 
-        asyncio.run(main())
+        run(main())
 
 
 def test_lost_pubsub_connection_is_repaired_from_the_stream(
@@ -185,7 +174,7 @@ def test_lost_pubsub_connection_is_repaired_from_the_stream(
             assert not c.connection.needs_resync
             await c.close()
 
-        asyncio.run(main())
+        run(main())
         follower = hub.backend.follower
         assert follower is not None
         assert follower.repairs + follower.reconnects > 0
@@ -208,7 +197,7 @@ def test_flushall_gives_a_new_epoch_and_a_fresh_snapshot(
             await c.wait_for(lambda c: len(c.source("src")["x"]) == 7, timeout=10)
             await c.close()
 
-        asyncio.run(main())
+        run(main())
         assert producer.backend.publisher is not None and producer.backend.publisher.resets >= 1
 
 
@@ -232,7 +221,7 @@ def test_producer_restart_is_shown_then_replaced(cfg: BackplaneConfig) -> None:
                 again.stop()
             await c.close()
 
-        asyncio.run(main())
+        run(main())
 
 
 def test_large_frames_are_referenced_on_the_bus(cfg: BackplaneConfig, rds: redis.Redis) -> None:
@@ -241,7 +230,7 @@ def test_large_frames_are_referenced_on_the_bus(cfg: BackplaneConfig, rds: redis
     pubsub = rds.pubsub()
     pubsub.subscribe(Keys(cfg.prefix).bus)
     try:
-        _wait(lambda: _has(hub))
+        wait_until(lambda: _has(hub))
         big = np.random.default_rng(1).random(100_000)
 
         async def main() -> None:
@@ -251,7 +240,7 @@ def test_large_frames_are_referenced_on_the_bus(cfg: BackplaneConfig, rds: redis
             np.testing.assert_array_equal(c.source("src")["x"][4:], big)
             await c.close()
 
-        asyncio.run(main())
+        run(main())
         sizes = []
         deadline = time.monotonic() + 2
         while time.monotonic() < deadline:
@@ -270,18 +259,14 @@ def test_redis_restart_health_and_recovery(cfg: BackplaneConfig, redis_server: A
     hub = _hub(cfg)
 
     def health() -> tuple[int, dict[str, Any]]:
-
-        try:
-            with urllib.request.urlopen(hub.url + "healthz", timeout=5) as r:
-                return r.status, json.load(r)
-        except urllib.error.HTTPError as exc:
-            return exc.code, json.load(exc)
+        response = http_get(hub.url + "healthz")
+        return response.status, response.json()
 
     try:
-        _wait(lambda: _has(hub))
+        wait_until(lambda: _has(hub))
         assert health()[0] == 200 and health()[1]["backplane"]["status"] == "ok"
         redis_server.stop()
-        _wait(lambda: health()[0] == 503)
+        wait_until(lambda: health()[0] == 503)
         assert health()[1]["backplane"]["status"] == "down"
         redis_server.start()  # empty: the producer must publish everything again
         slider.value = 6
@@ -291,8 +276,8 @@ def test_redis_restart_health_and_recovery(cfg: BackplaneConfig, redis_server: A
             await c.wait_for(lambda c: c.model("s")["value"] == 6, timeout=15)
             await c.close()
 
-        _wait(lambda: health()[0] == 200, timeout=15)
-        asyncio.run(main())
+        wait_until(lambda: health()[0] == 200, timeout=15)
+        run(main())
     finally:
         hub.stop()
         producer.stop()
@@ -315,14 +300,12 @@ def test_bad_data_in_redis_is_logged_and_survived(
                 await c.wait_for(lambda c: slider.value == 2, timeout=10)
                 await c.close()
 
-            asyncio.run(main())
+            run(main())
         text = caplog.text
         assert "bad bus message" in text and "bad input" in text
 
 
 def test_password_never_logged(caplog: pytest.LogCaptureFixture) -> None:
-    from tests.helpers.redisserver import RedisServer
-
     server = RedisServer(password="hunter2-secret").start()
     try:
         good = BackplaneConfig(server.url, heartbeat=0.2, alive_ttl=1.0, poll_interval=0.2)
@@ -331,7 +314,7 @@ def test_password_never_logged(caplog: pytest.LogCaptureFixture) -> None:
             producer.dashboard("p", wb.Slider(value=1))
             hub = _hub(good)
             try:
-                _wait(lambda: _has(hub, "p"))
+                wait_until(lambda: _has(hub, "p"))
                 server.stop()  # connection errors get logged, with the URL
                 time.sleep(1.0)
             finally:
@@ -352,8 +335,6 @@ def test_password_never_logged(caplog: pytest.LogCaptureFixture) -> None:
 def test_tls_and_auth(caplog: pytest.LogCaptureFixture) -> None:
     """rediss:// with a password: the whole path works, the password is never logged."""
     require(shutil.which("openssl") is not None, "openssl", "apt-get install -y openssl")
-    from tests.helpers.redisserver import RedisServer
-
     server = RedisServer(password="tls-pass-9", tls=True).start()
     try:
         cfg = BackplaneConfig(server.url, heartbeat=0.2, alive_ttl=1.0, poll_interval=0.2)
@@ -362,7 +343,7 @@ def test_tls_and_auth(caplog: pytest.LogCaptureFixture) -> None:
             producer, slider, src = _producer(cfg)
             hub = _hub(cfg)
             try:
-                _wait(lambda: _has(hub))
+                wait_until(lambda: _has(hub))
 
                 async def main() -> None:
                     c = await Client.connect(hub.url, "live")
@@ -372,7 +353,7 @@ def test_tls_and_auth(caplog: pytest.LogCaptureFixture) -> None:
                     await c.wait_for(lambda c: slider.value == 6, timeout=10)
                     await c.close()
 
-                asyncio.run(main())
+                run(main())
             finally:
                 hub.stop()
                 producer.stop()
@@ -391,13 +372,15 @@ def test_a_second_producer_of_a_document_takes_it_over(cfg: BackplaneConfig) -> 
     second, slider2, _ = _producer(cfg)
     hub = _hub(cfg)
     try:
-        _wait(lambda: _has(hub))
+        wait_until(lambda: _has(hub))
         epoch2 = second.call(lambda h: h.documents["live"].epoch)
         slider1.value = 1  # the older producer publishes: refused, it lets go
         slider2.value = 9
         assert first.backend.publisher is not None
-        _wait(lambda: "live" not in first.backend.publisher.documents)
-        _wait(lambda: hub.call(lambda h: h.documents["live"].state.model_state("s")["value"]) == 9)
+        wait_until(lambda: "live" not in first.backend.publisher.documents)
+        wait_until(
+            lambda: hub.call(lambda h: h.documents["live"].state.model_state("s")["value"]) == 9
+        )
         time.sleep(1.0)  # several heartbeats: the epoch stays the second producer's
         assert hub.call(lambda h: h.documents["live"].epoch) == epoch2
         assert second.backend.publisher is not None and second.backend.publisher.resets == 0

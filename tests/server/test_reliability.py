@@ -26,20 +26,13 @@ from tornado.httpclient import AsyncHTTPClient
 from tornado.websocket import websocket_connect
 
 import wsbridge as wb
+from tests.helpers.common import port_of, run
 from tests.helpers.relay import Relay
 from wsbridge import wire as p
 from wsbridge.client import Client
 from wsbridge.server.socket import WebSocketHandler
 
 log = logging.getLogger("wsbridge.tests")
-
-
-def run(coro: Any) -> Any:
-    return asyncio.run(coro)
-
-
-def port_of(url: str) -> int:
-    return int(url.rsplit(":", 1)[1].strip("/"))
 
 
 # -- faults
@@ -259,7 +252,7 @@ def test_500_clients_for_a_soak_with_streaming(tmp_path: Path) -> None:
                 c.close()
             return idle_rss, last, errors
 
-        idle_rss, last, errors = run(main())
+        idle_rss, last, errors = run(main(), timeout=seconds + 300)
         per_client = (idle_rss - rss_before) / n
         log.warning(
             "%d clients, %.0f s: %.1f KiB per idle client, last seq min %d max %d, %d errors",

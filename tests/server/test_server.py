@@ -8,8 +8,6 @@ import os
 import socket
 import struct
 import time
-import urllib.error
-import urllib.request
 from typing import Any
 
 import numpy as np
@@ -18,16 +16,8 @@ from tornado.httpclient import HTTPRequest
 from tornado.websocket import websocket_connect
 
 import wsbridge as wb
+from tests.helpers.common import http_get, port_of, run
 from wsbridge import wire as p
-
-
-def http_get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], str]:
-    req = urllib.request.Request(url, headers=headers or {})
-    try:
-        with urllib.request.urlopen(req, timeout=5) as resp:
-            return resp.status, dict(resp.headers), resp.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, dict(exc.headers), exc.read().decode()
 
 
 def ws_url(bridge: wb.Bridge) -> str:
@@ -118,7 +108,7 @@ async def test_foreign_origin_is_refused_and_own_origin_accepted(served: Any) ->
     with pytest.raises(Exception) as info:
         await hello(bridge, headers={"Origin": "http://evil.example"})
     assert "403" in str(info.value)
-    port = bridge.url.rsplit(":", 1)[1].strip("/")
+    port = port_of(bridge.url)
     conn = await hello(bridge, headers={"Origin": f"http://127.0.0.1:{port}"})
     assert isinstance(await read(conn), p.Welcome)
     conn.close()
@@ -331,7 +321,7 @@ def test_tokens_never_reach_the_logs(caplog: pytest.LogCaptureFixture) -> None:
             )
             await read(conn)
 
-        asyncio.run(attempts())
+        run(attempts())
     text = "\n".join(r.getMessage() for r in caplog.records)
     assert "d/main?token=***" in text  # the request is logged, the token is not
     assert "SECRET" not in text and "token=x" not in text
