@@ -19,6 +19,29 @@ import wsbridge as wb
 from tests.helpers.cli import Cli
 from tests.helpers.common import require
 
+TESTS = Path(__file__).resolve().parent
+
+#: every test under these folders gets the marker (pyproject.toml declares them)
+FOLDER_MARKS = {"browser": "browser", "jupyter": "jupyter", "scaleout": "redis"}
+#: and so does every test, wherever it is, that uses one of these fixtures
+FIXTURE_MARKS = {"chromium": "browser", "page": "browser", "redis_server": "redis"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark by folder and by fixture: ``-m "not browser"`` leaves out every
+    test that needs Chromium, wherever it lives."""
+    for item in items:
+        try:
+            folder = item.path.resolve().relative_to(TESTS).parts[0]
+        except ValueError:  # pragma: no cover - a test outside tests/
+            folder = ""
+        wanted = {FOLDER_MARKS[folder]} if folder in FOLDER_MARKS else set()
+        wanted |= {mark for name, mark in FIXTURE_MARKS.items() if name in item.fixturenames}
+        have = {m.name for m in item.iter_markers()}
+        for mark in sorted(wanted - have):
+            item.add_marker(mark)
+
+
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",

@@ -17,6 +17,7 @@ import pytest
 from tests.helpers.common import REPO
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(90)
 def test_runner_prints_a_table_and_writes_json(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"

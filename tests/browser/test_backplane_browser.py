@@ -16,6 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.helpers.cli import Cli
 from tests.helpers.common import free_port, http_get
 
@@ -55,6 +57,7 @@ def _value(page: Any, model: str) -> Any:
     return page.evaluate(f"window.wsbridgeClient.model('{model}').get('value')")
 
 
+@pytest.mark.slow
 def test_two_hubs_one_dashboard_and_failover(
     redis_server: Any, start_cli: Callable[..., Cli], chromium: Any, tmp_path: Path
 ) -> None:

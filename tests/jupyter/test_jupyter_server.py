@@ -292,6 +292,7 @@ def test_the_shipped_config_enables_the_extension(jupyter: JupyterServer) -> Non
     assert any("wsbridge 0" in ln and "OK" in ln for ln in lines), lines
 
 
+@pytest.mark.slow
 def test_kernel_publishes_and_chromium_moves_the_slider_through_the_server(
     jupyter: JupyterServer, chromium: Any, kernelspec: tuple[str, str]
 ) -> None:
@@ -399,6 +400,7 @@ def in_thread(fn: Any) -> Any:
         return pool.submit(run, fn(), 40).result()
 
 
+@pytest.mark.slow
 def test_a_busy_cell_still_streams_and_fires_browser_callbacks(
     jupyter: JupyterServer, kernelspec: tuple[str, str]
 ) -> None:
@@ -510,6 +512,7 @@ def extension_toggle(python: Path, env: dict[str, str], action: str) -> None:
     assert done.returncode == 0 and "Validation failed" not in output, output
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(120)
 def test_extension_disable_and_enable_in_an_environment_of_its_own(tmp_path: Path) -> None:
     """``jupyter server extension disable wsbridge`` edits the config JSON that

@@ -164,6 +164,7 @@ SOAK_APP = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(420)  # a 60 s soak plus connecting and draining 1,000 clients
 def test_500_clients_for_a_soak_with_streaming(tmp_path: Path) -> None:
     n = 500
@@ -271,6 +272,7 @@ def test_500_clients_for_a_soak_with_streaming(tmp_path: Path) -> None:
         proc.wait(10)
 
 
+@pytest.mark.slow
 def test_reconnect_storm_from_a_browser_leaks_nothing(bridge: wb.Bridge, page: Any) -> None:
     src = wb.DataSource({"x": np.arange(1000.0)})
     bridge.dashboard("main", wb.Column(wb.Label("x"))).add(src)
