@@ -228,6 +228,7 @@ def test_demo_stops_cleanly_on_signal(start_cli: Callable[..., Cli], sig: signal
         while await c.recv(max(0.01, deadline - time.monotonic())) is not None:
             pass
         assert c.conn.close_code == 1001
+        c.conn.close()  # closed by the server; tornado still wants it closed here
 
     run(scenario())
     code, _, err = demo.wait(timeout=5.0)
@@ -259,6 +260,7 @@ def test_demo_beyond_loopback_requires_a_generated_token(start_cli: Callable[...
         assert isinstance(err, Error) and err.code == "unauthorized"
         assert await c.recv() is None
         assert c.conn.close_code == 1008
+        c.conn.close()
         ok = await WsClient.connect(base, browser=True)
         welcome, _ = await ok.hello(DEMO_NAME, token=token.group(1))
         assert welcome.doc == DEMO_NAME

@@ -119,7 +119,8 @@ def http_get(
         with urllib.request.urlopen(req, timeout=timeout) as resp:
             return HttpResponse(resp.status, resp.headers, resp.read().decode())
     except urllib.error.HTTPError as exc:
-        return HttpResponse(exc.code, exc.headers, exc.read().decode(errors="replace"))
+        with exc:  # it holds the connection
+            return HttpResponse(exc.code, exc.headers, exc.read().decode(errors="replace"))
 
 
 def free_port() -> int:

@@ -272,6 +272,7 @@ def test_documents_of_a_producer_that_is_no_kernel_go_after_the_timeout(
         assert "did not come back within 1 s" in removed.message  # type: ignore[attr-defined]
         assert await asyncio.wait_for(browser.read_message(), 10) is None  # closed (1008)
         assert browser.close_code == 1008
+        browser.close()  # closed by the hub; tornado still wants it closed here
         assert "drop" not in hub.documents
         assert "keep" in hub.documents and hub.documents["keep"].gone is None
         second.close()

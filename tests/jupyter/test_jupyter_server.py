@@ -549,6 +549,7 @@ def test_extension_disable_and_enable_in_an_environment_of_its_own(tmp_path: Pat
         server.wait_ready()
         with pytest.raises(urllib.error.HTTPError) as info:
             server.request("wsbridge/healthz")
+        info.value.close()  # the error holds the connection
         assert info.value.code == 404  # nothing mounted under wsbridge/
         _, kernel = server.start_kernel()
         try:

@@ -13,9 +13,7 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -280,7 +278,7 @@ def test_a_killed_producer_process_leaves_its_document_marked_gone(hub: wb.Bridg
         run(main())
     finally:
         proc.kill()
-        proc.wait(10)
+        proc.communicate(timeout=10)  # and closes its pipe
 
 
 def test_the_producer_reconnects_and_republishes_after_the_hub_restarts(

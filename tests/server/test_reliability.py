@@ -269,7 +269,7 @@ def test_500_clients_for_a_soak_with_streaming(tmp_path: Path) -> None:
         assert per_client < 200 * 1024
     finally:
         proc.terminate()
-        proc.wait(10)
+        proc.communicate(timeout=10)  # and closes its pipes
 
 
 @pytest.mark.slow

@@ -8,6 +8,8 @@ import os
 import socket
 import struct
 import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -140,6 +142,7 @@ async def test_token_required_by_page_and_websocket() -> None:
         msg = await read(conn)
         assert isinstance(msg, p.Error) and msg.code == "unauthorized"
         assert await conn.read_message() is None and conn.close_code == 1008
+        conn.close()  # closed by the hub; tornado still wants it closed on our side
         # token in the hello (a page), in a header, the cookie, a subprotocol
         for kw, headers in (
             ({"token": "s3cret"}, own),
@@ -152,6 +155,8 @@ async def test_token_required_by_page_and_websocket() -> None:
             conn.close()
         conn = await hello(bridge, headers=own, token="wrong")
         assert isinstance(await read(conn), p.Error)
+        assert await conn.read_message() is None and conn.close_code == 1008
+        conn.close()
 
 
 def test_non_loopback_needs_a_token() -> None:
@@ -163,9 +168,14 @@ def test_non_loopback_needs_a_token() -> None:
 
 
 class RawClient:
+    """A WebSocket written by hand, frame by frame; closed after the test (below)."""
+
+    made: list[RawClient] = []
+
     def __init__(self, bridge: wb.Bridge):
         host, port = bridge.url[len("http://") :].rstrip("/").rsplit(":", 1)
         self.sock = socket.create_connection((host, int(port)), timeout=5)
+        RawClient.made.append(self)
         key = base64.b64encode(os.urandom(16)).decode()
         self.sock.sendall(
             (
@@ -216,6 +226,13 @@ class RawClient:
             opcode, payload = self.recv()
             if opcode == 0x8:
                 return int(struct.unpack("!H", payload[:2])[0])
+
+
+@pytest.fixture(autouse=True)
+def _close_raw_clients() -> Iterator[None]:
+    yield
+    while RawClient.made:
+        RawClient.made.pop().sock.close()
 
 
 def test_invalid_utf8_closes_with_1007(served: Any) -> None:
@@ -289,6 +306,7 @@ async def test_bad_input_leaves_others_working(served: Any) -> None:
     msg = await read(bad)
     assert isinstance(msg, p.Error) and msg.code == "bad_version"
     assert await bad.read_message() is None and bad.close_code == 1002
+    bad.close()
     # the hub, the producer and the other client are untouched
     src.stream({"x": np.array([3.0])})
     msg = await read(good)
@@ -319,7 +337,9 @@ def test_tokens_never_reach_the_logs(caplog: pytest.LogCaptureFixture) -> None:
             conn = await hello(
                 bridge, headers={"Origin": bridge.url.rstrip("/")}, token="wrong-SECRET"
             )
-            await read(conn)
+            await read(conn)  # unauthorized, then the hub closes
+            assert await conn.read_message() is None
+            conn.close()
 
         run(attempts())
     text = "\n".join(r.getMessage() for r in caplog.records)
@@ -338,6 +358,7 @@ async def test_expired_token_closes_sessions_with_1008() -> None:
         msg = await read(conn)
         assert isinstance(msg, p.Error) and msg.code == "unauthorized" and "expired" in msg.message
         assert await conn.read_message() is None and conn.close_code == 1008
+        conn.close()
         assert http_get(bridge.url + "d/main?token=t")[0] == 403
         with pytest.raises(Exception, match="403"):
             await hello(bridge, headers={"Authorization": "Bearer t"})
@@ -405,7 +426,7 @@ def test_protocol_violations_fail_only_that_connection(served: Any) -> None:
 
 
 def _rss() -> int:
-    for line in open("/proc/self/status"):
+    for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) * 1024
     raise AssertionError("no VmRSS")
