@@ -1,21 +1,46 @@
-"""Shared fixtures: a running Bridge, real headless Chromium, CI rules.
+"""Shared fixtures: a running Bridge, real headless Chromium, a redis-server,
+``python -m wsbridge`` processes.
 
 In CI (``CI=true``) a missing browser or server fails the run; locally the
-test skips with a message saying how to install it.
+test skips with a message saying how to install it (``require``, in
+tests/helpers/common.py with the other shared helpers).
 """
 
 from __future__ import annotations
 
-import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 import wsbridge as wb
+from tests.helpers.cli import Cli
+from tests.helpers.common import require
 
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+TESTS = Path(__file__).resolve().parent
+
+#: every test under these folders gets the marker (pyproject.toml declares them)
+FOLDER_MARKS = {"browser": "browser", "jupyter": "jupyter", "scaleout": "redis"}
+#: and so does every test, wherever it is, that uses one of these fixtures
+FIXTURE_MARKS = {"chromium": "browser", "page": "browser", "redis_server": "redis"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark by folder and by fixture: ``-m "not browser"`` leaves out every
+    test that needs Chromium, wherever it lives."""
+    for item in items:
+        try:
+            folder = item.path.resolve().relative_to(TESTS).parts[0]
+        except ValueError:  # pragma: no cover - a test outside tests/
+            folder = ""
+        wanted = {FOLDER_MARKS[folder]} if folder in FOLDER_MARKS else set()
+        wanted |= {mark for name, mark in FIXTURE_MARKS.items() if name in item.fixturenames}
+        have = {m.name for m in item.iter_markers()}
+        for mark in sorted(wanted - have):
+            item.add_marker(mark)
+
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -28,14 +53,12 @@ CHROMIUM_ARGS = [
 ]
 
 
-def require(condition: bool, what: str, how: str) -> None:
-    """Fail in CI, skip locally, when a real dependency is missing."""
-    if condition:
-        return
-    message = f"{what} is not available; install it with: {how}"
-    if IN_CI:
-        pytest.fail(message)
-    pytest.skip(message)
+@pytest.fixture(autouse=True)
+def _close_raw_clients() -> Iterator[None]:
+    from tests.helpers.ws import close_raw_clients
+
+    yield
+    close_raw_clients()
 
 
 @pytest.fixture(autouse=True)
@@ -100,10 +123,25 @@ def redis_server() -> Iterator[Any]:
     require(
         shutil.which("redis-server") is not None, "redis-server", "apt-get install -y redis-server"
     )
-    from tests.redisserver import RedisServer
+    from tests.helpers.redisserver import RedisServer
 
     server = RedisServer().start()
     try:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def start_cli() -> Iterator[Callable[..., Cli]]:
+    """``start_cli("serve", "app.py", ...)``: a ``python -m wsbridge`` process, killed after."""
+    started: list[Cli] = []
+
+    def start(*args: str, cwd: Path | None = None) -> Cli:
+        c = Cli(*args, cwd=cwd)
+        started.append(c)
+        return c
+
+    yield start
+    for c in started:
+        c.close()

@@ -14,16 +14,17 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers.common import REPO
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(90)
 def test_runner_prints_a_table_and_writes_json(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     args = ["--quick", "--only", "producer,memory", "--json", str(out)]
     proc = subprocess.run(
         [sys.executable, "-m", "benchmarks", *args],
-        cwd=ROOT,
+        cwd=REPO,
         capture_output=True,
         text=True,
         timeout=60,

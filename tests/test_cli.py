@@ -11,18 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import http.cookiejar
-import json
-import os
 import re
-import select
 import signal
-import subprocess
-import sys
 import textwrap
 import time
-import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,96 +27,13 @@ import tornado.netutil
 import tornado.websocket
 
 import wsbridge as wb
+from tests.helpers.cli import TIMEOUT, Cli
+from tests.helpers.common import http_get, port_of, run, wait_until
 from wsbridge import cli
 from wsbridge.demo import DEMO_NAME, DEMO_TITLE, DemoStreamer, build_demo
 from wsbridge.wire.codec import decode, encode
 from wsbridge.wire.messages import Error, Message, Patch, Snapshot, SourceReplace, Stream, Welcome
 from wsbridge.wire.requests import Event, Hello, Set
-
-URL_RE = re.compile(r"http://\S+")
-TIMEOUT = 8.0
-
-
-# -- running the command
-class Cli:
-    """A ``python -m wsbridge ...`` subprocess and what it printed."""
-
-    def __init__(self, *args: str, cwd: Path | None = None) -> None:
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "wsbridge", *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=env,
-            cwd=cwd,
-        )
-        self.lines: list[str] = []
-        self._partial = b""
-
-    def read_until(self, pattern: re.Pattern[str], timeout: float = TIMEOUT) -> re.Match[str]:
-        """The first stdout line matching ``pattern`` (fails on exit or timeout)."""
-        assert self.proc.stdout is not None
-        deadline = time.monotonic() + timeout
-        while True:
-            for line in self.lines:
-                m = pattern.search(line)
-                if m:
-                    return m
-            left = deadline - time.monotonic()
-            if left <= 0:
-                pytest.fail(f"no line matching {pattern.pattern!r}; got {self.lines}")
-            # raw reads: a buffered readline() could hold lines that select()
-            # then never reports
-            fd = self.proc.stdout.fileno()
-            if select.select([fd], [], [], left)[0]:
-                chunk = os.read(fd, 65536)
-                if not chunk:
-                    err = self.proc.stderr.read().decode() if self.proc.stderr else ""
-                    pytest.fail(f"the process ended ({self.proc.wait()}): {self.lines}\n{err}")
-                *complete, self._partial = (self._partial + chunk).split(b"\n")
-                self.lines.extend(line.decode() for line in complete)
-
-    def url(self) -> str:
-        return self.read_until(URL_RE).group(0)
-
-    def wait(self, timeout: float = TIMEOUT) -> tuple[int, str, str]:
-        out, err = self.proc.communicate(timeout=timeout)
-        rest = (self._partial + out).decode()
-        return self.proc.returncode, "\n".join([*self.lines, rest]), err.decode()
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.communicate(timeout=TIMEOUT)
-
-
-@pytest.fixture
-def run() -> Iterator[Callable[..., Cli]]:
-    started: list[Cli] = []
-
-    def start(*args: str, cwd: Path | None = None) -> Cli:
-        c = Cli(*args, cwd=cwd)
-        started.append(c)
-        return c
-
-    yield start
-    for c in started:
-        c.close()
-
-
-def http_get(url: str, headers: dict[str, str] | None = None) -> tuple[int, str, Any]:
-    req = urllib.request.Request(url, headers=headers or {})
-    try:
-        with urllib.request.urlopen(req, timeout=TIMEOUT) as resp:
-            return resp.status, resp.read().decode(), resp.headers
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode(errors="replace"), exc.headers
-
-
-def port_of(url: str) -> int:
-    m = re.match(r"http://[^/]+:(\d+)/", url)
-    assert m, url
-    return int(m.group(1))
 
 
 def local(url: str) -> str:
@@ -197,15 +108,15 @@ def port_is_free(port: int) -> bool:
 
 
 # -- wsbridge demo
-def test_demo_prints_url_and_serves_page_and_client(run: Callable[..., Cli]) -> None:
-    demo = run("demo", "--port", "0")
+def test_demo_prints_url_and_serves_page_and_client(start_cli: Callable[..., Cli]) -> None:
+    demo = start_cli("demo", "--port", "0")
     m = demo.read_until(re.compile(r"^Serving the wsbridge demo at (http://127\.0\.0\.1:\d+/)$"))
     url = m.group(1)
-    status, body, _ = http_get(url)
+    status, _, body = http_get(url)
     assert status == 200
     assert f"<title>{DEMO_TITLE}</title>" in body
     assert "static/wsbridge.js" in body
-    status, body, headers = http_get(url + "static/wsbridge.js")
+    status, headers, body = http_get(url + "static/wsbridge.js")
     assert status == 200
     assert "javascript" in headers["Content-Type"]
     assert "export" in body
@@ -213,8 +124,8 @@ def test_demo_prints_url_and_serves_page_and_client(run: Callable[..., Cli]) -> 
     assert http_get(url + "d/nothing")[0] == 404
 
 
-def test_demo_streams_live_and_echoes_slider_sets(run: Callable[..., Cli]) -> None:
-    url = run("demo", "--port", "0").url()
+def test_demo_streams_live_and_echoes_slider_sets(start_cli: Callable[..., Cli]) -> None:
+    url = start_cli("demo", "--port", "0").url()
 
     async def scenario() -> None:
         c = await WsClient.connect(url)
@@ -280,11 +191,11 @@ def test_demo_streams_live_and_echoes_slider_sets(run: Callable[..., Cli]) -> No
         assert flat == 3
         c.conn.close()
 
-    asyncio.run(scenario())
+    run(scenario())
 
 
-def test_demo_reset_button_restarts_time(run: Callable[..., Cli]) -> None:
-    url = run("demo", "--port", "0").url()
+def test_demo_reset_button_restarts_time(start_cli: Callable[..., Cli]) -> None:
+    url = start_cli("demo", "--port", "0").url()
 
     async def scenario() -> None:
         c = await WsClient.connect(url)
@@ -301,12 +212,12 @@ def test_demo_reset_button_restarts_time(run: Callable[..., Cli]) -> None:
         assert isinstance(stream, Stream) and stream.data["t"][0] == 0.0
         c.conn.close()
 
-    asyncio.run(scenario())
+    run(scenario())
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_demo_stops_cleanly_on_signal(run: Callable[..., Cli], sig: signal.Signals) -> None:
-    demo = run("demo", "--port", "0")
+def test_demo_stops_cleanly_on_signal(start_cli: Callable[..., Cli], sig: signal.Signals) -> None:
+    demo = start_cli("demo", "--port", "0")
     url = demo.url()
     port = port_of(url)
 
@@ -319,16 +230,17 @@ def test_demo_stops_cleanly_on_signal(run: Callable[..., Cli], sig: signal.Signa
         while await c.recv(max(0.01, deadline - time.monotonic())) is not None:
             pass
         assert c.conn.close_code == 1001
+        c.conn.close()  # closed by the server; tornado still wants it closed here
 
-    asyncio.run(scenario())
+    run(scenario())
     code, _, err = demo.wait(timeout=5.0)
     assert code == 0, err
     assert "Traceback" not in err
     assert port_is_free(port)
 
 
-def test_demo_beyond_loopback_requires_a_generated_token(run: Callable[..., Cli]) -> None:
-    demo = run("demo", "--host", "0.0.0.0", "--port", "0")
+def test_demo_beyond_loopback_requires_a_generated_token(start_cli: Callable[..., Cli]) -> None:
+    demo = start_cli("demo", "--host", "0.0.0.0", "--port", "0")
     url = local(demo.url())
     token = re.search(r"\?token=([\w-]+)$", url)
     assert token, url
@@ -354,21 +266,22 @@ def test_demo_beyond_loopback_requires_a_generated_token(run: Callable[..., Cli]
         assert isinstance(err, Error) and err.code == "unauthorized"
         assert await c.recv() is None
         assert c.conn.close_code == 1008
+        c.conn.close()
         ok = await WsClient.connect(base, browser=True)
         welcome, _ = await ok.hello(DEMO_NAME, token=token.group(1))
         assert welcome.doc == DEMO_NAME
         ok.conn.close()
 
-    asyncio.run(scenario())
+    run(scenario())
 
 
-def test_demo_explicit_token_and_busy_port(run: Callable[..., Cli]) -> None:
-    demo = run("demo", "--port", "0", "--token", "s3cret")
+def test_demo_explicit_token_and_busy_port(start_cli: Callable[..., Cli]) -> None:
+    demo = start_cli("demo", "--port", "0", "--token", "s3cret")
     url = demo.url()
     assert url.endswith("/?token=s3cret")
     assert http_get(url.split("?")[0])[0] == 403
     # a second server on the same port: a clear error, exit 1
-    code, out, err = run("demo", "--port", str(port_of(url))).wait()
+    code, out, err = start_cli("demo", "--port", str(port_of(url))).wait()
     assert code == 1 and "Serving" not in out
     assert f"cannot listen on 127.0.0.1:{port_of(url)}" in err
 
@@ -390,18 +303,18 @@ if __name__ == "__main__":
 
 
 def test_serve_runs_the_app_and_serves_its_dashboards(
-    run: Callable[..., Cli], tmp_path: Path
+    start_cli: Callable[..., Cli], tmp_path: Path
 ) -> None:
     app = tmp_path / "app.py"
     app.write_text(textwrap.dedent(APP))
-    serve = run("serve", str(app), "--port", "0")
+    serve = start_cli("serve", str(app), "--port", "0")
     base = serve.read_until(re.compile(r"^Serving \S*app\.py at (http://\S+)$")).group(1)
     page = serve.read_until(re.compile(r"^  app: (http://\S+)$")).group(1)
     assert page == base + "d/app"
     assert serve.read_until(re.compile(r"^  second: (http://\S+)$")).group(1) == base + "d/second"
-    status, body, _ = http_get(page)
+    status, _, body = http_get(page)
     assert status == 200 and "<title>My app</title>" in body
-    status, body, _ = http_get(base)  # the index lists the dashboards
+    status, _, body = http_get(base)  # the index lists the dashboards
     assert status == 200 and 'href="d/app"' in body and 'href="d/second"' in body
 
     async def scenario() -> None:
@@ -416,28 +329,30 @@ def test_serve_runs_the_app_and_serves_its_dashboards(
         assert patch.origin == {"session": welcome.session, "req": 1}
         c.conn.close()
 
-    asyncio.run(scenario())
+    run(scenario())
     serve.proc.send_signal(signal.SIGINT)
     code, _, err = serve.wait(timeout=5.0)
     assert code == 0, err
 
 
-def test_serve_imports_modules_next_to_the_app(run: Callable[..., Cli], tmp_path: Path) -> None:
+def test_serve_imports_modules_next_to_the_app(
+    start_cli: Callable[..., Cli], tmp_path: Path
+) -> None:
     (tmp_path / "helper_mod.py").write_text("TITLE = 'from helper'\n")
     app = tmp_path / "app.py"
     app.write_text(
         "import wsbridge as wb\nfrom helper_mod import TITLE\n"
         "bridge.dashboard('h', wb.Label(TITLE), title=TITLE)\n"
     )
-    serve = run("serve", str(app), "--port", "0", cwd=Path("/"))
+    serve = start_cli("serve", str(app), "--port", "0", cwd=Path("/"))
     page = serve.read_until(re.compile(r"^  h: (http://\S+)$")).group(1)
-    assert "<title>from helper</title>" in http_get(page)[1]
+    assert "<title>from helper</title>" in http_get(page).body
 
 
-def test_serve_app_that_raises_exits_1(run: Callable[..., Cli], tmp_path: Path) -> None:
+def test_serve_app_that_raises_exits_1(start_cli: Callable[..., Cli], tmp_path: Path) -> None:
     app = tmp_path / "broken_app.py"
     app.write_text("import wsbridge as wb\n\nx = 1\nraise RuntimeError('no data file here')\n")
-    code, out, err = run("serve", str(app), "--port", "0").wait()
+    code, out, err = start_cli("serve", str(app), "--port", "0").wait()
     assert code == 1
     assert "Serving" not in out
     assert "broken_app.py raised RuntimeError: no data file here" in err
@@ -445,19 +360,21 @@ def test_serve_app_that_raises_exits_1(run: Callable[..., Cli], tmp_path: Path) 
     assert "runpy" not in err  # not our machinery
 
 
-def test_serve_syntax_error_and_missing_file(run: Callable[..., Cli], tmp_path: Path) -> None:
+def test_serve_syntax_error_and_missing_file(start_cli: Callable[..., Cli], tmp_path: Path) -> None:
     app = tmp_path / "bad.py"
     app.write_text("def f(:\n")
-    code, _, err = run("serve", str(app), "--port", "0").wait()
+    code, _, err = start_cli("serve", str(app), "--port", "0").wait()
     assert code == 1 and "SyntaxError" in err and "bad.py" in err
-    code, _, err = run("serve", str(tmp_path / "missing.py")).wait()
+    code, _, err = start_cli("serve", str(tmp_path / "missing.py")).wait()
     assert code == 1 and "no such file" in err
 
 
-def test_serve_beyond_loopback_prints_token_urls(run: Callable[..., Cli], tmp_path: Path) -> None:
+def test_serve_beyond_loopback_prints_token_urls(
+    start_cli: Callable[..., Cli], tmp_path: Path
+) -> None:
     app = tmp_path / "app.py"
     app.write_text("import wsbridge as wb\nbridge.dashboard('app', wb.Slider(1.0))\n")
-    serve = run("serve", str(app), "--host", "0.0.0.0", "--port", "0", "--allow-origin", "x")
+    serve = start_cli("serve", str(app), "--host", "0.0.0.0", "--port", "0", "--allow-origin", "x")
     page = local(serve.read_until(re.compile(r"^  app: (http://\S+)$")).group(1))
     assert re.search(r"/d/app\?token=[\w-]{16,}$", page)
     assert http_get(page.split("?")[0])[0] == 403
@@ -487,10 +404,7 @@ def test_build_demo_publishes_at_index_and_streams(bridge: wb.Bridge) -> None:
         for member in (streamer.source, streamer.plot, streamer.frequency, streamer.readout):
             assert dash.get(member.id) is member
         assert streamer.is_alive()
-        deadline = time.monotonic() + 5.0
-        while len(streamer.source) < 30 and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert len(streamer.source) >= 30
+        wait_until(lambda: len(streamer.source) >= 30, timeout=5.0)
         t = streamer.source.data["t"]
         assert np.all(np.diff(t) > 0)
         assert re.fullmatch(r"t = \d+\.\d s, last y = [+-]\d\.\d\d", streamer.readout.value)
@@ -547,33 +461,36 @@ def test_demo_reset_and_readout() -> None:
 
 # -- wsbridge hub --redis / wsbridge serve --redis
 def test_hub_serves_what_serve_publishes_to_redis(
-    run: Callable[..., Cli], tmp_path: Path, redis_server: Any
+    start_cli: Callable[..., Cli], tmp_path: Path, redis_server: Any
 ) -> None:
     """``serve --redis`` publishes, ``hub --redis`` serves it; the password is never printed."""
-    from tests.redisserver import RedisServer
+    from tests.helpers.redisserver import RedisServer
 
     secured = RedisServer(password="pa55-word").start()
     try:
         app = tmp_path / "app.py"
         app.write_text("import wsbridge as wb\nbridge.dashboard('board', wb.Slider(4.0))\n")
-        producer = run("serve", str(app), "--port", "0", "--redis", secured.url)
+        producer = start_cli("serve", str(app), "--port", "0", "--redis", secured.url)
         producer.url()
-        hub = run("hub", "--redis", secured.url, "--port", "0")
+        hub = start_cli("hub", "--redis", secured.url, "--port", "0")
         base = hub.url()
         assert "pa55-word" not in " ".join(hub.lines) and "redis://:***@" in hub.lines[0]
-        deadline = time.monotonic() + TIMEOUT
-        while "d/board" not in http_get(base)[1]:  # the index lists the producer's dashboard
-            assert time.monotonic() < deadline, "the hub never listed the dashboard"
-            time.sleep(0.05)
-        status, body, _ = http_get(base + "d/board")
+        # the index lists the producer's dashboard
+        wait_until(
+            lambda: "d/board" in http_get(base).body,
+            timeout=TIMEOUT,
+            what="the hub listing the dashboard",
+        )
+        status, _, body = http_get(base + "d/board")
         assert status == 200 and "static/wsbridge.js" in body
-        status, body, _ = http_get(base + "healthz")
-        assert status == 200 and json.loads(body)["backplane"]["status"] == "ok"
+        health = http_get(base + "healthz")
+        assert health.status == 200 and health.json()["backplane"]["status"] == "ok"
         secured.stop()  # Redis gone: the hub says so, with the password redacted
-        deadline = time.monotonic() + TIMEOUT
-        while http_get(base + "healthz")[0] != 503:
-            assert time.monotonic() < deadline, "healthz never reported the backplane down"
-            time.sleep(0.05)
+        wait_until(
+            lambda: http_get(base + "healthz").status == 503,
+            timeout=TIMEOUT,
+            what="healthz reporting the backplane down",
+        )
         hub.proc.send_signal(signal.SIGTERM)
         code, out, err = hub.wait()
         assert code == 0
@@ -583,13 +500,13 @@ def test_hub_serves_what_serve_publishes_to_redis(
 
 
 def test_hub_requires_redis_and_serve_reports_a_bad_one(
-    run: Callable[..., Cli], tmp_path: Path
+    start_cli: Callable[..., Cli], tmp_path: Path
 ) -> None:
-    code, _, err = run("hub").wait()
+    code, _, err = start_cli("hub").wait()
     assert code == 2 and "--redis" in err
     app = tmp_path / "app.py"
     app.write_text("bridge.dashboard('x')\n")
     dead = "redis://:topsecret@127.0.0.1:1/0"  # nothing listens on port 1
-    code, _, err = run("serve", str(app), "--port", "0", "--redis", dead).wait(timeout=30)
+    code, _, err = start_cli("serve", str(app), "--port", "0", "--redis", dead).wait(timeout=30)
     assert code == 1 and "cannot reach the backplane at redis://:***@127.0.0.1:1/0" in err
     assert "topsecret" not in err

@@ -5,22 +5,16 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
-from collections.abc import Coroutine
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import pytest
 
 import wsbridge as wb
+from tests.helpers.common import free_port, run
 from wsbridge.client import Client, ConnectionFailed
 from wsbridge.client.aio import _ws_url
 from wsbridge.wire.messages import Custom, Message, Patch, Welcome
-
-T = TypeVar("T")
-
-
-def run(coro: Coroutine[Any, Any, T], timeout: float = 15.0) -> T:
-    return asyncio.run(asyncio.wait_for(coro, timeout))
 
 
 def hub_seq(bridge: wb.Bridge, doc: str = "main") -> int:
@@ -376,9 +370,7 @@ def test_several_hub_urls_first_refusing_then_failing_over(bridge: wb.Bridge) ->
     """A list of hubs: a refused first one is skipped; a dropped hub moves to the next."""
     s = wb.Slider(2.0)
     bridge.dashboard("main", s)
-    with socket.socket() as sock:  # a port nobody listens on
-        sock.bind(("127.0.0.1", 0))
-        dead = f"http://127.0.0.1:{sock.getsockname()[1]}/"
+    dead = f"http://127.0.0.1:{free_port()}/"  # a port nobody listens on
 
     async def main() -> None:
         c = await Client.connect([dead, bridge.url], "main", backoff=(0.02, 0.05))

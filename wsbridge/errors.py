@@ -17,7 +17,9 @@ __all__ = [
     "ERROR_CODES",
     "ERROR_TEXT_MAX",
     "ConnectionFailed",
+    "LocalProtocolError",
     "ProtocolError",
+    "RemoteProtocolError",
     "StateError",
     "WsbridgeError",
     "clip_error",
@@ -99,6 +101,9 @@ class ProtocolError(WsbridgeError, ValueError):
         self.code = code
         self.message = message
         self.ref = ref
+        #: for a refused ``set`` (``invalid_value``): every property it named,
+        #: so the hub can send the sender all their canonical values back
+        self.properties: list[str] = []
 
     @property
     def close_code(self) -> int | None:
@@ -111,6 +116,13 @@ class LocalProtocolError(ProtocolError):
 
 class RemoteProtocolError(ProtocolError):
     """The peer sent a frame or message that breaks the protocol."""
+
+    @classmethod
+    def of(cls, exc: ProtocolError) -> RemoteProtocolError:
+        """``exc`` (raised while checking what the peer sent) as a remote error."""
+        remote = cls(exc.code, exc.message, exc.ref)
+        remote.properties = exc.properties
+        return remote
 
 
 class StateError(WsbridgeError, ValueError):

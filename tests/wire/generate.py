@@ -1,4 +1,4 @@
-"""Write the golden wire fixtures read by tests/test_protocol.py and js/test.
+"""Write the golden wire fixtures read by tests/wire/test_protocol.py and js/test.
 
 Run ``python tests/wire/generate.py`` after a deliberate protocol change; the
 frames are committed so that the Python and JavaScript codecs are held to the

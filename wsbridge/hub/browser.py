@@ -22,7 +22,6 @@ from ..logs import log_limited
 from ..wire.codec import decode, encode
 from ..wire.messages import Custom, Message, Welcome
 from ..wire.requests import Ack, Event, Hello, Set
-from ..wire.values import InvalidValue
 from .config import HubConfig, token_valid
 from .document import Document
 from .inputs import event_refusal
@@ -86,10 +85,10 @@ class BrowserSide:
             return
         try:
             message = decode(data)
-        except InvalidValue as exc:
-            self._invalid(session, exc)
-            return
         except ProtocolError as exc:
+            if exc.code == "invalid_value":
+                self._invalid(session, exc)
+                return
             # a malformed frame is input too: it takes a token, so a flood of
             # them is refused, then closed, as any input flood (_admit)
             if exc.close_code is None and not self._token_for_refusal(session):
@@ -144,7 +143,7 @@ class BrowserSide:
                 {"type": message.type},
             )
 
-    def _invalid(self, session: Session, exc: InvalidValue) -> None:
+    def _invalid(self, session: Session, exc: ProtocolError) -> None:
         """A frame with a value that cannot travel: refused with ``invalid_value``.
 
         A ``set`` counts as input (rate limits) and its sender gets the

@@ -149,6 +149,7 @@ class RemoteHub:
         while not self._stopping:
             await self._read(ws)
             self._ws = None
+            ws.close()  # the hub dropped the link: release the connection now
             if self._stopping:
                 return
             log.warning("lost the connection to the wsbridge hub at %s; reconnecting", self.hub_url)

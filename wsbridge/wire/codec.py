@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from ..errors import ProtocolError
+from ..errors import LocalProtocolError, ProtocolError, RemoteProtocolError
 from .chunks import MIN_REFERENCED_BYTES, Chunks, immutable
 from .messages import (
     Add,
@@ -224,8 +224,8 @@ def _json_default(value: Any) -> Any:
 def _dumps(obj: Any) -> bytes:
     try:
         return orjson.dumps(obj, default=_json_default)
-    except TypeError as exc:
-        raise ValueError(f"cannot encode message: {exc}") from None
+    except TypeError as exc:  # orjson's JSONEncodeError: our own message cannot travel
+        raise LocalProtocolError("invalid_value", f"cannot encode message: {exc}") from None
 
 
 # --------------------------------------------------------------------------
@@ -384,18 +384,23 @@ def _decode_binary(data: bytes) -> dict[str, Any]:
 
 
 def decode(data: bytes | str) -> Message:
-    """Decode one frame into a validated message, or raise ProtocolError.
+    """Decode one frame into a validated message, or raise RemoteProtocolError.
 
     ``str`` is a text frame, ``bytes`` a binary one (docs/protocol.md). The
     arrays of a binary frame are read-only views of ``data``.
     """
-    if isinstance(data, str):
-        obj = _loads(data)
-    elif isinstance(data, (bytes, bytearray, memoryview)):
-        obj = _decode_binary(bytes(data) if not isinstance(data, bytes) else data)
-    else:  # pragma: no cover - programming error
-        raise TypeError("a frame is str or bytes")
-    return from_dict(obj)
+    try:
+        if isinstance(data, str):
+            obj = _loads(data)
+        elif isinstance(data, (bytes, bytearray, memoryview)):
+            obj = _decode_binary(bytes(data) if not isinstance(data, bytes) else data)
+        else:  # pragma: no cover - programming error
+            raise TypeError("a frame is str or bytes")
+        return from_dict(obj)
+    except RemoteProtocolError:
+        raise
+    except ProtocolError as exc:  # the same checks as for our own messages, on the peer's
+        raise RemoteProtocolError.of(exc) from exc
 
 
 def from_dict(obj: dict[str, Any]) -> Message:

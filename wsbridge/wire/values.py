@@ -59,15 +59,11 @@ _SCALAR_KINDS = frozenset("biuf")
 
 
 class InvalidValue(ProtocolError):
-    """A value that cannot travel (code ``invalid_value``).
-
-    ``properties`` is set when a ``set`` was refused: every property it
-    named, so the hub can send the sender all their canonical values back.
-    """
+    """A value that cannot travel (code ``invalid_value``; ``properties`` is
+    set when a ``set`` was refused)."""
 
     def __init__(self, message: str, ref: dict[str, Any] | None = None) -> None:
         super().__init__("invalid_value", message, ref)
-        self.properties: list[str] = []
 
 
 def wire_dtype(dtype: np.dtype[Any]) -> bool:
