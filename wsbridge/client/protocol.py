@@ -6,7 +6,7 @@ builds the frames to send and consumes the frames received, keeping a
 docs/protocol.md "Applying sequenced messages". Because it shares
 ``DocumentState`` with the hub, a mirror that applied the same messages
 *is* the hub's state; tests compare the two directly, and the hub's resume
-logic can be exercised in memory (tests/pair.py).
+logic can be exercised in memory (tests/helpers/pair.py).
 """
 
 from __future__ import annotations
