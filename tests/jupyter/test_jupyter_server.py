@@ -273,6 +273,23 @@ print(bridge.hub_kind, bridge.url, slider.id)
 """
 
 
+#: what a notebook cell does with the Python client (top-level await, as
+#: IPython allows): no token given, the server's is found
+CLIENT_IN_KERNEL = """
+import asyncio
+from wsbridge.client import Client
+async with await Client.connect(bridge.url, "{doc}") as c:
+    await c.set(slider.id, value=4.0)
+    for _ in range(200):  # the set goes to the server's hub and back to this kernel
+        if slider.value == 4.0:
+            break
+        await asyncio.sleep(0.05)
+    await c.wait_for(lambda c: c.model(slider.id)["value"] == 4.0, timeout=10)
+print(c.model(slider.id)["value"], slider.value)
+slider.value = 1.0
+"""
+
+
 def test_the_shipped_config_enables_the_extension(jupyter: JupyterServer) -> None:
     # The server got no jpserver_extensions flag and a config dir of its own:
     # the JSON the package installs into sys.prefix (hatch shared-data) enabled it.
@@ -310,6 +327,9 @@ def test_kernel_publishes_and_chromium_moves_the_slider_through_the_server(
         shown = run_cell(kernel, "print(dash._repr_html_())")
         assert f'src="{BASE_URL}wsbridge/d/{doc}"' in shown  # a path: right behind any proxy
         jupyter.wait_document(doc)
+        # the Python client in the kernel reaches the server's hub with the
+        # kernel's own credentials, as the kernel's Bridge does (no 403)
+        assert run_cell(kernel, CLIENT_IN_KERNEL.format(doc=doc)).split() == ["4.0", "4.0"]
         context = chromium.new_context()
         page = context.new_page()
         js_errors: list[str] = []

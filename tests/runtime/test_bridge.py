@@ -170,3 +170,11 @@ def test_a_bare_model_displays_its_dashboard_while_the_bridge_runs() -> None:
         assert f'<iframe src="{bridge.url}d/shown"' in label._repr_html_()
         assert label._repr_html_() == dash._repr_html_()
     assert "<iframe" not in label._repr_html_()  # stopped: the text, not a dead page
+
+
+def test_an_unknown_option_names_the_limits_a_bridge_takes() -> None:
+    with pytest.raises(TypeError, match=r"\['max_clint'\].*max_clients"):
+        wb.Bridge(max_clint=3)
+    bridge = wb.Bridge(max_clients=3, write_timeout=5.0, max_message_size=1000)
+    assert bridge.server_config.write_timeout == 5.0
+    assert bridge.server_config.max_message_size == 1000  # both configs enforce it
