@@ -251,9 +251,9 @@ def test_500_clients_for_a_soak_with_streaming(tmp_path: Path) -> None:
                     errors.extend(f"client {i}: at seq {last[i]} after 30 s" for i in behind)
             for c in live:
                 c.close()
-            return idle_rss, last, errors
+            return idle_rss, last, errors, target[0]
 
-        idle_rss, last, errors = run(main(), timeout=seconds + 300)
+        idle_rss, last, errors, target = run(main(), timeout=seconds + 300)
         per_client = (idle_rss - rss_before) / n
         log.warning(
             "%d clients, %.0f s: %.1f KiB per idle client, last seq min %d max %d, %d errors",
@@ -265,7 +265,9 @@ def test_500_clients_for_a_soak_with_streaming(tmp_path: Path) -> None:
             len(errors),
         )
         assert not errors, errors[:5]
-        assert min(last) > 0 and min(last) >= max(last) - 1  # everyone got everything
+        # everyone got everything the hub had published when the soak ended
+        # (the stream goes on meanwhile: how far past it each got is timing)
+        assert min(last) > 0 and min(last) >= target
         assert per_client < 200 * 1024
     finally:
         proc.terminate()
