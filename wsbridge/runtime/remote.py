@@ -267,6 +267,8 @@ class RemoteHub:
                     break
                 await asyncio.sleep(0.01)
             ws.close(1000, "producer stopping")
+            if self._task is not None:  # the reader ends when the hub answers the close
+                await asyncio.wait([self._task], timeout=1.0)
         for task in (self._task, self._writer):
             if task is not None:
                 task.cancel()
