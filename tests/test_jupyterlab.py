@@ -144,10 +144,10 @@ class Notebook:
     def save(self) -> None:
         """File → Save Notebook; then the copy on disk holds what the UI ran."""
         self.page.get_by_role("menuitem", name="File", exact=True).click()
+        dirty = self.page.locator("#jp-main-dock-panel .lm-TabBar-tab.jp-mod-dirty")
+        dirty.wait_for(timeout=WAIT_MS)  # what Run All changed is not saved yet
         self.page.get_by_role("menuitem", name=re.compile(r"^Save Notebook")).first.click()
-        self.page.locator(".lm-TabBar-tab.jp-mod-current:not(.jp-mod-dirty)").first.wait_for(
-            timeout=WAIT_MS
-        )
+        dirty.wait_for(state="detached", timeout=WAIT_MS)
 
     def run_cell(self, code: str) -> str:
         """A new cell below the last one, typed and run through the UI; its output text."""
