@@ -12,6 +12,13 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 HERE = Path(__file__).parent
 
+#: the last cell of each notebook. Not a ``bridge.stop()`` cell: after "Run
+#: All" the dashboards above must stay live (a stopped bridge leaves them
+#: stale); shutting the kernel down stops the bridge anyway.
+STOP = """The dashboards above stay live while this kernel runs: use them, or change
+the widgets from a new cell. When you are done, `bridge.stop()` closes them
+(shutting the kernel down does too)."""
+
 
 def write(name: str, cells: list[tuple[str, str]]) -> None:
     # fixed cell ids (nbformat would draw random ones), so regenerating is a no-op
@@ -89,7 +96,7 @@ async def peek():
 
 await peek()""",
         ),
-        ("code", """bridge.stop()"""),
+        ("md", STOP),
     ],
 )
 
@@ -161,7 +168,7 @@ assert seen[-1] > seen[0], "the stream kept flowing while this cell ran\"""",
 assert status.value == "done" and len(src.data["t"]) == 300  # cut to the rollover
 print(status.value, len(src.data["t"]))""",
         ),
-        ("code", """bridge.stop()"""),
+        ("md", STOP),
     ],
 )
 
@@ -232,7 +239,7 @@ async def drag():
 
 await drag()""",
         ),
-        ("code", """bridge.stop()"""),
+        ("md", STOP),
     ],
 )
 
@@ -316,6 +323,6 @@ async def chat():
 
 await chat()""",
         ),
-        ("code", """bridge.stop()"""),
+        ("md", STOP),
     ],
 )

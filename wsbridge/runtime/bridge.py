@@ -160,7 +160,9 @@ class Bridge(AppHosting):
             if server is not None:
                 from .remote import RemoteBackend
 
-                self.backend: HubBackend = RemoteBackend.of(server)
+                remote = RemoteBackend.of(server)
+                remote.serve(self)
+                self.backend: HubBackend = remote
                 return
         if hub == "jupyter":
             raise RuntimeError(
@@ -242,7 +244,9 @@ class Bridge(AppHosting):
             titles = {n: title for n, (_, title) in self.apps.items()}
             titles.update({n: d.title for n, d in self.dashboards.items()})
         pages = [(n, t, self.page_url("d/" + quote(n, safe=""))) for n, t in titles.items()]
-        return index_html(self.url, pages)
+        # the hub as the notebook's browser reaches it: under Jupyter a path on
+        # the notebook's origin, never the server address the kernel uses
+        return index_html(self.page_url(""), pages)
 
     def page_url(self, path: str) -> str:
         """Where a browser opens ``path`` of this hub (``d/<name>``) from a notebook."""
@@ -494,6 +498,14 @@ class Bridge(AppHosting):
         """
         for dash in list(self.dashboards.values()):
             self._publish_dashboard(dash)
+
+    def _taken_over(self, name: str) -> None:
+        """On the loop: a newer bridge of this kernel published dashboard ``name``
+        (the notebook ran again). It is no longer ours: dropped, so a
+        reconnection does not take it back. No bridge lock (see ``_republish``)."""
+        dash = self.dashboards.pop(name, None)
+        if dash is not None:
+            dash._release()
 
     def call(self, fn: Callable[[Hub], Any], timeout: float = 5.0) -> Any:
         """Run ``fn(hub)`` on the hub's loop and return its result (diagnostics)."""

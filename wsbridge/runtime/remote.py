@@ -83,6 +83,7 @@ class RemoteHub:
         backoff: tuple[float, float] = (0.1, 5.0),
         max_queue_bytes: int = 64 * 1024 * 1024,
         kernel_id: str | None = None,
+        on_taken_over: Callable[[str], None] | None = None,
     ) -> None:
         self.hub_url = hub_url
         self.token = token
@@ -93,6 +94,9 @@ class RemoteHub:
         #: producer, reconnecting, take over its own documents (and no other)
         self.producer_id = secrets.token_urlsafe(24)
         self.on_reconnect = on_reconnect
+        #: called on the loop with a document another connection of this
+        #: producer took over (another bridge of the same kernel)
+        self.on_taken_over = on_taken_over
         self.max_queue_bytes = max_queue_bytes
         #: times the outbox overflowed and the documents were re-created instead
         self.resyncs = 0
@@ -192,6 +196,12 @@ class RemoteHub:
                 if producer is not None:
                     producer.on_left(env["doc"], env["session"])
             elif env["type"] == "error":
+                taken = self._taken_over(env)
+                if taken is not None:
+                    log.info("%s; this bridge no longer publishes it", clip(env["message"]))
+                    if self.on_taken_over is not None:
+                        self.on_taken_over(taken)
+                    continue
                 log_limited(
                     log,
                     logging.WARNING,
@@ -200,6 +210,28 @@ class RemoteHub:
                     env["code"],
                     clip(env["message"]),
                 )
+
+    def _taken_over(self, env: dict[str, Any]) -> str | None:
+        """The document a hub's takeover notice names, if ``env`` is one; it is
+        then forgotten here (its changes are no longer sent).
+
+        The notice is the ``not_owner`` error whose ``ref`` names a document
+        this connection created and no envelope ``type`` (a refusal names
+        the refused envelope's type); the hub clips the name to 64 characters.
+        """
+        ref = env.get("ref")
+        if env.get("code") != "not_owner" or not isinstance(ref, dict) or "type" in ref:
+            return None
+        clipped = ref.get("doc")
+        if not isinstance(clipped, str):
+            return None
+        matches = [n for n in self._created if n[:64] == clipped]
+        if len(matches) != 1:
+            return None
+        name = matches[0]
+        self._created.discard(name)
+        self.producers.pop(name, None)
+        return name
 
     def _input(self, doc: str, session: str, message: Message) -> None:
         producer = self.producers.get(doc)
@@ -377,11 +409,20 @@ class RemoteBackend:
         self.remote: RemoteHub | None = None
         #: called on the loop after a reconnection (the bridge publishes again)
         self.on_reconnect: Callable[[], None] | None = None
+        #: called on the loop with a dashboard another bridge of this kernel took over
+        self.on_taken_over: Callable[[str], None] | None = None
 
     @classmethod
     def of(cls, server: JupyterServer) -> RemoteBackend:
         """The hub of the Jupyter server this kernel runs under."""
         return cls(server.hub_url, server.token, server.base_url)
+
+    def serve(self, bridge: Bridge) -> None:
+        """Tie this backend to ``bridge``: after a reconnection it publishes its
+        dashboards again; a dashboard another bridge of this kernel took over
+        it forgets."""
+        self.on_reconnect = bridge._republish
+        self.on_taken_over = bridge._taken_over
 
     @property
     def url(self) -> str:
@@ -401,6 +442,7 @@ class RemoteBackend:
             on_reconnect=self.on_reconnect,
             max_queue_bytes=self.max_queue_bytes,
             kernel_id=current_kernel_id(),
+            on_taken_over=self.on_taken_over,
         )
         loop.run_until_complete(asyncio.wait_for(remote.start(), self.connect_timeout))
         self.remote = remote
@@ -437,5 +479,5 @@ def RemoteBridge(
         hub_url, token, base_url = found.hub_url, found.token, found.base_url
     backend = RemoteBackend(hub_url, token or "", base_url, connect_timeout, max_queue_bytes)
     bridge = Bridge._on(backend)
-    backend.on_reconnect = bridge._republish
+    backend.serve(bridge)
     return bridge
