@@ -24,6 +24,7 @@ import tornado.websocket
 
 import wsbridge as wb
 from tests.helpers.common import http_get, run, until
+from tests.helpers.ws import connect
 from wsbridge.client import Client
 from wsbridge.errors import ProtocolError
 from wsbridge.runtime.remote import RemoteBridge
@@ -103,19 +104,17 @@ def test_producer_endpoint_needs_the_token_and_refuses_browsers(hub: wb.Bridge) 
         url = hub.url.replace("http", "ws") + "producer"
         for headers in ({}, {"Authorization": "Bearer wrong"}):
             with pytest.raises(tornado.httpclient.HTTPClientError) as info:
-                await tornado.websocket.websocket_connect(
-                    tornado.httpclient.HTTPRequest(url, headers=headers)
-                )
+                await connect(tornado.httpclient.HTTPRequest(url, headers=headers))
             assert info.value.code == 403
         # a page (it sends Origin) holding the token is still refused
         with pytest.raises(tornado.httpclient.HTTPClientError) as info:
-            await tornado.websocket.websocket_connect(
+            await connect(
                 tornado.httpclient.HTTPRequest(
                     url, headers={"Authorization": f"Bearer {TOKEN}", "Origin": hub.url[:-1]}
                 )
             )
         assert info.value.code == 403
-        ws = await tornado.websocket.websocket_connect(
+        ws = await connect(
             tornado.httpclient.HTTPRequest(url, headers={"Authorization": f"Bearer {TOKEN}"})
         )
         ws.write_message(
