@@ -2,7 +2,7 @@
 name the index lists opens its page (the name is decoded exactly once).
 
 Against the real Jupyter extension (pytest-jupyter, as in
-tests/test_jupyter_extension.py) and the embedded server, with real HTTP
+tests/jupyter/test_jupyter_extension.py) and the embedded server, with real HTTP
 requests following the index's own links.
 """
 
@@ -34,7 +34,7 @@ from wsbridge.wire.messages import Add
 #: each is a valid document name (1-128 characters, no '/')
 NAMES = ["50%41off", "a%2Fb", "100%", "sp ace", "q?x=1", "h#x", "ü-€", "a+b", "%25"]
 
-pytestmark = pytest.mark.timeout(30)
+pytestmark = pytest.mark.timeout(90)
 
 
 def _links(index: str) -> list[str]:
