@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import logging
 import shutil
 import time
@@ -27,29 +26,6 @@ from tests.helpers.redisserver import RedisServer
 from wsbridge.client import Client
 from wsbridge.scaleout.keys import BackplaneConfig, Keys, bus_payload, parse_bus, redact_url
 from wsbridge.wire.codec import Frame
-
-_prefixes = itertools.count()
-
-
-@pytest.fixture
-def cfg(redis_server: Any) -> BackplaneConfig:
-    """A fresh key prefix per test, and short timers so faults show quickly."""
-    return BackplaneConfig(
-        url=redis_server.url,
-        prefix=f"t{next(_prefixes)}:",
-        heartbeat=0.2,
-        alive_ttl=1.0,
-        poll_interval=0.2,
-        snapshot_interval=0.2,
-        backoff=(0.05, 0.5),
-    )
-
-
-@pytest.fixture
-def rds(redis_server: Any) -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(redis_server.url)
-    yield client
-    client.close()
 
 
 def _producer(cfg: BackplaneConfig) -> tuple[wb.Bridge, wb.Slider, wb.DataSource]:

@@ -9,52 +9,21 @@ and logged once, while the follower keeps serving every other document.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 import logging
 import time
 import urllib.request
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import redis
 
 import wsbridge as wb
+from tests.helpers.common import wait_until
 from wsbridge.client import Client
 from wsbridge.scaleout.keys import BackplaneConfig, Keys, bus_payload, snap_value
 from wsbridge.wire.codec import Frame, encode
 from wsbridge.wire.messages import Patch, Snapshot
-
-_prefixes = itertools.count()
-
-
-@pytest.fixture
-def cfg(redis_server: Any) -> BackplaneConfig:
-    return BackplaneConfig(
-        url=redis_server.url,
-        prefix=f"trust{next(_prefixes)}:",
-        heartbeat=0.2,
-        alive_ttl=1.0,
-        poll_interval=0.2,
-        snapshot_interval=0.2,
-        backoff=(0.05, 0.5),
-    )
-
-
-@pytest.fixture
-def rds(redis_server: Any) -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(redis_server.url)
-    yield client
-    client.close()
-
-
-def _wait(predicate: Any, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError("condition not met")
-        time.sleep(0.02)
 
 
 def _health(hub: wb.Bridge) -> dict[str, Any]:
@@ -154,19 +123,19 @@ def test_a_served_document_that_turns_bad_is_marked_gone_then_recovers(
         first, second = wb.Slider(1.0, id="s"), wb.Slider(5.0, id="s")
         producer.dashboard("one", wb.Column(first))
         producer.dashboard("two", wb.Column(second))
-        _wait(lambda: hub.call(lambda h: "one" in h.documents and "two" in h.documents))
+        wait_until(lambda: hub.call(lambda h: "one" in h.documents and "two" in h.documents))
         seq = hub.call(lambda h: h.documents["one"].seq)
         epoch = hub.call(lambda h: h.documents["one"].epoch)
         rds.xadd(keys.log("one"), {b"f": b"\xff\xfe", b"b": b"0"}, id=f"{seq + 1}-0")
         rds.hset(keys.meta("one"), "seq", seq + 1)
         header = {"t": "msg", "doc": "one", "epoch": epoch, "seq": seq + 1}
         rds.publish(keys.bus, bus_payload(header, Frame(b"\xff\xfe", False)))
-        _wait(lambda: "one" in _health(hub)["backplane"]["broken"])
+        wait_until(lambda: "one" in _health(hub)["backplane"]["broken"])
         assert hub.call(lambda h: h.documents["one"].gone) is not None
         second.value = 7.0  # the other document goes on
         _serves(hub, "two", "s", 7.0)
         producer.dashboard("one", wb.Column(wb.Slider(3.0, id="s")))  # a new epoch
-        _wait(lambda: "one" not in _health(hub)["backplane"]["broken"])
+        wait_until(lambda: "one" not in _health(hub)["backplane"]["broken"])
         _serves(hub, "one", "s", 3.0)
     finally:
         hub.stop()
