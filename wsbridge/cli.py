@@ -121,23 +121,33 @@ def _add_server_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_global_options(parser: argparse.ArgumentParser, default: Any) -> None:
+    parser.add_argument(
+        "--log-level",
+        default=default,
+        choices=["debug", "info", "warning", "error"],
+        help="logging level (default warning)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``wsbridge`` argument parser (also what ``--help`` documents)."""
     parser = argparse.ArgumentParser(
         prog=_PROG,
         description="Keep Python objects and browser widgets in step over a WebSocket.",
+        epilog="Start with: wsbridge demo (then open the URL it prints). "
+        "'wsbridge COMMAND --help' tells more about each command.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument(
-        "--log-level",
-        default="warning",
-        choices=["debug", "info", "warning", "error"],
-        help="logging level (default warning)",
-    )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    _add_global_options(parser, default="warning")
+    # the same options after the subcommand; SUPPRESS keeps a value given before it
+    common = argparse.ArgumentParser(add_help=False)
+    _add_global_options(common, default=argparse.SUPPRESS)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
 
     demo = sub.add_parser(
         "demo",
+        parents=[common],
         help="serve a live demo dashboard at /",
         description="Serve a live dashboard: a streaming signal and sliders that change it.",
     )
@@ -154,6 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser(
         "serve",
+        parents=[common],
         help="run a Python script that builds dashboards, and serve them",
         description=(
             "Run APP (a Python file) with a started Bridge in its global 'bridge'; if it "
@@ -182,6 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     hub = sub.add_parser(
         "hub",
+        parents=[common],
         help="serve the documents of a Redis backplane (run as many as you need)",
         description=(
             "A hub process holding no document of its own: it serves every document "
@@ -328,8 +340,9 @@ def _start_bridge(args: argparse.Namespace) -> tuple[Bridge, str | None] | None:
         )
         bridge.start()
     except OSError as exc:
+        cause = exc.__cause__ if isinstance(exc.__cause__, OSError) else exc
         _error(
-            f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc} "
+            f"cannot listen on {args.host}:{args.port}: {cause.strerror or cause} "
             "(choose another --port, or --port 0 for a free one)"
         )
         return None
@@ -475,6 +488,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``wsbridge`` command; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command is None:  # `wsbridge` alone: what it can do
+        parser.print_help()
+        return 0
     if (
         args.func is _cmd_hub
         and args.redis is None

@@ -53,7 +53,10 @@ def test_browsers_set_only_the_value_like_properties(cls: type[wb.Model]) -> Non
 
 
 def test_range_slider_clamps_each_end_and_refuses_inverted_pairs() -> None:
-    r = wb.RangeSlider((2, 8), min=0, max=5, step=0.5, label="band")
+    with pytest.raises(ValueError, match="outside"):  # a typo when building it
+        wb.RangeSlider((2, 8), min=0, max=5)
+    r = wb.RangeSlider((2, 4), min=0, max=5, step=0.5, label="band")
+    r.value = (2, 8)  # assigning clamps, as ipywidgets does
     assert r.value == (2.0, 5.0)
     assert r.get_state() == {
         "value": [2.0, 5.0],

@@ -296,7 +296,7 @@ class ColumnStore:
             raise ValueError(f"column {name!r} holds numbers, got strings")
         target = col.chunks[0].dtype
         if values.shape[1:] != col.chunks[0].shape[1:]:
-            raise ValueError(f"column {name!r} rows have shape {col.chunks[0].shape[1:]}")
+            raise ValueError(_shape_error(name, col.chunks[0].shape[1:], values.shape))
         return _cast_to(name, values, target)
 
     def stream(self, data: Mapping[str, Column], rollover: int | None = None) -> None:
@@ -405,3 +405,12 @@ class ColumnStore:
             if isinstance(values, np.ndarray):
                 values.flags.writeable = False
             col.chunks = [values]
+
+
+def _shape_error(name: str, row: tuple[int, ...], given: tuple[int, ...]) -> str:
+    """Why rows of shape ``given[1:]`` cannot go into a column of ``row`` rows."""
+    if row == ():
+        wanted = "a 1-D array (one value per new row)"
+    else:
+        wanted = f"an array of shape (n, {', '.join(map(str, row))})"
+    return f"column {name[:64]!r} takes {wanted}, not an array of shape {given}"

@@ -134,9 +134,13 @@ class EmbeddedHub:
         port = self._bound_port if self._bound_port is not None else self.port
         try:
             sockets = tornado.netutil.bind_sockets(port, self.host)
-        except OSError:
+        except OSError as exc:
             if self.port != 0 or port == 0:
-                raise
+                raise OSError(
+                    exc.errno,
+                    f"cannot listen on {self.host}:{port}: {exc.strerror or exc} "
+                    "(another process may hold it: give another port, or port=0 for a free one)",
+                ) from exc
             sockets = tornado.netutil.bind_sockets(0, self.host)  # old port taken
         cfg = self.server_config
         server = EdgeHTTPServer(

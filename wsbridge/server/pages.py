@@ -182,10 +182,49 @@ def _over_https(request: Any) -> bool:
     return bool(request.protocol == "https" or forwarded.lower() == "https")
 
 
+class TokenRequired(tornado.web.HTTPError):
+    """A page asked for without a valid token: answered by ``_FORBIDDEN``."""
+
+    def __init__(self) -> None:
+        super().__init__(403, "a valid token is required")
+
+
+_FORBIDDEN = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>A token is needed</title>
+<style>body{{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem}}
+@media (prefers-color-scheme:dark){{body{{background:#111;color:#ddd}}}}
+code{{background:rgba(127,127,127,.15);padding:0 .25em;border-radius:3px}}</style>
+</head><body><main>
+<h1>This page needs its access token</h1>
+<p>This server was started with a token, and this request did not carry a valid one.</p>
+<ul>
+<li>Open the full link the server printed when it started: it ends in
+<code>?token=&hellip;</code>. After the first visit the token is kept in a cookie,
+so later links work without it.</li>
+<li>Or ask whoever runs the server for the link; the token is in its
+<code>--token-file</code> or <code>$WSBRIDGE_TOKEN</code>.</li>
+</ul>
+<p>Scripts can send it as <code>Authorization: Bearer &lt;token&gt;</code>
+(docs/security.md).</p>
+</main></body></html>
+"""
+
+
 class _Base(_Redacted):
     def initialize(self, hub: Hub, config: ServerConfig) -> None:
         self.hub = hub
         self.config = config
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if not isinstance(exc, TokenRequired):
+            super().write_error(status_code, **kwargs)
+            return
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.set_header("Cache-Control", "no-store")
+        self.finish(_FORBIDDEN.format())
 
     def prepare(self) -> None:
         check_host(self, self.config)
@@ -264,7 +303,7 @@ class PageHandler(_Base):
         if not name:  # the index, when it shows a dashboard
             name, base = self.config.index() or "", "./"
         if not self.token_ok():
-            raise tornado.web.HTTPError(403, "a valid token is required")
+            raise TokenRequired()
         titles = self.config.titles()
         if name not in titles:
             raise tornado.web.HTTPError(404)
@@ -319,7 +358,7 @@ class IndexHandler(PageHandler):
             await super().get("")
             return
         if not self.token_ok():
-            raise tornado.web.HTTPError(403, "a valid token is required")
+            raise TokenRequired()
         if self._remember_token():
             return
         items = "".join(

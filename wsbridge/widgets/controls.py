@@ -60,6 +60,24 @@ def _finite(value: Any, what: str) -> float:
 # controls
 
 
+def _check_construction(kind: str, kwargs: dict[str, Any], values: tuple[Any, ...]) -> None:
+    """Refuse ``min > max`` and a value outside ``[min, max]`` when a slider is
+    built: almost always a typo. (Assigning later clamps, as ipywidgets does.)"""
+    lo, hi = kwargs.get("min", 0.0), kwargs.get("max", 10.0)
+    numbers = (lo, hi, *values)
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in numbers):
+        return  # the traits' own validation names the bad type
+    if lo > hi:
+        raise ValueError(f"{kind} needs min <= max, not min={lo:g} > max={hi:g}")
+    if any(not lo <= v <= hi for v in values):
+        shown = ", ".join(f"{v:g}" for v in values)
+        shown = shown if len(values) == 1 else f"({shown})"
+        raise ValueError(
+            f"{kind} value={shown} is outside [min={lo:g}, max={hi:g}]: "
+            "give a value in range, or set min/max to include it"
+        )
+
+
 class RangeSlider(Model):
     """A ``(lo, hi)`` interval within ``[min, max]``; two ``input[type=range]``.
 
@@ -81,6 +99,10 @@ class RangeSlider(Model):
     def __init__(self, value: Sequence[float] | None = None, **kwargs: Any) -> None:
         if value is not None:
             kwargs["value"] = value
+            if isinstance(value, (list, tuple)):
+                _check_construction("RangeSlider", kwargs, tuple(value))
+        else:
+            _check_construction("RangeSlider", kwargs, ())
         super().__init__(**kwargs)
         self.value = self._clamped(self.value)
 
@@ -353,6 +375,8 @@ class Slider(Model):
     disabled = Bool(False).tag(sync=True)
 
     def __init__(self, value: float = 0.0, **kwargs: Any) -> None:
+        if isinstance(value, (int, float)):
+            _check_construction("Slider", kwargs, (value,))
         super().__init__(value=value, **kwargs)
 
     @validate("value")
@@ -361,6 +385,18 @@ class Slider(Model):
         if value != value:  # NaN
             raise traitlets.TraitError("Slider value cannot be NaN")
         return min(max(value, self.min), self.max)
+
+    @validate("min", "max")
+    def _ordered_bounds(self, proposal: Any) -> float:
+        value = _finite(proposal["value"], f"Slider {proposal['trait'].name}")
+        lo, hi = (value, self.max) if proposal["trait"].name == "min" else (self.min, value)
+        if lo > hi:
+            raise traitlets.TraitError(f"Slider needs min <= max, not min={lo:g} > max={hi:g}")
+        return value
+
+    def _synced_change(self, name: str) -> None:
+        if name in ("min", "max"):  # as ipywidgets: moved bounds take the value along
+            self.value = min(max(self.value, self.min), self.max)
 
     @validate("step")
     def _positive_step(self, proposal: Any) -> float:

@@ -54,11 +54,21 @@ class Dashboard:
     """
 
     def __init__(self, name: str, root: Model | None = None, title: str = "") -> None:
+        if not isinstance(name, str):
+            raise TypeError(f"dashboard name must be a str such as 'main', not {_given(name)}")
         if not name or "/" in name or len(name) > 128:
-            raise ValueError("a dashboard name is 1-128 characters without '/'")
+            raise ValueError(f"a dashboard name is 1-128 characters without '/', not {name!r:.80}")
+        if title is not None and not isinstance(title, str):
+            raise TypeError(f"dashboard title must be a str, not {_given(title)}")
         self.name = name
         self.title = title or name
         root = _as_model(root)  # an ipywidgets root becomes its mirror
+        if root is not None and not isinstance(root, Model):
+            raise TypeError(
+                f"dashboard root must be a widget (wb.Column(...), wb.Slider(...), an "
+                f"ipywidget or an anywidget), not {_given(root)}; to show text, give "
+                f"wb.Markdown(...) or wb.Label(...)"
+            )
         self.root = root
         self.members: dict[str, Member] = {}
         self._sink: Sink | None = None
@@ -96,7 +106,10 @@ class Dashboard:
         """
         obj = _as_model(obj)
         if not isinstance(obj, (Model, DataSource)):
-            raise TypeError(f"a dashboard holds models and data sources, not {type(obj).__name__}")
+            raise TypeError(
+                "dash.add() takes a widget (wb.Slider(...), an ipywidget...) or a "
+                f"wb.DataSource, not {_given(obj)}"
+            )
         with _sync.LOCK:
             added: list[Member] = []
             self._adopt(obj, added)
@@ -179,3 +192,11 @@ class Dashboard:
                     item._listeners.remove(self._on_change)
                 except ValueError:
                     pass
+
+
+def _given(value: object) -> str:
+    """``value`` named for an error message: its type and a clipped repr."""
+    text = repr(value)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return f"{type(value).__name__} {text}"
