@@ -360,8 +360,10 @@ class NumberInput(Model):
 class Slider(Model):
     """A number between ``min`` and ``max``; browsers see ``input[type=range]``.
 
-    Out-of-range values are clamped (as ipywidgets' FloatSlider does), and the
-    clamped value is what every browser gets back.
+    Building one with ``min > max`` or a ``value`` outside ``[min, max]``
+    raises ``ValueError`` (almost always a typo). Later, out-of-range values
+    are clamped and moved bounds take the value along (as ipywidgets'
+    FloatSlider does); the clamped value is what every browser gets back.
     """
 
     _type = "Slider"
