@@ -123,6 +123,17 @@ class Running:
                 return None
         raise AssertionError(f"neither a URL nor an exit in {timeout} s:\n{self.output[-3000:]}")
 
+    def until(self, pattern: str, timeout: float) -> re.Match[str]:
+        """The first match of ``pattern`` (multi-line) in what it printed."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            m = re.search(pattern, self.output, re.M)
+            if m:
+                return m
+            if not self._read(0.2):
+                break
+        raise AssertionError(f"no {pattern!r} in its output:\n{self.output[-3000:]}")
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             try:
