@@ -134,11 +134,16 @@ class Hub(BrowserSide):
                 self._hello(session, hello)
         return doc
 
-    def open_failed(self, name: str, text: str) -> None:
+    def open_failed(self, name: str, text: str, busy: bool = False) -> None:
         """The embedding could not create per-session document ``name``
-        (``HubHooks.open_document``): its waiting hellos get an error, close 1011."""
+        (``HubHooks.open_document``): its waiting hellos get an error, close
+        1011; or, when ``busy`` (a cap was reached), ``too_many_clients``, 1013."""
         for session, _ in self._opening.pop(name, ()):
-            if not session.closed:
+            if session.closed:
+                continue
+            if busy:
+                self._refuse(session, ProtocolError("too_many_clients", text))
+            else:
                 self._error(session, "internal", text)
                 session.request_close(1011, text)
 

@@ -25,6 +25,9 @@ from ..widgets.dashboard import Dashboard
 from ..widgets.model import Model, _as_model
 from .handoff import Worker
 
+if TYPE_CHECKING:
+    from .bridge import HubBackend
+
 __all__ = ["AppHosting"]
 
 log = logging.getLogger("wsbridge.bridge")
@@ -46,6 +49,7 @@ class AppHosting:
     if TYPE_CHECKING:  # defined by Bridge
         _lock: threading.RLock
         _callbacks: Worker | None
+        backend: HubBackend
 
         @property
         def hub(self) -> Hub | None: ...
@@ -95,8 +99,8 @@ class AppHosting:
         """For the page handler: a new session's document name for app ``name``
         (None: no such app). Nothing is built yet (:meth:`_join_app` does, when
         the page joins), so loading pages costs the hub nothing."""
-        if name not in self.apps:
-            return None
+        if name not in self.apps and name not in self.backend.followed_apps():
+            return None  # neither ours nor offered through the backplane we follow
         return f"{name}~{secrets.token_urlsafe(12)}"
 
     def _join_app(self, name: str, address: str) -> bool:
@@ -159,6 +163,7 @@ class AppHosting:
         hub = self.hub
         if hub is not None:
             hub.open_failed(name, "the app failed to start")
+        self.backend.app_open_failed(name, "the app failed to start")
 
     def _app_closed(self, name: str) -> None:
         """On the loop: session ``name`` is gone (freed by the hub, or never built)."""

@@ -81,6 +81,14 @@ class HubBackend(Protocol):
 
     def health(self) -> dict[str, Any]: ...
 
+    def followed_apps(self) -> dict[str, str]:
+        """Per-session apps other producers offer through this hub (name -> title)."""
+        ...
+
+    def app_open_failed(self, name: str, text: str) -> None:
+        """On the hub's loop: session ``name`` could not be built; tell whoever asked."""
+        ...
+
 
 class Bridge(AppHosting):
     """The producer's runtime: dashboards, on a hub of their own or a Jupyter server's.
@@ -205,6 +213,7 @@ class Bridge(AppHosting):
             session_grace=session_grace,
             on_backplane_reset=self._backplane_reset,
             open_document=self._join_app,
+            app_titles=self._app_titles,
         )
 
     @classmethod
@@ -257,8 +266,12 @@ class Bridge(AppHosting):
         hub = self.hub
         docs = hub.documents.items() if hub else ()
         remote = {n: d.state.title or n for n, d in docs if not d.ephemeral}
-        apps = {n: title for n, (_, title) in self.apps.items()}
+        apps = {**self.backend.followed_apps(), **self._app_titles()}
         return {**remote, **apps, **{n: d.title for n, d in self.dashboards.items()}}
+
+    def _app_titles(self) -> dict[str, str]:
+        """Our per-session apps: name -> title (any thread)."""
+        return {name: title for name, (_, title) in dict(self.apps).items()}
 
     # -- life cycle
     @property
@@ -367,6 +380,8 @@ class Bridge(AppHosting):
         Calling it again with the same name replaces the dashboard: its
         viewers get the new one (a new epoch, so a fresh snapshot).
         """
+        if isinstance(name, str) and "~" in name:
+            raise ValueError(f"'~' names the sessions of apps, not dashboards: {name!r:.80}")
         dash = Dashboard(name, root, title or name)
         with self._lock:
             old = self.dashboards.get(name)

@@ -52,6 +52,7 @@ class EmbeddedHub:
         session_grace: float,
         on_backplane_reset: Callable[[str], None],
         open_document: Callable[[str, str], bool] | None = None,
+        app_titles: Callable[[], dict[str, str]] = dict,
     ) -> None:
         self.host = host
         self.port = port
@@ -69,6 +70,8 @@ class EmbeddedHub:
         self.on_backplane_reset = on_backplane_reset
         #: builds a per-session document a page joins (``HubHooks.open_document``)
         self.open_document = open_document
+        #: our per-session apps (name -> title), offered to every hub of the backplane
+        self.app_titles = app_titles
         self.hub: Hub | None = None
         self.publisher: RedisPublisher | None = None
         self.follower: BackplaneFollower | None = None
@@ -109,7 +112,7 @@ class EmbeddedHub:
         if self.backplane is not None:  # connect first: a wrong URL fails start()
             from ..scaleout.publisher import PublishingHub, RedisPublisher
 
-            publisher = RedisPublisher(self.backplane, self.on_backplane_reset)
+            publisher = RedisPublisher(self.backplane, self.on_backplane_reset, self.app_titles)
             loop.run_until_complete(asyncio.wait_for(publisher.start(hub), 15.0))
             self.publisher = publisher
             port = PublishingHub(hub, publisher)
@@ -122,7 +125,20 @@ class EmbeddedHub:
         self.hub = hub
         if self.serve:
             self._serve(hub)
+
+        def sweep() -> None:  # per-session app documents nobody came back to
+            hub.sweep(self.session_grace)
+
+        tornado.ioloop.PeriodicCallback(sweep, 1000).start()
         return port
+
+    def followed_apps(self) -> dict[str, str]:
+        return self.follower.apps.titles() if self.follower is not None else {}
+
+    def app_open_failed(self, name: str, text: str) -> None:
+        publisher = self.publisher
+        if publisher is not None and publisher.apps is not None:
+            publisher.apps.failed(name, text)
 
     def _serve(self, hub: Hub) -> None:
         extra: list[Any] = []
@@ -159,11 +175,6 @@ class EmbeddedHub:
                 hub.expire_tokens()
 
             tornado.ioloop.PeriodicCallback(expire, 500).start()
-
-        def sweep() -> None:  # per-session app documents nobody came back to
-            hub.sweep(self.session_grace)
-
-        tornado.ioloop.PeriodicCallback(sweep, 1000).start()
 
     async def shutdown(self) -> None:
         """Close the backplane links, then every connection (1001), then the port."""

@@ -453,6 +453,12 @@ class RemoteBackend:
             await self.remote.close()
             self.remote = None
 
+    def followed_apps(self) -> dict[str, str]:
+        return {}  # the remote hub serves its own apps' pages
+
+    def app_open_failed(self, name: str, text: str) -> None:
+        """Nothing: a remote hub is told through its own producer link."""
+
     def health(self) -> dict[str, Any]:
         return {}
 

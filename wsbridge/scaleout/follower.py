@@ -47,6 +47,7 @@ from ..logs import clip, log_limited
 from ..wire.codec import Frame, decode
 from ..wire.envelope import encode_envelope
 from ..wire.messages import Message, Snapshot
+from .apps import AppFinder, shared_secret
 from .keys import (
     REDIS_DOWN,
     BackplaneConfig,
@@ -162,6 +163,9 @@ class BackplaneFollower(RedisLink):
         #: each is tried again only once its epoch in Redis changes
         self.broken: dict[str, str] = {}
         self._broken_epochs: dict[str, bytes | None] = {}
+        #: the producers' per-session apps, opened here on a page's hello
+        self.apps = AppFinder(self)
+        hub.open_document = self.apps.open_document
 
     def health(self) -> dict[str, Any]:
         return {
@@ -201,7 +205,9 @@ class BackplaneFollower(RedisLink):
         while not self._stopping:
             pubsub = self.redis.pubsub()
             try:
-                await pubsub.subscribe(self.keys.bus, self.keys.hub(self.hub_id))
+                await pubsub.subscribe(
+                    self.keys.bus, self.keys.hub(self.hub_id), self.keys.refused(self.hub_id)
+                )
                 await self._sync_all()
                 self._up()
                 self._synced.set()
@@ -233,6 +239,9 @@ class BackplaneFollower(RedisLink):
             attempt += 1
 
     async def _on_message(self, channel: bytes, data: bytes) -> None:
+        if channel == self.keys.refused(self.hub_id).encode():
+            self.apps.refused(data)
+            return
         if channel != self.keys.bus.encode():  # our channel: the producer's answers
             answer = split_snap(data)
             try:
@@ -272,6 +281,8 @@ class BackplaneFollower(RedisLink):
     # -- loading and repairing
     async def _sync_all(self) -> None:
         """Every document in Redis, loaded or caught up; ours that vanished, gone."""
+        self.hub.config.session_secret = await shared_secret(self.redis, self.keys)
+        await self.apps.refresh(self.redis)  # first: its sessions' documents need keys
         for name in sorted(self._names(await self.redis.hkeys(self.keys.docs))):
             await self._load(name)
 
@@ -360,7 +371,7 @@ class BackplaneFollower(RedisLink):
                 _change(frame)
                 replay.append((seq, frame))
         self.loads += 1
-        doc = self.hub.adopt_document(snapshot, self.link)
+        doc = self.hub.adopt_document(snapshot, self.link, self.apps.is_session(name))
         for seq, frame in replay:
             doc.append_log(seq, frame)
         if not self._apply(name, entries):
@@ -416,6 +427,8 @@ class BackplaneFollower(RedisLink):
                 await self._load(name)
             elif not seq or not seq.isdigit() or int(seq) > doc.seq:
                 await self._repair(name)
+        await self.apps.refresh(self.redis)
+        await self.apps.presence(self.redis)
         for name in sorted(known - set(names)):  # a reset we never heard of
             await self._load(name)
         shown = {item.decode("utf-8", "backslashreplace")[:ERROR_TEXT_MAX] for item in raw_names}

@@ -99,6 +99,33 @@ class Keys:
     def hub(self, hub_id: str) -> str:
         return f"{self.prefix}hub:{hub_id}"
 
+    # per-session apps on any hub (scaleout.apps)
+    @property
+    def apps(self) -> str:
+        """Hash: app name -> JSON ``{"title", "producer"}``."""
+        return f"{self.prefix}apps"
+
+    @property
+    def secret(self) -> str:
+        """The key every hub signs app sessions' page keys with (``Hub.document_key``)."""
+        return f"{self.prefix}session-secret"
+
+    def producer(self, producer_id: str) -> str:
+        """Set while that producer runs (expires ``alive_ttl`` after its last heartbeat)."""
+        return f"{self.prefix}producer:{producer_id}"
+
+    def opens(self, producer_id: str) -> str:
+        """Stream: hubs ask that producer to build a session's document."""
+        return f"{self.prefix}producer:{producer_id}:opens"
+
+    def refused(self, hub_id: str) -> str:
+        """Channel: a producer tells a hub it could not build a session."""
+        return f"{self.prefix}hub:{hub_id}:refused"
+
+    def seen(self, name: str) -> str:
+        """Set by every hub showing session ``name`` to a browser, with a short TTL."""
+        return f"{self.prefix}doc:{name}:seen"
+
 
 #: ``scheme://user:password@``: the password runs to the last '@' of the authority
 _USERINFO = re.compile(r"^([a-z][a-z0-9+.-]*://)([^/@?#]*?):([^/?#]*)@", re.IGNORECASE)

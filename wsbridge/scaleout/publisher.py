@@ -51,6 +51,7 @@ from ..wire.codec import Frame
 from ..wire.envelope import decode_envelope, encode_envelope
 from ..wire.messages import Add, Custom, Message
 from ..wire.requests import Event, Set
+from .apps import AppPublisher, shared_secret
 from .keys import (
     CREATE_LUA,
     PUBLISH_LUA,
@@ -145,9 +146,13 @@ class RedisPublisher(RedisLink):
         self,
         config: BackplaneConfig,
         reset: Callable[[str], None],
+        app_titles: Callable[[], dict[str, str]] = dict,
     ) -> None:
         super().__init__(config)
         self.reset = reset
+        #: the producer's per-session apps (name -> title), served by every hub
+        self.app_titles = app_titles
+        self.apps: AppPublisher | None = None
         self.redis: aioredis.Redis | None = None
         self._reader: aioredis.Redis | None = None
         self._ops: deque[_Op] = deque()
@@ -179,7 +184,10 @@ class RedisPublisher(RedisLink):
         self._create = self.redis.register_script(CREATE_LUA)
         self._snapshot = self.redis.register_script(SNAPSHOT_LUA)
         self._remove = self.redis.register_script(REMOVE_LUA)
+        hub.config.session_secret = await shared_secret(self.redis, self.keys)
+        self.apps = AppPublisher(self, hub, self.app_titles)
         self._spawn(self._write_loop(), self._heartbeat_loop(), self._input_loop())
+        self._spawn(self.apps.run(), self.apps.opens())
 
     async def close(self) -> None:
         """Let queued writes out (bounded), then stop; hubs see ``alive`` lapse."""
@@ -256,6 +264,10 @@ class RedisPublisher(RedisLink):
         ]
         bus = bus_payload({"t": "remove", "doc": name, "epoch": epoch})
         self._push(_Op("remove", name, epoch, 0, [*keys, name, epoch, bus]))
+
+    def unpublish(self, name: str) -> None:
+        """Remove ``name`` from Redis (our hub freed it: a per-session app's document)."""
+        self._removed(name)
 
     def _answer(self, session: str, frame: Frame) -> None:
         """An answer to another hub's session, on that hub's channel."""
@@ -470,8 +482,7 @@ class PublishingHub:
         self, name: str, spec: Add, producer: Producer, title: str = "", ephemeral: bool = False
     ) -> Document:
         doc = self.hub.create_document(name, spec, producer, title, ephemeral)
-        if not doc.ephemeral:
-            self.publisher._created(doc)
+        self.publisher._created(doc)  # app sessions too: any hub serves them (scaleout.apps)
         return doc
 
     def publish(self, name: str, message: Message, trusted: bool = False) -> int | None:
