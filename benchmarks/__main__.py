@@ -1,6 +1,7 @@
 """Run every benchmark in one process and print one table.
 
     python -m benchmarks [--quick] [--json out.json] [--only stream,producer]
+    python -m benchmarks --only scaleout --hubs 1,2,4,8 --viewers 1000
 
 Each benchmark module has ``run(quick) -> list[row]`` (see ``_common.row``);
 ratios are always wsbridge / raw Tornado measured in this same run.
@@ -111,7 +112,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only", default="", help=f"comma-separated subset of: {', '.join(BENCHMARKS)}"
     )
+    parser.add_argument(
+        "--hubs",
+        default="1,2",
+        help="scaleout: comma-separated hub counts on Redis (default 1,2), e.g. 1,2,4,8",
+    )
+    parser.add_argument(
+        "--viewers",
+        type=int,
+        default=None,
+        help="scaleout: viewers per hub (default 400, --quick 100)",
+    )
     args = parser.parse_args(argv)
+    try:
+        hubs = [int(h) for h in args.hubs.split(",") if h.strip()]
+    except ValueError:
+        parser.error(f"--hubs takes comma-separated counts, not {args.hubs!r}")
+    if not hubs or min(hubs) < 1 or (args.viewers is not None and args.viewers < 1):
+        parser.error("--hubs and --viewers need counts >= 1")
+    options: dict[str, dict[str, Any]] = {"scaleout": {"hubs": hubs, "viewers": args.viewers}}
     names = [n.strip() for n in args.only.split(",") if n.strip()] or list(BENCHMARKS)
     unknown = [n for n in names if n not in BENCHMARKS]
     if unknown:
@@ -124,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         try:
             module = importlib.import_module(BENCHMARKS[name])
-            got = module.run(args.quick)
+            got = module.run(args.quick, **options.get(name, {}))
             rows.extend(got)
             for r in got:
                 print("   " + table([r]).splitlines()[-1], file=sys.stderr, flush=True)

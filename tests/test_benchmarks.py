@@ -40,3 +40,12 @@ def test_runner_prints_a_table_and_writes_json(tmp_path: Path) -> None:
     assert benches == {"producer", "memory"}
     for r in data["results"]:
         assert r["wsbridge"] is not None and r["wsbridge"] > 0
+
+
+@pytest.mark.parametrize("bad", [["--hubs", "a,b"], ["--hubs", "0"], ["--viewers", "0"]])
+def test_scaleout_options_are_checked(bad: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    from benchmarks.__main__ import main
+
+    with pytest.raises(SystemExit) as info:
+        main(["--only", "scaleout", *bad])
+    assert info.value.code == 2 and "--hubs" in capsys.readouterr().err
