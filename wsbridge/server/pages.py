@@ -240,7 +240,8 @@ _INDEX = """<!doctype html>
 <title>{title}</title>
 <link rel="stylesheet" href="static/wsbridge.css"></head>
 <body><header class="wsbridge-header"><h1>{title}</h1></header>
-{dev}<main class="wsbridge-landing"><ul class="wsbridge-index wsbridge-page-cards">{items}</ul></main>
+{dev}<main class="wsbridge-landing">
+<ul class="wsbridge-index wsbridge-page-cards">{items}</ul></main>
 </body></html>
 """
 
@@ -289,7 +290,8 @@ def render_index(
     dev = ""
     if dev_error is not None:
         dev = (
-            '<div class="wsbridge-dev wsbridge-dev-static" role="alert"><div class="wsbridge-dev-box">'
+            '<div class="wsbridge-dev wsbridge-dev-static" role="alert">'
+            '<div class="wsbridge-dev-box">'
             f'<p class="wsbridge-dev-title">{html.escape(dev_error.get("title", ""))}</p>'
             f'<pre class="wsbridge-dev-text">{html.escape(dev_error.get("text", ""))}</pre>'
             "<p>Reload this page once the app runs again.</p></div></div>\n"
