@@ -274,7 +274,7 @@ def invalid_cases() -> list[tuple[str, bool, bytes, str]]:
             False,
             b'{"v":1,"type":"hello","doc":"d","query":{"a":1}}',
             "invalid_value",
-        ),  # noqa: E501
+        ),
         ("short_binary", True, b"\x01\x00", "bad_frame"),
         ("header_too_long", True, struct.pack("<I", 1000) + b'{"v":1}', "bad_frame"),
         ("misaligned_buffer", True, binary(stream(offset=4), bytes(16), offset=4), "bad_frame"),
