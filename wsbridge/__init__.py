@@ -50,6 +50,9 @@ _EXPORTS: dict[str, str] = {
     "Tabs": "wsbridge.widgets.layout",
     "Model": "wsbridge.widgets.model",
     "Plot": "wsbridge.widgets.plot",
+    "Query": "wsbridge.widgets.query",
+    "Session": "wsbridge.widgets.session",
+    "session": "wsbridge.widgets.session",
     "DataSource": "wsbridge.widgets.source",
     "Table": "wsbridge.widgets.table",
 }
@@ -75,9 +78,11 @@ __all__ = [
     "Plot",
     "Progress",
     "ProtocolError",
+    "Query",
     "RangeSlider",
     "Row",
     "Select",
+    "Session",
     "Slider",
     "Sparkline",
     "StateError",
@@ -88,6 +93,7 @@ __all__ = [
     "Widget",
     "WsbridgeError",
     "__version__",
+    "session",
 ]
 
 
@@ -130,6 +136,8 @@ if TYPE_CHECKING:  # what a type checker and an IDE see
     from .widgets.layout import Card, Column, Grid, Row, Tabs
     from .widgets.model import Model
     from .widgets.plot import Plot
+    from .widgets.query import Query
+    from .widgets.session import Session, session
     from .widgets.source import DataSource
     from .widgets.table import Table
     from .wire.codec import PROTOCOL_VERSION

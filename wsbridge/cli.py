@@ -174,6 +174,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("app", help="the Python file to run")
     _add_server_options(serve)
     serve.add_argument("--open", action="store_true", help="open the first dashboard in a browser")
+    serve.add_argument(
+        "--dev",
+        action="store_true",
+        help="development mode: run APP again whenever it (or a module it imports from its "
+        "folder) is saved; open pages get the new version without a reload, and an error "
+        "is shown in them with its traceback (this machine only: docs/security.md)",
+    )
     redis = serve.add_mutually_exclusive_group()
     redis.add_argument(
         "--redis",
@@ -446,6 +453,8 @@ def _cmd_serve(args: argparse.Namespace, stop: threading.Event) -> int:
     if started is None:
         return 1
     bridge, token = started
+    if args.dev:
+        return _serve_dev(args, script, bridge, token, stop)
     try:
         try:
             _run_app(script, bridge)
@@ -480,6 +489,41 @@ def _cmd_serve(args: argparse.Namespace, stop: threading.Event) -> int:
             _open_browser(_with_token(first, token))
         _wait(stop, bridge)
     finally:
+        bridge.stop()
+    return 0
+
+
+def _serve_dev(
+    args: argparse.Namespace, script: str, bridge: Bridge, token: str | None, stop: threading.Event
+) -> int:
+    """``serve --dev``: run the app, then again on every save, until Ctrl-C
+    (``runtime/devserver.py``). A run that fails keeps the server up (the
+    previous version serving, the error shown in the pages and here)."""
+    from .runtime.devserver import DevServer
+
+    if not is_loopback(args.host):
+        print(
+            f"{_PROG}: --dev shows your app's tracebacks (source lines, file paths) to every "
+            "viewer; use it on a machine and network you trust",
+            file=sys.stderr,
+            flush=True,
+        )
+    dev = DevServer(script, bridge, prog=_PROG)
+    try:
+        dev.run()
+        base = bridge.url
+        print(f"Serving {args.app} at {_with_token(base, token)} (reloads on save)", flush=True)
+        for name in bridge.dashboards:
+            page = _with_token(f"{base}d/{urllib.parse.quote(name)}", token)
+            print(f"  {name}: {page}", flush=True)
+        print("Press Ctrl-C to stop.", file=sys.stderr, flush=True)
+        if args.open:
+            names = list(bridge.dashboards)
+            first = f"{base}d/{urllib.parse.quote(names[0])}" if names else base
+            _open_browser(_with_token(first, token))
+        dev.serve(stop)
+    finally:
+        dev.close()
         bridge.stop()
     return 0
 

@@ -59,15 +59,15 @@ def test_pages_list_peer_hubs_after_their_own_base() -> None:
         bridge.dashboard("main", wb.Column())
         bridge.app("solo", lambda dash: wb.Column())
         body = http_get(bridge.url + "d/main")[2]
-        assert 'connect([base, ...["http://hub-b:8001/", ' in body
+        assert 'new Client([base, ...["http://hub-b:8001/", ' in body
         # exact in a script (no HTML entities), and no way out of it
         assert '"https://hub-c/x/?a=1\\u0026b=\\u003c/script\\u003e"]' in body
         assert body.count("</script>") == 1
         # a per-session app's document lives in this process only
-        assert "connect([base, ...[]]" in http_get(bridge.url + "d/solo")[2]
+        assert "new Client([base, ...[]]" in http_get(bridge.url + "d/solo")[2]
     with wb.Bridge() as bridge:
         bridge.dashboard("main", wb.Column())
-        assert "connect([base, ...[]]" in http_get(bridge.url + "d/main")[2]
+        assert "new Client([base, ...[]]" in http_get(bridge.url + "d/main")[2]
 
 
 def test_page_names_its_document_exactly_in_the_script() -> None:

@@ -219,6 +219,14 @@ def valid_cases() -> list[tuple[str, p.Message]]:
         ("event", p.Event(model="m5", name="click")),
         ("custom_client", p.Custom(model="m9", content={"at": [3, 4]})),
         ("ack", p.Ack(seq=52)),
+        (
+            "notify",
+            p.Notify(text="saved <b>", level="success", duration=4.0, time=1.7e12, seq=53),
+        ),
+        ("notify_session", p.Notify(text="only you", level="error", duration=None, time=1.0)),
+        ("dev_error", p.Dev(error={"title": "app.py raised X", "text": "Traceback ...\nX"})),
+        ("dev_clear", p.Dev(error=None)),
+        ("hello_query", p.Hello(doc="solo~k", key="kk", query={"view": "map", "year": "2024"})),
     ]
 
 
@@ -259,6 +267,13 @@ def invalid_cases() -> list[tuple[str, bool, bytes, str]]:
             False,
             b'{"v":1,"type":"patch","seq":3,"model":"m","state":{},"first":4}',
             "bad_message",
+        ),
+        ("notify_level", False, b'{"v":1,"type":"notify","text":"a","level":"x"}', "bad_message"),
+        (
+            "hello_query",
+            False,
+            b'{"v":1,"type":"hello","doc":"d","query":{"a":1}}',
+            "invalid_value",
         ),
         ("short_binary", True, b"\x01\x00", "bad_frame"),
         ("header_too_long", True, struct.pack("<I", 1000) + b'{"v":1}', "bad_frame"),

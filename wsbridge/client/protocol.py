@@ -23,7 +23,17 @@ import numpy as np
 from ..errors import ProtocolError, StateError
 from ..hub.state import DocumentState
 from ..wire.codec import SEQUENCED, Frame, decode, encode
-from ..wire.messages import Custom, Error, Message, Patch, Sequenced, Snapshot, Welcome
+from ..wire.messages import (
+    Custom,
+    Dev,
+    Error,
+    Message,
+    Notify,
+    Patch,
+    Sequenced,
+    Snapshot,
+    Welcome,
+)
 from ..wire.requests import Ack, Event, Hello, Set
 
 __all__ = ["FATAL_CLOSE_CODES", "ClientConnection"]
@@ -60,6 +70,11 @@ class ClientConnection:
         self.errors: list[Error] = []
         #: custom messages from views' models, most recent last (bounded)
         self.customs: deque[Custom] = deque(maxlen=max_customs)
+        #: notifications (``notify``: to every viewer, or to this session only),
+        #: most recent last (bounded like ``customs``)
+        self.notifications: deque[Notify] = deque(maxlen=max_customs)
+        #: the app's current error under ``wsbridge serve --dev`` (``dev``), if any
+        self.dev_error: dict[str, str] | None = None
         self.needs_resync = False
         self.close_code: int | None = None
         self.close_reason = ""
@@ -174,6 +189,12 @@ class ClientConnection:
         if isinstance(message, Error):
             self.errors.append(message)
             return [message]
+        if isinstance(message, Dev):
+            self.dev_error = message.error
+            return [message]
+        if isinstance(message, Notify) and message.seq is None:  # to this session only
+            self.notifications.append(message)
+            return [message]
         if message.type not in SEQUENCED:
             raise ProtocolError("bad_message", f"a hub does not send {message.type!r}")
         if self.needs_resync or self.welcome is None:
@@ -208,6 +229,8 @@ class ClientConnection:
             return []
         if isinstance(message, Custom):
             self.customs.append(message)
+        elif isinstance(message, Notify):
+            self.notifications.append(message)
         return [message]
 
     def connection_closed(self, code: int | None, reason: str | None = "") -> None:

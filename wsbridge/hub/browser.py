@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ProtocolError
 from ..logs import log_limited
-from ..wire.codec import decode, encode
-from ..wire.messages import Custom, Message, Welcome
+from ..wire.codec import Frame, decode, encode
+from ..wire.messages import Custom, Dev, Message, Welcome
 from ..wire.requests import Ack, Event, Hello, Set
 from .config import HubConfig, token_valid
 from .document import Document
@@ -42,7 +42,9 @@ class BrowserSide:
         pending_input_bytes: int
         admitted: int
         pending: int
-        open_document: Callable[[str, str], bool]
+        open_document: Callable[[str, str, dict[str, str] | None], bool]
+        dev_mode: bool
+        dev_frame: Frame | None
         _departed: dict[str, Session]
         _opening: dict[str, list[tuple[Session, Hello]]]
 
@@ -283,6 +285,8 @@ class BrowserSide:
         else:
             for frame in replay:
                 session.push(frame, force=True)
+        if self.dev_mode:  # --dev: the app's current error, or that there is none
+            session.push(self.dev_frame or encode(Dev(error=None)), force=True)
         if doc.gone is not None:  # the last state is shown, but say it is stale
             self._error(session, "producer_gone", doc.gone, force=True)
 
@@ -297,7 +301,7 @@ class BrowserSide:
         waiting = self._opening.get(name)
         if waiting is None:
             try:
-                opening = self.open_document(name, session.address)
+                opening = self.open_document(name, session.address, hello.query)
             except ProtocolError as exc:
                 self._refuse(session, exc)
                 return

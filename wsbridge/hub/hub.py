@@ -28,8 +28,10 @@ from ..logs import clip, log_limited
 from ..wire.codec import Frame, encode
 from ..wire.messages import (
     Add,
+    Dev,
     Error,
     Message,
+    Notify,
     Patch,
     Sequenced,
     Snapshot,
@@ -85,6 +87,12 @@ class Hub(BrowserSide):
         self.open_document = hooks.open_document
         #: per-session documents being created for a hello: name -> the hellos waiting
         self._opening: dict[str, list[tuple[Session, Hello]]] = {}
+        #: development mode (``wsbridge serve --dev``, :meth:`set_dev`): every
+        #: session gets the app's current error (a ``dev`` message) after its
+        #: welcome; never set otherwise, so no other hub sends a traceback
+        self.dev_mode = False
+        self.dev_error: dict[str, str] | None = None
+        self.dev_frame: Frame | None = None
 
     # -- producer side
     def create_document(
@@ -141,6 +149,8 @@ class Hub(BrowserSide):
         for session, _ in self._opening.pop(name, ()):
             if session.closed:
                 continue
+            if self.dev_frame is not None:  # the factory's traceback (--dev)
+                session.push(self.dev_frame, force=True)
             if busy:
                 self._refuse(session, ProtocolError("too_many_clients", text))
             else:
@@ -318,6 +328,29 @@ class Hub(BrowserSide):
         self._error(session, code, text, ref)
         if model is not None and properties:
             self.reply_state(name, session_id, model, properties)
+
+    def notify_session(self, name: str, session_id: str, message: Notify) -> None:
+        """A notification for one session of ``name`` only (``message.seq``
+        None: it does not advance the client's seq, and nobody else gets it).
+        Dropped when that session is gone: notifications are transient."""
+        session = self.sessions.get(session_id)
+        if session is None or session.doc is None or session.doc.name != name:
+            return
+        if message.seq is not None:
+            message = dataclasses.replace(message, seq=None)
+        session.push(encode(message))
+
+    def set_dev(self, error: dict[str, str] | None) -> None:
+        """Development mode (``wsbridge serve --dev``): the app's current error
+        (``{"title", "text"}``, plain text) or None once it ran again; sent to
+        every session now, and to each one joining after its welcome."""
+        self.dev_mode = True
+        self.dev_error = error
+        self.dev_frame = encode(Dev(error=error)) if error is not None else None
+        frame = self.dev_frame or encode(Dev(error=None))
+        for session in self.sessions.values():
+            if session.doc is not None and not session.closed and session.close_code is None:
+                session.push(frame, force=True)
 
     def reply_state(self, name: str, session_id: str, model: str, properties: list[str]) -> None:
         """A ``reply`` patch: the canonical values of ``properties``, to one session."""

@@ -31,7 +31,7 @@ from ..errors import ProtocolError, StateError, clip_error
 from ..logs import clip, log_limited
 from ..wire.codec import Frame, encode
 from ..wire.envelope import PUBLISHABLE, decode_envelope, encode_envelope
-from ..wire.messages import Add, Custom, Error, Message
+from ..wire.messages import Add, Custom, Error, Message, Notify
 from ..wire.requests import Event, Set
 from .hub import Hub
 
@@ -241,6 +241,12 @@ class ProducerLink:
                     env["model"],
                     [p for p in props if isinstance(p, str)],
                 )
+        elif kind == "notify":
+            message = env["message"]
+            if not isinstance(message, Notify):
+                raise ProtocolError("bad_message", "notify.message must be a notify")
+            if self._check_owner(kind, env["doc"]):
+                hub.notify_session(env["doc"], env["session"], message)
         elif kind == "done":
             if self.in_flight[env["session"]] > 0:  # only what this producer was given
                 self.in_flight[env["session"]] -= 1

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ..wire.messages import Add, Custom, Message
+from ..wire.messages import Add, Custom, Message, Notify
 from ..wire.requests import Event, Set
 
 __all__ = ["HubHooks", "HubPort", "Producer", "SessionEdge"]
@@ -64,6 +64,10 @@ class HubPort(Protocol):
 
     def input_done(self, session_id: str) -> None:
         """One browser input of ``session_id`` has been handled by the producer."""
+        ...
+
+    def notify_session(self, name: str, session_id: str, message: Notify) -> None:
+        """Send one session of document ``name`` a notification (not sequenced)."""
         ...
 
 
@@ -113,7 +117,7 @@ def _nothing() -> None:
     return None
 
 
-def _no_document(name: str, address: str) -> bool:
+def _no_document(name: str, address: str, query: dict[str, str] | None) -> bool:
     return False
 
 
@@ -127,10 +131,11 @@ class HubHooks:
     #: called after a browser set's echo is written and before its patch goes
     #: to the other sessions (docs/performance.md#yielding-the-cpu-after-the-echo)
     after_echo: Callable[[], None] = _nothing
-    #: ``open_document(name, address)``: a ``hello`` with a valid key
+    #: ``open_document(name, address, query)``: a ``hello`` with a valid key
     #: (``Hub.document_key``) named per-session document ``name``, which the
     #: hub does not have; True when the embedding will create it (the hello
     #: then waits for ``Hub.create_document``, or ``Hub.open_failed``), False
     #: when it knows no such document; a ``ProtocolError`` refuses the hello
-    #: (a limit). ``address`` is the client's (``Bridge``: per-session apps)
-    open_document: Callable[[str, str], bool] = _no_document
+    #: (a limit). ``address`` is the client's (``Bridge``: per-session apps),
+    #: ``query`` the page's address query (``hello.query``, checked) or None
+    open_document: Callable[[str, str, dict[str, str] | None], bool] = _no_document

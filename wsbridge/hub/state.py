@@ -16,6 +16,7 @@ from ..wire.messages import (
     Add,
     Custom,
     Message,
+    Notify,
     Patch,
     Sequenced,
     Snapshot,
@@ -115,6 +116,8 @@ class DocumentState:
         elif isinstance(message, Custom):
             if message.model not in self.models:
                 raise StateError(f"custom message for unknown model {message.model!r}")
+        elif isinstance(message, Notify):
+            pass  # sequenced, but it changes no state: only the seq
         elif not isinstance(message, Snapshot):
             raise StateError(f"{message.type} does not change a document")
         return message

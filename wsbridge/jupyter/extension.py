@@ -27,12 +27,10 @@ Jupyter's origin rules (``WebSocketMixin.check_origin``) apply.
 from __future__ import annotations
 
 import asyncio
-import html
 import inspect
 import json
 import logging
 import re
-import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
@@ -48,7 +46,14 @@ from ..hub.document import Document
 from ..hub.hub import Hub
 from ..server.app import edge_hooks
 from ..server.config import ServerConfig
-from ..server.pages import _INDEX, BOKEH_DIR, STATIC_DIR, StaticHandler, render_page
+from ..server.pages import (
+    BOKEH_DIR,
+    STATIC_DIR,
+    StaticHandler,
+    render_index,
+    render_nav,
+    render_page,
+)
 from ..server.producers import ProducerHandler, close_producers
 from ..server.socket import WebSocketHandler
 from .discovery import KERNEL_HEADER
@@ -180,6 +185,12 @@ class _HubMixin:
     def _titles(self) -> dict[str, str]:
         return {name: doc.state.title or name for name, doc in self.hub.documents.items()}
 
+    def _pages(self) -> list[tuple[str, str]]:
+        """The navigation bar's and the landing page's entries: the shared
+        documents (not per-session ones), by name."""
+        docs = self.hub.documents.items()
+        return sorted((n, d.state.title or n) for n, d in docs if not d.ephemeral)
+
 
 class IndexHandler(_HubMixin, JupyterHandler):
     """``wsbridge/``: the documents published by kernels, as links."""
@@ -190,12 +201,8 @@ class IndexHandler(_HubMixin, JupyterHandler):
     @tornado.web.authenticated
     @authorized
     def get(self) -> None:
-        items = "".join(
-            f'<li><a href="d/{urllib.parse.quote(n, safe="")}">{html.escape(t)}</a></li>'
-            for n, t in sorted(self._titles().items())
-        )
         self.set_header("Cache-Control", "no-store")
-        self.finish(_INDEX.format(items=items or "<li>No dashboards yet.</li>"))
+        self.finish(render_index("wsbridge", self._pages()))
 
 
 class SlashHandler(JupyterHandler):
@@ -224,7 +231,8 @@ class PageHandler(_HubMixin, JupyterHandler):
             raise tornado.web.HTTPError(404)
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.set_header("Cache-Control", "no-store")
-        self.finish(render_page(titles[name], "../", name))
+        nav = render_nav("wsbridge", "../", self._pages(), name)
+        self.finish(render_page(titles[name], "../", name, nav=nav))
 
 
 class StatsHandler(_HubMixin, APIHandler):

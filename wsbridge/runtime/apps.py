@@ -16,28 +16,46 @@ import secrets
 import threading
 from collections import Counter
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import ProtocolError
 from ..hub.hub import Hub
 from ..logs import log_limited
 from ..widgets.dashboard import Dashboard
 from ..widgets.model import Model, _as_model
+from ..wire.messages import Notify
 from .handoff import Worker
 
 if TYPE_CHECKING:
     from .bridge import HubBackend
 
-__all__ = ["AppHosting"]
+__all__ = ["AppHosting", "Factory", "Staging"]
 
 log = logging.getLogger("wsbridge.bridge")
+
+#: a per-session app's factory: ``factory(dash)`` builds the session's document
+Factory = Callable[[Dashboard], Any]
+
+
+class Staging(Protocol):
+    """Where ``bridge.dashboard`` and ``bridge.app`` put what they register
+    while ``wsbridge serve --dev`` runs the app file (``runtime/devserver.py``):
+    published only once the whole run succeeded, so a failing run leaves the
+    previous version serving."""
+
+    def dashboard(self, dash: Dashboard) -> None: ...
+
+    def app(self, name: str, factory: Factory, title: str, nav: bool) -> None: ...
 
 
 class AppHosting:
     """Per-session apps; the bridge's lock, loop and callbacks thread are its own."""
 
     #: per-session apps: name -> (factory, title); see :meth:`app`
-    apps: dict[str, tuple[Callable[[Dashboard], Any], str]]
+    apps: dict[str, tuple[Factory, str]]
+    #: called (on the callbacks thread) with the app's name and the exception
+    #: when a factory raises (``wsbridge serve --dev`` shows it in the pages)
+    _on_app_error: Callable[[str, BaseException], None] | None
     _app_sessions: dict[str, Dashboard]
     #: per-session app documents built or being built -> the client address
     #: that opened each, and how many per address (on the loop)
@@ -50,6 +68,8 @@ class AppHosting:
         _lock: threading.RLock
         _callbacks: Worker | None
         backend: HubBackend
+        _pages: dict[str, bool]
+        _stage: Staging | None
 
         @property
         def hub(self) -> Hub | None: ...
@@ -66,6 +86,8 @@ class AppHosting:
 
         def _threadsafe(self, fn: Callable[..., Any], *args: Any) -> None: ...
 
+        def _notify_session(self, doc: str, session: str, message: Notify) -> None: ...
+
     def _init_apps(self, max_app_sessions: int, max_app_sessions_per_address: int) -> None:
         if max_app_sessions < 1 or max_app_sessions_per_address < 1:
             raise ValueError("max_app_sessions and max_app_sessions_per_address must be >= 1")
@@ -75,11 +97,16 @@ class AppHosting:
         self._app_per_address = Counter()
         self.max_app_sessions = max_app_sessions
         self.max_app_sessions_per_address = max_app_sessions_per_address
+        self._on_app_error = None
 
-    def app(self, name: str, factory: Callable[[Dashboard], Any], title: str | None = None) -> None:
+    def app(self, name: str, factory: Factory, title: str | None = None, nav: bool = True) -> None:
         """A per-session app at ``url + "d/" + name``: each page load gets its own
         document, built by ``factory(dash)`` (which may return the root layout)
-        when the page's WebSocket joins it.
+        when the page's WebSocket joins it. ``dash.query`` holds the page's
+        address query by then (strings, bounded), so a bookmarked address
+        builds the same view; what the app sets there shows in that page's
+        address. ``nav=False`` leaves it out of the navigation bar and the
+        landing page.
 
         Every viewer has their own state, as with Bokeh's and Panel's
         sessions, and only the page that opened a session can join it (the
@@ -92,8 +119,13 @@ class AppHosting:
         Dashboard(name)  # validates the name
         if "~" in name:
             raise ValueError("an app name cannot contain '~' (it names its sessions)")
+        stage = self._stage
+        if stage is not None:  # --dev: registered once the whole app file ran
+            stage.app(name, factory, title or name, nav)
+            return
         with self._lock:
             self.apps[name] = (factory, title or name)
+            self._pages[name] = nav
 
     def _open_app(self, name: str) -> str | None:
         """For the page handler: a new session's document name for app ``name``
@@ -103,7 +135,7 @@ class AppHosting:
             return None  # neither ours nor offered through the backplane we follow
         return f"{name}~{secrets.token_urlsafe(12)}"
 
-    def _join_app(self, name: str, address: str) -> bool:
+    def _join_app(self, name: str, address: str, query: dict[str, str] | None = None) -> bool:
         """On the loop (``HubHooks.open_document``): a page with its key joins
         session ``name`` the hub does not have; build it on the callbacks thread.
 
@@ -128,16 +160,19 @@ class AppHosting:
         self._app_owners[name] = address
         self._app_per_address[address] += 1
         try:
-            callbacks.call(self._new_app_session, app, name)
+            callbacks.call(self._new_app_session, app, name, query)
         except RuntimeError:  # shut down meanwhile
             self._app_closed(name)
             return False
         return True
 
-    def _new_app_session(self, app: str, name: str) -> None:
-        # on the callbacks thread: user code must not run on the hub's loop
-        factory, title = self.apps[app]
+    @staticmethod
+    def _build_app(
+        app: str, factory: Factory, name: str, title: str, query: dict[str, str] | None
+    ) -> Dashboard:
+        """Session ``name`` of ``app``, built by its factory (which may raise)."""
         dash = Dashboard(name, title=title)
+        dash._initial_query = dict(query or {})
         try:
             root = _as_model(factory(dash))  # an ipywidgets root becomes its mirror
             if isinstance(root, Model):
@@ -145,11 +180,25 @@ class AppHosting:
                 dash.add(root)
             elif dash.root is None:
                 raise TypeError(f"the factory of app {app!r} must return its root layout (a Model)")
+        except BaseException:
+            dash._release()
+            raise
+        return dash
+
+    def _new_app_session(self, app: str, name: str, query: dict[str, str] | None = None) -> None:
+        # on the callbacks thread: user code must not run on the hub's loop
+        entry = self.apps.get(app)
+        try:
+            if entry is None:  # removed meanwhile (wsbridge serve --dev)
+                raise LookupError(f"app {app!r} is gone")
+            dash = self._build_app(app, entry[0], name, entry[1], query)
         except Exception as exc:
             log_limited(
                 log, logging.ERROR, f"app {app}", "app %r failed to start", app, exc_info=exc
             )
-            dash._release()
+            hook = self._on_app_error
+            if hook is not None:
+                hook(app, exc)
             self._threadsafe(self._app_failed, name)
             return
         with self._lock:

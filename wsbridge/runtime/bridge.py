@@ -32,8 +32,8 @@ from ..jupyter.display import index_html
 from ..server.config import ServerConfig
 from ..widgets.dashboard import Dashboard
 from ..widgets.model import Model
-from ..wire.messages import Add, Message, Stream
-from .apps import AppHosting
+from ..wire.messages import Add, Message, Notify, Stream
+from .apps import AppHosting, Factory, Staging
 from .embedded import EmbeddedHub, is_loopback
 from .handoff import Batch, Handoff, Worker
 from .input import EmbeddedProducer
@@ -135,6 +135,7 @@ class Bridge(AppHosting):
         session_grace: float = 30.0,
         max_app_sessions: int = 1_000,
         max_app_sessions_per_address: int = 100,
+        title: str = "wsbridge",
         producer_token: str | None = None,
         backplane: str | BackplaneConfig | None = None,
         follow: str | BackplaneConfig | None = None,
@@ -144,12 +145,21 @@ class Bridge(AppHosting):
         """``limits``: any limit of :class:`~wsbridge.hub.config.HubConfig` or
         :class:`~wsbridge.server.config.ServerConfig` by its field name
         (``max_clients=100``, ``max_message_size=...``, ``write_timeout=...``;
-        docs/security.md lists each with its default)."""
+        docs/security.md lists each with its default). ``title`` heads the
+        pages' navigation bar and the landing page."""
         if hub not in ("auto", "embedded", "jupyter"):
             raise ValueError(f"hub must be 'auto', 'embedded' or 'jupyter', not {hub!r}")
         given = {k: v for k, v in locals().items() if k in _DEFAULTS and v != _DEFAULTS[k]}
         hub_limits, server_limits = _split_limits(limits)
         self.dashboards: dict[str, Dashboard] = {}
+        #: what the navigation bar and the landing page are headed with
+        self.title = title
+        #: dashboards and apps in the order they were first registered -> listed
+        #: in the navigation bar and on the landing page (``nav``)
+        self._pages: dict[str, bool] = {}
+        #: under ``wsbridge serve --dev`` while the app file runs: what it
+        #: registers waits there until the whole run succeeded (runtime/devserver.py)
+        self._stage: Staging | None = None
         self._init_apps(max_app_sessions, max_app_sessions_per_address)
         #: the dashboard served at ``url`` itself (``wsbridge demo``), if any
         self.index: str | None = None
@@ -198,6 +208,8 @@ class Bridge(AppHosting):
             **server_limits,
             index=lambda: self.index,
             titles=self._titles,
+            pages=self._nav_pages,
+            site_title=lambda: self.title,
             open_app=self._open_app,
             health=lambda: self.backend.health(),
         )
@@ -272,6 +284,19 @@ class Bridge(AppHosting):
     def _app_titles(self) -> dict[str, str]:
         """Our per-session apps: name -> title (any thread)."""
         return {name: title for name, (_, title) in dict(self.apps).items()}
+
+    def _nav_pages(self) -> list[tuple[str, str]]:
+        """The navigation bar's and the landing page's entries, ``(name, title)``:
+        our dashboards and apps in the order they were registered, less those
+        with ``nav=False``, then what remote producers published here, by name."""
+        titles = self._titles()
+        ours = [(n, titles[n]) for n, nav in list(self._pages.items()) if nav and n in titles]
+        others = sorted((n, t) for n, t in titles.items() if n not in self._pages)
+        return ours + others
+
+    def _notify_session(self, doc: str, session: str, message: Notify) -> None:
+        """A notification for one session of ``doc`` (``wb.session().notify``)."""
+        self._to_hub(lambda hub: hub.notify_session(doc, session, message))
 
     # -- life cycle
     @property
@@ -373,17 +398,24 @@ class Bridge(AppHosting):
 
     # -- documents
     def dashboard(
-        self, name: str, root: Model | None = None, title: str | None = None
+        self, name: str, root: Model | None = None, title: str | None = None, nav: bool = True
     ) -> Dashboard:
         """A shared document, served at ``url + "d/" + name``.
 
         Calling it again with the same name replaces the dashboard: its
         viewers get the new one (a new epoch, so a fresh snapshot).
+        ``nav=False`` leaves it out of the navigation bar and the landing page.
         """
         if isinstance(name, str) and "~" in name:
             raise ValueError(f"'~' names the sessions of apps, not dashboards: {name!r:.80}")
-        dash = Dashboard(name, root, title or name)
+        dash = Dashboard(name, root, title or name, nav=nav)
+        stage = self._stage
+        if stage is not None:  # --dev: published once the whole app file ran
+            dash._bridge = self
+            stage.dashboard(dash)
+            return dash
         with self._lock:
+            self._pages[name] = nav
             old = self.dashboards.get(name)
             if old is not None:
                 old._release()
@@ -392,6 +424,55 @@ class Bridge(AppHosting):
             if self.running:
                 self._publish_dashboard(dash)
         return dash
+
+    def _replace_documents(
+        self,
+        dashboards: dict[str, Dashboard],
+        apps: dict[str, tuple[Factory, str, bool]],
+        sessions: dict[str, Dashboard],
+        pages: dict[str, bool],
+    ) -> None:
+        """``wsbridge serve --dev`` after a good run: serve exactly what it made.
+
+        ``dashboards`` replace ours (each viewer gets the new document: a new
+        epoch, so a fresh snapshot, on the same connection); dashboards the
+        run did not make are removed (their viewers are told, close 1008).
+        ``apps`` replace the apps; ``sessions`` are open app sessions rebuilt
+        by the new factories (same names, so their pages stay connected), and
+        the sessions of apps that are gone are closed. ``pages`` is the new
+        order of the navigation bar.
+        """
+        removed: list[str] = []
+        with self._lock:
+            for name in [n for n in self.dashboards if n not in dashboards]:
+                self.dashboards.pop(name)._release()
+                removed.append(name)
+            for name, dash in dashboards.items():
+                old = self.dashboards.get(name)
+                if old is not None:
+                    old._release()
+                self.dashboards[name] = dash
+                dash._bridge = self
+                if self.running:
+                    self._publish_dashboard(dash)
+            self.apps = {name: (factory, title) for name, (factory, title, _) in apps.items()}
+            for name, dash in sessions.items():
+                old = self._app_sessions.get(name)
+                if old is None:  # its page left meanwhile: nobody to show it to
+                    dash._release()
+                    continue
+                old._release()
+                self._app_sessions[name] = dash
+                dash._bridge = self
+                if self.running:
+                    self._publish_dashboard(dash, ephemeral=True)
+            for name in [n for n in self._app_sessions if n.partition("~")[0] not in apps]:
+                self._app_sessions.pop(name)._release()
+                removed.append(name)
+                self._threadsafe(self._app_closed, name)
+            self._pages = dict(pages)
+        for name in removed:
+            self._to_hub(_remover(name))
 
     def _publish_dashboard(self, dash: Dashboard, ephemeral: bool = False) -> None:
         def create(spec: Add) -> None:
@@ -541,11 +622,20 @@ class Bridge(AppHosting):
         return result.result(timeout)
 
 
+def _remover(name: str) -> Callable[[HubPort], None]:
+    """``remove_document(name)`` for ``Bridge._to_hub``."""
+
+    def remove(hub: HubPort) -> None:
+        hub.remove_document(name, "removed from the app")
+
+    return remove
+
+
 #: the defaults of ``Bridge()``: with only these, ``hub="auto"`` may pick a Jupyter server's hub
 _DEFAULTS = {
     name: param.default
     for name, param in inspect.signature(Bridge.__init__).parameters.items()
-    if param.default is not inspect.Parameter.empty and name != "hub"
+    if param.default is not inspect.Parameter.empty and name not in ("hub", "title")
 }
 
 #: what ``Bridge(**limits)`` may set: the plain limits of each config (not the

@@ -51,7 +51,7 @@ class EmbeddedHub:
         producer_token: str | None,
         session_grace: float,
         on_backplane_reset: Callable[[str], None],
-        open_document: Callable[[str, str], bool] | None = None,
+        open_document: Callable[[str, str, dict[str, str] | None], bool] | None = None,
         app_titles: Callable[[], dict[str, str]] = dict,
     ) -> None:
         self.host = host

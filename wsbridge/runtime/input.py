@@ -89,7 +89,13 @@ class EmbeddedProducer:
                 self._left.discard(session)
         try:
             if not left:
-                fn(doc, session, msg)
+                bridge = self.bridge
+                dash = bridge.dashboards.get(doc) or bridge._app_sessions.get(doc)
+                token = _sync.SESSION.set((dash, session) if dash is not None else None)
+                try:  # wb.session() in the callbacks: this browser's session
+                    fn(doc, session, msg)
+                finally:
+                    _sync.SESSION.reset(token)
         finally:  # the hub counts each session's inputs in flight (its backlog limit)
             self.bridge._threadsafe(self.bridge._input_done, session)
 

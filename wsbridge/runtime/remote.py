@@ -48,7 +48,7 @@ from ..jupyter.discovery import (
 from ..logs import clip, log_limited
 from ..wire.codec import Frame
 from ..wire.envelope import PRODUCER_HEADER, decode_envelope, encode_envelope
-from ..wire.messages import Add, Custom, Message, Stream
+from ..wire.messages import Add, Custom, Message, Notify, Stream
 from ..wire.requests import Event, Set
 from .bridge import Bridge
 
@@ -371,6 +371,13 @@ class RemoteHub:
 
     def input_done(self, session_id: str) -> None:
         self._send(encode_envelope("done", session=session_id), control=True)
+
+    def notify_session(self, name: str, session_id: str, message: Notify) -> None:
+        if name in self._created:
+            self._send(
+                encode_envelope("notify", doc=name, session=session_id, message=message),
+                control=True,
+            )
 
 
 class RemoteBackend:

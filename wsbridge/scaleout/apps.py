@@ -38,6 +38,7 @@ from ..errors import ERROR_TEXT_MAX, ProtocolError
 from ..hub.hub import Hub
 from ..hub.link import check_document_name
 from ..logs import clip, log_limited
+from ..wire.query import check_query
 from .keys import REDIS_DOWN, Keys
 
 if TYPE_CHECKING:
@@ -154,6 +155,8 @@ class AppPublisher:
             name = fields[b"doc"].decode()
             address = fields.get(b"address", b"").decode()[:100]
             hub_id = fields[b"hub"].decode()
+            raw_query = fields.get(b"query")
+            query = check_query(json.loads(raw_query)) if raw_query is not None else None
             check_document_name(name)
             if not _ID.fullmatch(hub_id):
                 raise ValueError(f"bad hub id {hub_id[:20]!r}")
@@ -169,7 +172,7 @@ class AppPublisher:
         if name in self.hub.documents or name in self._asked:
             return  # built or being built: every hub loads it from Redis
         try:
-            opened = self.hub.open_document(name, address)
+            opened = self.hub.open_document(name, address, query)
         except ProtocolError as exc:
             self._refuse(hub_id, name, exc.message, busy=exc.code == "too_many_clients")
             return
@@ -252,8 +255,9 @@ class AppFinder:
         alive = {p for p, up in zip(producers, await pipe.execute(), strict=True) if up}
         self.apps = {name: entry for name, entry in found.items() if entry[1] in alive}
 
-    def open_document(self, name: str, address: str) -> bool:
-        """``HubHooks.open_document``: ask the app's producer to build session ``name``."""
+    def open_document(self, name: str, address: str, query: dict[str, str] | None = None) -> bool:
+        """``HubHooks.open_document``: ask the app's producer to build session ``name``
+        (with the page's URL query, checked by the hub already)."""
         app, sep, _ = name.partition("~")
         entry = self.apps.get(app) if sep else None
         if entry is None:
@@ -261,6 +265,8 @@ class AppFinder:
         if not self.follower.healthy:
             raise ProtocolError("too_many_clients", "the backplane is unreachable; retry later")
         fields = {"doc": name, "address": address, "hub": self.follower.hub_id}
+        if query:
+            fields["query"] = json.dumps(query)
         _keep(asyncio.ensure_future(self._ask(entry[1], name, fields)))
         return True
 

@@ -49,7 +49,7 @@ from ..hub.port import Producer
 from ..logs import clip, log_limited
 from ..wire.codec import Frame
 from ..wire.envelope import decode_envelope, encode_envelope
-from ..wire.messages import Add, Custom, Message
+from ..wire.messages import Add, Custom, Message, Notify
 from ..wire.requests import Event, Set
 from .apps import AppPublisher, shared_secret
 from .keys import (
@@ -544,3 +544,10 @@ class PublishingHub:
             self.hub.input_done(session_id)
             return
         self.publisher._answer(session_id, encode_envelope("done", session=session_id))
+
+    def notify_session(self, name: str, session_id: str, message: Notify) -> None:
+        if not is_remote_session(session_id):
+            self.hub.notify_session(name, session_id, message)
+            return
+        frame = encode_envelope("notify", doc=name, session=session_id, message=message)
+        self.publisher._answer(session_id, frame)

@@ -78,6 +78,11 @@ class ServerConfig:
     max_connections: int | None = None
     index: Callable[[], str | None] = field(default=lambda: None)
     titles: Callable[[], dict[str, str]] = field(default=dict)
+    #: the navigation bar's and the landing page's entries, ``(name, title)``
+    #: in order (``nav_pages``); None: every one of ``titles()``, by name
+    pages: Callable[[], list[tuple[str, str]] | None] = field(default=lambda: None)
+    #: what heads the navigation bar and the landing page
+    site_title: Callable[[], str] = field(default=lambda: "wsbridge")
     #: ``open_app(name)``: for a per-session app, the name of a new session
     #: document for the page to join (built when it joins); None when
     #: ``name`` is not an app
@@ -105,6 +110,11 @@ class ServerConfig:
         if not is_loopback(self.bind_host):
             own = socket.gethostname().lower().rstrip(".")
             self._own_names = frozenset({own, own.split(".")[0]})
+
+    def nav_pages(self) -> list[tuple[str, str]]:
+        """The pages listed in the navigation bar and on the landing page."""
+        pages = self.pages()
+        return sorted(self.titles().items()) if pages is None else pages
 
     def token_valid(self, given: str | None) -> bool:
         return token_valid(self.token, self.token_expires, given)

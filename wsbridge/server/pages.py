@@ -37,7 +37,10 @@ __all__ = [
     "bokeh_static_dir",
     "check_host",
     "log_request",
+    "page_href",
     "presented_token",
+    "render_index",
+    "render_nav",
     "render_page",
 ]
 
@@ -241,14 +244,26 @@ _PAGE = """<!doctype html>
 </head><body>
 <header class="wsbridge-header"><h1>{title}</h1>
 <div id="wsbridge-status" role="status"></div></header>
+{nav}<div id="wsbridge-dev" class="wsbridge-dev" hidden></div>
 <main id="wsbridge-root"></main>
+<div id="wsbridge-toasts" class="wsbridge-toasts"></div>
 <script type="module">
-import {{ connect }} from "{base}static/wsbridge.js";
+import {{ Client }} from "{base}static/wsbridge.js";
 import {{ renderStatus }} from "{base}static/page/status.js";
 import {{ reportSize }} from "{base}static/page/embed.js";
+import {{ hideWhenFramed }} from "{base}static/page/nav.js";
+import {{ renderToasts }} from "{base}static/page/toasts.js";
+import {{ renderDevOverlay }} from "{base}static/page/devoverlay.js";
+import {{ pageQuery, syncQuery }} from "{base}static/page/query.js";
 reportSize();  // in a notebook's iframe: tell the notebook how tall this page is
+hideWhenFramed(document.getElementById("wsbridge-nav"));
 const base = new URL("{base}", location.href).href;
-const client = await connect([base, ...{peers}], {{ doc: {doc}, key: {key} }});
+const query = pageQuery(location.search);  // a per-session app's factory reads it
+const client = new Client([base, ...{peers}], {{ doc: {doc}, key: {key}, query }});
+renderToasts(document.getElementById("wsbridge-toasts"), client);
+renderDevOverlay(document.getElementById("wsbridge-dev"), client);
+syncQuery(client, window);  // the address's query and the document's dash.query
+await client.start();
 window.wsbridgeClient = client;
 const root = document.getElementById("wsbridge-root");
 renderStatus(document.getElementById("wsbridge-status"), client, root);
@@ -259,11 +274,72 @@ client.render(root);
 
 
 _INDEX = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>wsbridge</title>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
 <link rel="stylesheet" href="static/wsbridge.css"></head>
-<body><header class="wsbridge-header"><h1>wsbridge</h1></header>
-<main><ul class="wsbridge-index">{items}</ul></main></body></html>
+<body><header class="wsbridge-header"><h1>{title}</h1></header>
+{dev}<main class="wsbridge-landing">
+<ul class="wsbridge-index wsbridge-page-cards">{items}</ul></main>
+</body></html>
 """
+
+
+def page_href(base: str, name: str) -> str:
+    """The link to document ``name``'s page from a page whose hub base is ``base``."""
+    return f"{base}d/{urllib.parse.quote(name, safe='')}"
+
+
+def render_nav(
+    site_title: str, base: str, pages: Iterable[tuple[str, str]], current: str | None
+) -> str:
+    """The navigation bar: the hub's title (a link to its landing page), then
+    each page (``(name, title)``), the current one ``aria-current="page"``.
+    Empty with fewer than two pages: nowhere else to go."""
+    pages = list(pages)
+    if len(pages) < 2:
+        return ""
+    items = []
+    for name, title in pages:
+        here = ' aria-current="page"' if name == current else ""
+        href = html.escape(page_href(base, name), quote=True)
+        items.append(f'<li><a href="{href}"{here}>{html.escape(title)}</a></li>')
+    label = html.escape(site_title, quote=True)
+    return (
+        f'<nav id="wsbridge-nav" class="wsbridge-nav" aria-label="{label}">'
+        f'<a class="wsbridge-nav-home" href="{html.escape(base, quote=True)}">'
+        f"{html.escape(site_title)}</a><ul>{''.join(items)}</ul></nav>\n"
+    )
+
+
+def render_index(
+    site_title: str, pages: Iterable[tuple[str, str]], dev_error: dict[str, str] | None = None
+) -> str:
+    """The landing page: a card per page (``(name, title)``), linking it.
+
+    ``dev_error`` (``wsbridge serve --dev`` only): the app's current error,
+    shown as text above the cards (this page has no connection to update it).
+    """
+    cards = "".join(
+        f'<li class="wsbridge-page-card"><a href="{html.escape(page_href("", n), quote=True)}">'
+        f'<span class="wsbridge-page-card-title">{html.escape(t)}</span>'
+        f'<span class="wsbridge-page-card-path">d/{html.escape(n)}</span></a></li>'
+        for n, t in pages
+    )
+    dev = ""
+    if dev_error is not None:
+        dev = (
+            '<div class="wsbridge-dev wsbridge-dev-static" role="alert">'
+            '<div class="wsbridge-dev-box">'
+            f'<p class="wsbridge-dev-title">{html.escape(dev_error.get("title", ""))}</p>'
+            f'<pre class="wsbridge-dev-text">{html.escape(dev_error.get("text", ""))}</pre>'
+            "<p>Reload this page once the app runs again.</p></div></div>\n"
+        )
+    return _INDEX.format(
+        title=html.escape(site_title),
+        items=cards or '<li class="wsbridge-page-card-empty">No dashboards yet.</li>',
+        dev=dev,
+    )
 
 
 def _script_json(value: Any) -> str:
@@ -278,13 +354,19 @@ def _script_json(value: Any) -> str:
 
 
 def render_page(
-    title: str, base: str, doc: str, peers: Iterable[str] = (), key: str | None = None
+    title: str,
+    base: str,
+    doc: str,
+    peers: Iterable[str] = (),
+    key: str | None = None,
+    nav: str = "",
 ) -> str:
     """The dashboard page of ``doc``: its script connects to ``base`` (relative
     to the page), then fails over to ``peers`` (docs/reliability.md "Several
     hubs"); ``key``: a per-session document's (``Hub.document_key``), which
-    its ``hello`` shows. One function for every server that serves pages, so
-    the template's fields are filled in one place.
+    its ``hello`` shows; ``nav``: its navigation bar (``render_nav``). One
+    function for every server that serves pages, so the template's fields
+    are filled in one place.
     """
     return _PAGE.format(
         title=html.escape(title),
@@ -292,6 +374,7 @@ def render_page(
         doc=_script_json(doc),
         peers=_script_json(list(peers)),
         key=_script_json(key),
+        nav=nav,
     )
 
 
@@ -315,9 +398,11 @@ class PageHandler(_Base):
         if opening is not None:  # a per-session app: this page gets its own document,
             doc, key = opening, self.hub.document_key(opening)  # which only it may join
             peers = ()  # and which lives in this process only: no peer serves it
+        cfg = self.config
+        nav = render_nav(cfg.site_title(), base, cfg.nav_pages(), name)
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.set_header("Cache-Control", "no-store")
-        self.finish(render_page(titles[name], base, doc, peers, key))
+        self.finish(render_page(titles[name], base, doc, peers, key, nav))
 
     def _remember_token(self) -> bool:
         """Keep a (valid) ``?token=`` in this hub's cookie and redirect to the
@@ -361,11 +446,9 @@ class IndexHandler(PageHandler):
             raise TokenRequired()
         if self._remember_token():
             return
-        items = "".join(
-            f'<li><a href="d/{urllib.parse.quote(n)}">{html.escape(t)}</a></li>'
-            for n, t in sorted(self.config.titles().items())
-        )
-        self.finish(_INDEX.format(items=items or "<li>No dashboards yet.</li>"))
+        cfg = self.config
+        self.set_header("Cache-Control", "no-store")
+        self.finish(render_index(cfg.site_title(), cfg.nav_pages(), self.hub.dev_error))
 
 
 class HealthHandler(_Base):

@@ -12,14 +12,18 @@ so no client ever sees a dangling id.
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
-from typing import Protocol
+import time
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import quote
 
-from ..wire.messages import Add, Message, Patch
+from ..wire.messages import Add, Message, Notify, Patch
 from . import sync as _sync
 from .model import Model, _as_model
 from .source import DataSource
+
+if TYPE_CHECKING:
+    from .query import Query
 
 __all__ = [
     "Dashboard",
@@ -42,6 +46,10 @@ class Host(Protocol):
 
     def page_url(self, path: str) -> str: ...
 
+    def _notify_session(self, doc: str, session: str, message: Notify) -> None:
+        """Send one session of ``doc`` a notification (not sequenced)."""
+        ...
+
 
 Member = Model | DataSource
 
@@ -50,10 +58,13 @@ class Dashboard:
     """One document of models and sources, shared by every viewer.
 
     Create it with ``bridge.dashboard(name, root, title=...)``; it is served
-    at ``<bridge.url>d/<name>``.
+    at ``<bridge.url>d/<name>``. ``nav=False`` leaves it out of the pages'
+    navigation bar and the hub's landing page (it is still served).
     """
 
-    def __init__(self, name: str, root: Model | None = None, title: str = "") -> None:
+    def __init__(
+        self, name: str, root: Model | None = None, title: str = "", nav: bool = True
+    ) -> None:
         if not isinstance(name, str):
             raise TypeError(f"dashboard name must be a str such as 'main', not {_given(name)}")
         if not name or "/" in name or len(name) > 128:
@@ -62,6 +73,8 @@ class Dashboard:
             raise TypeError(f"dashboard title must be a str, not {_given(title)}")
         self.name = name
         self.title = title or name
+        #: listed in the navigation bar and on the landing page
+        self.nav = nav
         root = _as_model(root)  # an ipywidgets root becomes its mirror
         if root is not None and not isinstance(root, Model):
             raise TypeError(
@@ -73,6 +86,9 @@ class Dashboard:
         self.members: dict[str, Member] = {}
         self._sink: Sink | None = None
         self._bridge: Host | None = None
+        self._query: Query | None = None
+        #: what ``query`` starts from: a per-session app's page query (runtime/apps.py)
+        self._initial_query: Mapping[str, str] = {}
         with _sync.LOCK:
             if root is not None:
                 self._adopt(root, [])
@@ -119,6 +135,53 @@ class Dashboard:
 
     def get(self, member_id: str) -> Member | None:
         return self.members.get(member_id)
+
+    @property
+    def query(self) -> Query:
+        """The URL query of this document's pages, a dict-like synced model
+        (:class:`~wsbridge.widgets.query.Query`): shared by every viewer of a
+        shared dashboard, the page's own in a per-session app (whose factory
+        finds the page's query in it). Made, and added to the document, on
+        first use: a dashboard that never reads it leaves addresses alone.
+        """
+        with _sync.LOCK:
+            if self._query is None:
+                from .query import Query
+
+                self._query = Query(self._initial_query)
+                self.add(self._query)
+            return self._query
+
+    def notify(self, text: str, level: str = "info", duration: float | None = 5.0) -> None:
+        """A toast in the page of every viewer of this dashboard, now.
+
+        ``level``: ``"info"``, ``"success"``, ``"warning"`` or ``"error"``
+        (shown as ``role=status`` for the first two, ``role=alert`` for the
+        others); ``duration``: seconds before it goes away by itself
+        (``None``: until the viewer dismisses it). Text only, never HTML; at
+        most 2,000 characters.
+
+        Transient: not part of the document, so a viewer who opens the page
+        later does not get it; a viewer who reconnects within the hub's
+        resume window gets the ones it missed, for what is left of their
+        duration (docs/daily-use.md "Notifications"). From a callback, to
+        the viewer who triggered it only: ``wb.session().notify(...)``.
+        Does nothing while the dashboard is not served.
+        """
+        self._notify(text, level, duration)
+
+    def _notify(
+        self, text: str, level: str, duration: float | None, session: str | None = None
+    ) -> None:
+        message = Notify(
+            text=text, level=level, duration=duration, time=time.time() * 1000.0, seq=0
+        )  # checks the arguments (ProtocolError is a ValueError)
+        with _sync.LOCK:  # in order with the changes made before it
+            if session is None:
+                if self._sink is not None:
+                    self._sink(self.name, message)
+            elif self._sink is not None and self._bridge is not None:
+                self._bridge._notify_session(self.name, session, message)
 
     # -- internals (all under _sync.LOCK)
     def _adopt(self, obj: Member, added: list[Member]) -> None:

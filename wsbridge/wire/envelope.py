@@ -41,6 +41,7 @@ _ENVELOPES: dict[str, tuple[str, ...]] = {
     "remove": ("doc",),
     "reject": ("doc", "session", "code", "text"),
     "reply_state": ("doc", "session", "model", "properties"),
+    "notify": ("doc", "session", "message"),
     "done": ("session",),
     # hub -> producer
     "input": ("doc", "session", "message"),
@@ -53,6 +54,7 @@ _ENVELOPES: dict[str, tuple[str, ...]] = {
 _WRAPPED: dict[str, tuple[str, ...]] = {
     "create": ("spec",),
     "publish": ("message",),
+    "notify": ("message",),
     "input": ("message",),
 }
 

@@ -8,6 +8,7 @@ framing (text and binary frames, buffers) lives in ``codec.py``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
@@ -28,10 +29,15 @@ from .checks import (
 from .values import InvalidValue, check_value, wire_dtype
 
 __all__ = [
+    "NOTIFY_DURATION_MAX",
+    "NOTIFY_LEVELS",
+    "NOTIFY_TEXT_MAX",
     "Add",
     "Custom",
+    "Dev",
     "Error",
     "Message",
+    "Notify",
     "Patch",
     "Sequenced",
     "Snapshot",
@@ -511,3 +517,118 @@ class Error(Message):
             seq=_opt(d, "seq", int, "error") or 0,
             ref=_opt(d, "ref", dict, "error"),
         )
+
+
+#: the levels of a ``notify`` (docs/protocol.md "notify")
+NOTIFY_LEVELS = ("info", "success", "warning", "error")
+#: characters of a notification's text, at most
+NOTIFY_TEXT_MAX = 2000
+#: seconds a notification may stay, at most (``duration: null``: until dismissed)
+NOTIFY_DURATION_MAX = 3600.0
+
+
+def _check_number(value: Any, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ProtocolError("bad_message", f"{what} must be a finite number")
+    return float(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Notify(Sequenced):
+    """A transient notification (a toast) for the viewers of a document.
+
+    With a ``seq`` it goes to every viewer and is sequenced like ``custom``:
+    in the log and in a resume's replay, never in a snapshot (so a viewer
+    who opens the page later does not get it). Without one (``None``) it is
+    for one session only (``Hub.notify_session``) and does not advance the
+    client's ``seq``. ``time`` is when Python sent it (ms since the Unix
+    epoch): a client replaying it after a reconnection shows it only for
+    what is left of ``duration`` (seconds; ``None``: until dismissed).
+    """
+
+    type: ClassVar[str] = "notify"
+    text: str
+    level: str = "info"
+    duration: float | None = 5.0
+    time: float = 0.0
+    seq: int | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.text, str):
+            raise ProtocolError("bad_message", "notify.text must be a string")
+        if len(self.text) > NOTIFY_TEXT_MAX:
+            raise ProtocolError(
+                "bad_message", f"notify.text is at most {NOTIFY_TEXT_MAX} characters"
+            )
+        check_value(self.text, "notify.text")
+        if self.level not in NOTIFY_LEVELS:
+            raise ProtocolError(
+                "bad_message", f"notify.level must be one of {', '.join(NOTIFY_LEVELS)}"
+            )
+        if self.duration is not None:
+            duration = _check_number(self.duration, "notify.duration")
+            if not 0 < duration <= NOTIFY_DURATION_MAX:
+                raise ProtocolError(
+                    "bad_message",
+                    f"notify.duration is in (0, {NOTIFY_DURATION_MAX:g}] seconds, or null",
+                )
+        if _check_number(self.time, "notify.time") < 0:
+            raise ProtocolError("bad_message", "notify.time must not be negative")
+        if self.seq is not None:
+            _check_seq(self.seq, "notify.seq")
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "v": 1,
+            "type": "notify",
+            "text": self.text,
+            "level": self.level,
+            "duration": self.duration,
+            "time": self.time,
+        }
+        if self.seq is not None:
+            d["seq"] = self.seq
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Notify:
+        duration = d.get("duration")
+        return cls(
+            text=_req(d, "text", str, "notify"),
+            level=_opt(d, "level", str, "notify") or "info",
+            duration=None if duration is None else _check_number(duration, "notify.duration"),
+            time=_check_number(d.get("time", 0.0), "notify.time"),
+            seq=_opt(d, "seq", int, "notify"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Dev(Message):
+    """Hub -> client, only under ``wsbridge serve --dev``: the app's current error.
+
+    ``error`` is ``{"title": str, "text": str}`` (a one-line summary and the
+    traceback, plain text) while the app's last run failed, ``None`` once it
+    ran again. Never sent by a hub that is not in development mode
+    (docs/security.md).
+    """
+
+    type: ClassVar[str] = "dev"
+    error: dict[str, str] | None = None
+
+    def __post_init__(self) -> None:
+        if self.error is not None:
+            if not isinstance(self.error, dict) or not all(
+                isinstance(self.error.get(k), str) for k in ("title", "text")
+            ):
+                raise ProtocolError("bad_message", "dev.error: {title, text} strings, or null")
+            check_value(self.error, "dev.error")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"v": 1, "type": "dev", "error": self.error}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Dev:
+        error = _opt(d, "error", dict, "dev")
+        if error is not None:
+            error = {"title": error.get("title"), "text": error.get("text")}
+        return cls(error=error)

@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 from ..errors import ProtocolError
 from .checks import _check_id, _check_seq, _check_set_values, _check_state, _opt, _req
 from .messages import Message
+from .query import check_query
 from .values import check_value
 
 __all__ = [
@@ -33,6 +34,9 @@ class Hello(Message):
     seq: int | None = None
     #: a per-session document's key, from the page that opened it
     key: str | None = None
+    #: the page's address query (``wire.query``): what a per-session app's
+    #: factory reads as ``dash.query`` when this hello builds its document
+    query: dict[str, str] | None = None
 
     def __post_init__(self) -> None:
         _check_id(self.doc, "hello.doc")
@@ -44,6 +48,8 @@ class Hello(Message):
             raise ProtocolError("bad_message", "hello.epoch must be a string")
         if self.seq is not None:
             _check_seq(self.seq, "hello.seq")
+        if self.query is not None:
+            check_query(self.query, "hello.query")
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"v": 1, "type": "hello", "doc": self.doc}
@@ -54,6 +60,8 @@ class Hello(Message):
             d["seq"] = self.seq
         if self.key is not None:
             d["key"] = self.key
+        if self.query:
+            d["query"] = self.query
         return d
 
     @classmethod
@@ -64,6 +72,7 @@ class Hello(Message):
             epoch=_opt(d, "epoch", str, "hello"),
             seq=_opt(d, "seq", int, "hello"),
             key=_opt(d, "key", str, "hello"),
+            query=_opt(d, "query", dict, "hello"),
         )
 
 

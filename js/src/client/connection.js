@@ -50,6 +50,7 @@ export const OFFLINE_AFTER = 3;
  * @property {string} [doc] the document name (derived from a dashboard page URL)
  * @property {string} [token] sent in `hello` to every hub (default: each http(s) URL's own `token` query parameter)
  * @property {string | null} [key] a per-session document's key, sent in `hello` (its page carries it; docs/protocol.md "hello")
+ * @property {Record<string, string> | null} [query] the page's address query, sent in `hello` (a per-session app's factory reads it)
  * @property {any} [WebSocket] the WebSocket constructor (default `globalThis.WebSocket`)
  * @property {{initial?: number, max?: number}} [backoff] reconnection delays in ms (default 250 / 10000)
  * @property {number | null} [ackInterval] ms between `ack`s of the applied seq; null or 0: never (default 1000)
@@ -102,6 +103,8 @@ export class Connection extends Emitter {
     this._docName = doc;
     /** @type {string | null} */
     this._key = opts.key ?? null;
+    /** @type {Record<string, string> | null} */
+    this._query = opts.query ?? null;
     this._WebSocket = opts.WebSocket ?? globalThis.WebSocket;
     this._backoff = { initial: 250, max: 10000, ...(opts.backoff ?? {}) };
     this._ackInterval = opts.ackInterval === undefined ? 1000 : opts.ackInterval;
@@ -308,7 +311,8 @@ export class Connection extends Emitter {
       const { epoch, seq } = this.state;
       // the same resume point whichever hub this is: the replica is the client's, not the hub's
       const { token } = this._endpoints[this._index];
-      this._send(hello({ doc: this._docName, token, key: this._key, epoch: seq === null ? null : epoch, seq }));
+      const resume = { epoch: seq === null ? null : epoch, seq };
+      this._send(hello({ doc: this._docName, token, key: this._key, query: this._query, ...resume }));
     };
     ws.onmessage = (/** @type {{data: any}} */ ev) => {
       if (ws === this._ws) this._onFrame(ev.data);

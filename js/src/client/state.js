@@ -72,6 +72,9 @@ export function sameValue(a, b) {
  * - `model:<id>` (names: string[], info: ChangeInfo) properties changed;
  * - `source:<id>` (source: Source) a source changed;
  * - `custom:<id>` (content, buffers) a custom message for a model's view;
+ * - `notify` (msg, {replayed}) a notification (docs/protocol.md "notify");
+ *   `replayed`: it came in a resume's replay, so it may be old (its `time`);
+ * - `dev` (msg) the app's current error under `wsbridge serve --dev`;
  * - `add` ({models: string[], sources: string[]}) new models/sources;
  * - `root` (root), `title` (title);
  * - `snapshot` (msg) the whole state was replaced;
@@ -135,6 +138,9 @@ export class DocumentState extends Emitter {
         return this._welcome(msg);
       case "error":
         return "info";
+      case "dev":
+        this.emit("dev", msg);
+        return "info";
       case "snapshot":
         this._snapshot(msg);
         return "applied";
@@ -150,6 +156,11 @@ export class DocumentState extends Emitter {
     if (!SEQUENCED.has(msg.type)) return "ignored";
     if (msg.type === "custom" && (msg.seq === null || msg.seq === undefined)) {
       this._custom(msg);
+      return "applied";
+    }
+    if (msg.type === "notify" && (msg.seq === null || msg.seq === undefined)) {
+      // to this session only: not sequenced, shown now
+      this.emit("notify", msg, { replayed: false });
       return "applied";
     }
     if (this._awaitingSnapshot) return "ignored";
@@ -177,6 +188,10 @@ export class DocumentState extends Emitter {
         break;
       case "custom":
         this._custom(msg);
+        break;
+      case "notify":
+        // before _checkSynced: the last message of a replay is replayed too
+        this.emit("notify", msg, { replayed: !this.synced });
         break;
     }
     this._checkSynced();

@@ -293,10 +293,12 @@ export function encode(msg) {
 // the hub"); each returns a validated canonical message, ready for `encode`.
 
 /**
- * @param {{doc: string, token?: string|null, key?: string|null, epoch?: string|null, seq?: number|null}} args
+ * `query`: the page's address query, for a per-session app's factory
+ * (docs/protocol.md "hello"); null or `{}` sends none.
+ * @param {{doc: string, token?: string|null, key?: string|null, epoch?: string|null, seq?: number|null, query?: Record<string, string>|null}} args
  */
-export function hello({ doc, token = null, key = null, epoch = null, seq = null }) {
-  return validate({ v: 1, type: "hello", doc, token, epoch, seq: epoch === null ? null : seq, key });
+export function hello({ doc, token = null, key = null, epoch = null, seq = null, query = null }) {
+  return validate({ v: 1, type: "hello", doc, token, epoch, seq: epoch === null ? null : seq, key, query });
 }
 
 /**

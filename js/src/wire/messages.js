@@ -35,8 +35,22 @@ export const ERROR_CODES = Object.freeze({
 
 /** Message types that a hub sends with a `seq` that advances the document. */
 export const SEQUENCED = Object.freeze(
-  new Set(["snapshot", "add", "patch", "stream", "source_patch", "source_replace", "custom"]),
+  new Set(["snapshot", "add", "patch", "stream", "source_patch", "source_replace", "custom", "notify"]),
 );
+
+/** The levels of a `notify` (docs/protocol.md "notify"). */
+export const NOTIFY_LEVELS = Object.freeze(["info", "success", "warning", "error"]);
+/** Characters of a notification's text, at most. */
+export const NOTIFY_TEXT_MAX = 2000;
+/** Seconds a notification may stay, at most (`duration: null`: until dismissed). */
+export const NOTIFY_DURATION_MAX = 3600;
+
+/**
+ * A page's address query as it may travel (wsbridge/wire/query.py): at most
+ * `params` parameters, names of 1 to `name` characters without control
+ * characters, values of at most `value` characters, `total` in all.
+ */
+export const QUERY_LIMITS = Object.freeze({ params: 32, name: 64, value: 1024, total: 4096 });
 
 /**
  * A frame or message that breaks docs/protocol.md. `code` is one of
@@ -154,6 +168,43 @@ function checkFirst(d, seq, what) {
 }
 
 /**
+ * Why `query` cannot travel as a page's query (wsbridge/wire/query.py), or
+ * null when it can: an object of strings within {@link QUERY_LIMITS}.
+ * Lengths count code points, as Python does.
+ * @param {unknown} query
+ * @returns {string | null}
+ */
+export function queryProblem(query) {
+  if (!isObject(query)) return "a query must be an object of strings";
+  const entries = Object.entries(query);
+  if (entries.length > QUERY_LIMITS.params) return `at most ${QUERY_LIMITS.params} parameters`;
+  let total = 0;
+  for (const [name, value] of entries) {
+    if (typeof value !== "string") return "parameter values must be strings";
+    const n = [...name].length;
+    const v = [...value].length;
+    if (n === 0 || n > QUERY_LIMITS.name || /[\u0000-\u001f\u007f]/.test(name)) {
+      return `a parameter name is 1-${QUERY_LIMITS.name} characters, without control characters`;
+    }
+    if (v > QUERY_LIMITS.value) return `a parameter value is at most ${QUERY_LIMITS.value} characters`;
+    total += n + v;
+  }
+  if (total > QUERY_LIMITS.total) return `a query is at most ${QUERY_LIMITS.total} characters`;
+  return null;
+}
+
+/**
+ * @param {unknown} value
+ * @param {string} what
+ */
+function checkNumber(value, what) {
+  if (typeof value !== "number" || !Number.isFinite(value)) {
+    throw new ProtocolError("bad_message", `${what} must be a finite number`);
+  }
+  return value;
+}
+
+/**
  * @param {unknown} value
  * @param {string} what
  */
@@ -256,8 +307,13 @@ const CANONICAL = {
     const epoch = opt(d, "epoch", "str", "hello");
     const seq = opt(d, "seq", "int", "hello");
     const key = opt(d, "key", "str", "hello");
+    const query = opt(d, "query", "dict", "hello");
     checkId(doc, "hello.doc");
     if (seq !== null) checkSeq(seq, "hello.seq");
+    if (query !== null) {
+      const problem = queryProblem(query);
+      if (problem !== null) throw new ProtocolError("invalid_value", `hello.query: ${problem}`);
+    }
     /** @type {Record<string, any>} */
     const out = { v: 1, type: "hello", doc };
     if (token !== null) out.token = token;
@@ -266,6 +322,7 @@ const CANONICAL = {
       out.seq = seq;
     }
     if (key !== null) out.key = key;
+    if (query !== null && Object.keys(query).length > 0) out.query = query;
     return out;
   },
   welcome(d) {
@@ -400,6 +457,38 @@ const CANONICAL = {
     const out = { v: 1, type: "custom", model, content, buffers };
     if (seq !== null) out.seq = seq;
     return out;
+  },
+  notify(d) {
+    const text = req(d, "text", "str", "notify");
+    const level = opt(d, "level", "str", "notify") || "info";
+    const duration = Object.hasOwn(d, "duration") && d.duration !== undefined ? d.duration : null;
+    const time = Object.hasOwn(d, "time") && d.time !== undefined ? checkNumber(d.time, "notify.time") : 0;
+    const seq = opt(d, "seq", "int", "notify");
+    if (text.length > NOTIFY_TEXT_MAX && [...text].length > NOTIFY_TEXT_MAX) {
+      throw new ProtocolError("bad_message", `notify.text is at most ${NOTIFY_TEXT_MAX} characters`);
+    }
+    if (!NOTIFY_LEVELS.includes(level)) {
+      throw new ProtocolError("bad_message", `notify.level must be one of ${NOTIFY_LEVELS.join(", ")}`);
+    }
+    if (duration !== null) {
+      checkNumber(duration, "notify.duration");
+      if (!(duration > 0 && duration <= NOTIFY_DURATION_MAX)) {
+        throw new ProtocolError("bad_message", `notify.duration is in (0, ${NOTIFY_DURATION_MAX}] seconds, or null`);
+      }
+    }
+    if (time < 0) throw new ProtocolError("bad_message", "notify.time must not be negative");
+    if (seq !== null) checkSeq(seq, "notify.seq");
+    /** @type {Record<string, any>} */
+    const out = { v: 1, type: "notify", text, level, duration, time };
+    if (seq !== null) out.seq = seq;
+    return out;
+  },
+  dev(d) {
+    const error = opt(d, "error", "dict", "dev");
+    if (error !== null && (typeof error.title !== "string" || typeof error.text !== "string")) {
+      throw new ProtocolError("bad_message", "dev.error: {title, text} strings, or null");
+    }
+    return { v: 1, type: "dev", error: error === null ? null : { title: error.title, text: error.text } };
   },
   error(d) {
     const code = req(d, "code", "str", "error");
