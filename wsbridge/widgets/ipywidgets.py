@@ -67,6 +67,7 @@ from typing import Any
 
 import traitlets
 
+from .anyhost import host, is_anywidget
 from .display import Label
 from .ipymap import BUILDERS, REFUSED, Bind, Built
 from .model import Model
@@ -183,6 +184,8 @@ def mirror(widget: Any) -> Model:
     """
     if not is_ipywidget(widget):
         raise TypeError(f"not an ipywidgets widget: {type(widget).__name__}")
+    if is_anywidget(widget):  # a real anywidget runs its own module (anyhost.py)
+        return host(widget)
     with _LOCK:
         existing = widget.__dict__.get(_ATTR)
         if existing is not None:
