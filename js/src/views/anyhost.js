@@ -177,6 +177,8 @@ const values = valuesOf(client, model.id);
     get id() {
       return model.id;
     },
+    /** @type {Record<string, any>} what the last change event changed (Backbone) */
+    changed: {},
     /** @param {string} name */
     get: (name) => {
       if (name === "_esm" || name === "_css") {
@@ -210,7 +212,11 @@ const values = valuesOf(client, model.id);
         if (one === "msg:custom") wrapped = (content, buffers) => cb(content, toDataViews(buffers));
         else if (one.startsWith("change:")) {
           const key = one.slice(7);
-          wrapped = (_m, _v, info) => cb(proxy, proxy.get(key), info);
+          wrapped = (_m, _v, info) => {
+            const value = proxy.get(key);
+            proxy.changed = { [key]: value }; // Backbone's `model.changed` (Altair reads it)
+            cb(proxy, value, info);
+          };
         } else if (one === "change") wrapped = (_m, info) => cb(proxy, info);
         else wrapped = (...args) => cb(...args);
         subs.push({ name: one, cb, wrapped });
