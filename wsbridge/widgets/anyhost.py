@@ -209,14 +209,16 @@ def _ref_out(text: str, refs: Refs) -> str:
     return _REF + model.id
 
 
-def _from_wire(value: Any, back: dict[str, str]) -> Any:
-    """A browser's value in Jupyter's form: arrays as memoryviews, known refs back."""
+def _from_wire(value: Any, back: dict[str, str], as_bytes: bool = False) -> Any:
+    """A browser's value in Jupyter's form: arrays as memoryviews (``bytes``
+    with ``as_bytes``), known refs back."""
     if isinstance(value, np.ndarray):
-        return memoryview(np.ascontiguousarray(value).tobytes())
+        data = np.ascontiguousarray(value).tobytes()
+        return data if as_bytes else memoryview(data)
     if isinstance(value, dict):
-        return {k: _from_wire(v, back) for k, v in value.items()}
+        return {k: _from_wire(v, back, as_bytes) for k, v in value.items()}
     if isinstance(value, list):
-        return [_from_wire(v, back) for v in value]
+        return [_from_wire(v, back, as_bytes) for v in value]
     if isinstance(value, str) and value.startswith(_REF) and value[len(_REF) :] in back:
         return _REF + back[value[len(_REF) :]]
     return value
@@ -378,10 +380,16 @@ class AnyHost(Model):
         widget = self.widget
         from_json = widget.trait_metadata(name, "from_json", widget._trait_from_json)
         try:
-            parsed = from_json(_from_wire(value, self._back), widget)
-            widget.traits()[name]._validate(widget, parsed)
+            check_value(value, name)  # what the hub could not send back (2**70...)
+            parsed = from_json(self._incoming(name, value), widget)
+            valid = widget.traits()[name]._validate(widget, parsed)
+            # and what the trait made of it must travel back (Int takes 1e21 as 10**21)
+            to_json = widget.trait_metadata(name, "to_json", widget._trait_to_json)
+            check_value(_to_wire(to_json(valid, widget), []), name)
         except traitlets.TraitError:
             raise
+        except InvalidValue as exc:
+            raise traitlets.TraitError(f"{type(widget).__name__}.{exc.message}") from None
         except Exception as exc:  # a from_json that chokes on a crafted value
             text = f"{type(widget).__name__}.{name}: {type(exc).__name__}: {exc}"
             raise traitlets.TraitError(text) from None
@@ -392,7 +400,14 @@ class AnyHost(Model):
 
     def _client_apply(self, name: str, value: Any) -> None:
         """As Jupyter applies a front end's update: ``set_state`` (observers run)."""
-        self.widget.set_state({name: _from_wire(value, self._back)})
+        self.widget.set_state({name: self._incoming(name, value)})
+
+    def _incoming(self, name: str, value: Any) -> Any:
+        """A browser's value as ``set_state`` takes it: binary as memoryviews for
+        a trait with its own ``from_json`` (Jupyter's form, which such functions
+        expect), else as ``bytes`` (what a ``Bytes`` trait accepts)."""
+        own = self.widget.trait_metadata(name, "from_json") is not None
+        return _from_wire(value, self._back, as_bytes=not own)
 
     def _fire_msg(self, content: Any, buffers: list[Any]) -> None:
         views = [memoryview(np.ascontiguousarray(b).tobytes()) for b in buffers]

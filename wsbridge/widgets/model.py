@@ -229,7 +229,7 @@ class Model(HasTraits):
     def _apply_client_state(self, name: str, value: Any) -> None:
         """Validate a browser's value with the trait and set it (observers run;
         exceptions they raise propagate)."""
-        setattr(self, name, self._client_value(name, value))
+        self._client_apply(name, self._client_value(name, value))
 
     def on_event(self, name: str, callback: Callable[..., Any]) -> None:
         """Call ``callback(model, data)`` when a browser fires event ``name``."""
