@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import anywidget
+import ipywidgets
 import pytest
 import traitlets
 
@@ -137,4 +138,81 @@ def test_wigglystuff_slider2d_both_ways(shared_bridge: wb.Bridge, page: Any) -> 
     wait_until(lambda: slider.x > 0.5 and slider.y > 0.5)
     slider.x, slider.y = -0.5, 0.25
     wait_text(page, f"{host_of(slider)} #sliderValues", "X: -0.50, Y: 0.25")
+    assert not page.js_errors
+
+
+class Kitchen(anywidget.AnyWidget):
+    """initialize/render with cleanups, bytes both ways, custom messages with
+    buffers both ways, a referenced widget, an experimental command."""
+
+    _esm = """
+    export default {
+      initialize({ model }) {
+        window.inits = (window.inits || 0) + 1;
+        return () => { window.initCleanups = (window.initCleanups || 0) + 1; };
+      },
+      async render({ model, el, experimental }) {
+        const show = () => {
+          const b = model.get("blob");
+          el.dataset.blob = b instanceof DataView ? new Uint8Array(b.buffer).join(",") : "?";
+        };
+        show();
+        model.on("change:blob", show);
+        model.on("msg:custom", (content, buffers) => {
+          const xs = new Float64Array(buffers[0].buffer);
+          const bytes = new DataView(new Uint8Array([5, 6]).buffer);
+          model.send({ kind: "pong", sum: xs.reduce((a, b) => a + b, 0) }, undefined, [bytes]);
+        });
+        const button = document.createElement("button");
+        button.textContent = "bytes";
+        button.addEventListener("click", () => {
+          model.set("blob", new DataView(new Uint8Array([9, 8, 7]).buffer));
+          model.save_changes();
+        });
+        el.append(button);
+        const child = await model.widget_manager.get_model(model.get("child").slice(10));
+        el.dataset.child = String(child.get("value"));
+        const [answer] = await experimental.invoke("double", { x: 21 });
+        el.dataset.invoked = String(answer.y);
+        window.renders = (window.renders || 0) + 1;
+        return () => { window.renderCleanups = (window.renderCleanups || 0) + 1; };
+      },
+    };
+    """
+    blob = traitlets.Bytes(b"\x01\x02").tag(sync=True)
+    child = traitlets.Instance(ipywidgets.Widget, allow_none=True).tag(
+        sync=True, **ipywidgets.widget_serialization
+    )
+
+    @anywidget.experimental.command  # type: ignore[misc]
+    def double(self, msg: dict[str, Any], buffers: list[bytes]) -> tuple[Any, list[bytes]]:
+        return {"y": msg["x"] * 2}, []
+
+
+def test_lifecycle_bytes_messages_refs_and_reload(shared_bridge: wb.Bridge, page: Any) -> None:
+    import numpy as np
+
+    widget = Kitchen(child=CounterWidget(value=11))
+    got: list[Any] = []
+    widget.on_msg(lambda w, content, buffers: got.append((content, buffers)))
+    shared_bridge.dashboard("kitchen", wb.Column(widget))
+    open_dashboard(page, shared_bridge.url + "d/kitchen")
+    sel = host_of(widget)
+    wait_dom(page, "(s) => document.querySelector(s)?.dataset.invoked === '42'", sel)
+    view = page.locator(sel)
+    assert view.get_attribute("data-child") == "11"  # the referenced widget's model
+    assert view.get_attribute("data-blob") == "1,2"  # bytes arrive as a DataView
+    page.locator(f"{sel} button").click()
+    wait_until(lambda: widget.blob == b"\x09\x08\x07")
+    widget.blob = b"\x03"
+    wait_dom(page, "(s) => document.querySelector(s).dataset.blob === '3'", sel)
+    widget.send({"kind": "ping"}, [memoryview(np.array([1.5, 2.5]))])
+    wait_until(lambda: any(c.get("kind") == "pong" for c, _ in got))
+    content, buffers = next(m for m in got if m[0].get("kind") == "pong")
+    assert content["sum"] == 4.0 and bytes(buffers[0]) == b"\x05\x06"
+    # a new module (anywidget's FileContents changed on disk): everything re-runs
+    widget._esm = "export default { render({ el }) { el.textContent = 'reloaded'; } };"
+    wait_text(page, sel, "reloaded")
+    counts = page.evaluate("() => [window.inits, window.initCleanups, window.renderCleanups]")
+    assert counts == [1, 1, 1]
     assert not page.js_errors
