@@ -60,6 +60,15 @@ def test_plotly_figurewidget_live(shared_bridge: wb.Bridge, page: Any, chromium:
         fig.layout.title = {"text": "batched"}
     wait_dom(page, f"(s) => {GRAPH}.data[0].y[0] === 3", sel)
     wait_dom(page, "(s) => document.querySelector(s)?.textContent.includes('batched')", sel)
+    # page -> Python: a click on a point calls the trace's on_click
+    clicks: list[list[int]] = []
+    fig.data[0].on_click(lambda trace, points, state: clicks.append(points.point_inds))
+    point = page.locator(f"{sel} .scatterlayer path.point").nth(2)
+    pbox = point.bounding_box()
+    assert pbox is not None
+    page.mouse.move(pbox["x"] + pbox["width"] / 2, pbox["y"] + pbox["height"] / 2)
+    page.mouse.click(pbox["x"] + pbox["width"] / 2, pbox["y"] + pbox["height"] / 2)
+    wait_until(lambda: clicks == [[2]])
     # page -> Python: a zoom dragged with the mouse sets the axis range
     drag = page.locator(f"{sel} .nsewdrag").first
     box = drag.bounding_box()
@@ -78,6 +87,8 @@ def test_plotly_figurewidget_live(shared_bridge: wb.Bridge, page: Any, chromium:
         late.locator(f"{sel} svg.main-svg").first.wait_for(timeout=20_000)
         assert plot_y(late, sel) == [3.0] * 5
         assert "batched" in late.locator(sel).text_content()
+        late_range = late.evaluate(f"(s) => {GRAPH}.layout.xaxis.range", sel)
+        assert late_range == pytest.approx([lo, hi])  # the zoom made in the first page
     finally:
         late.close()
     assert all(u.startswith((shared_bridge.url, "blob:", "data:")) for u in network), network
