@@ -49,6 +49,9 @@ Choices worth knowing:
 - Anything else (``ColorPicker``, ``Output``, ``Password``, third-party
   widgets...) shows a :class:`~wsbridge.Label` placeholder
   ``"unsupported ipywidget: <class>"``: never a crash.
+- A real ``anywidget.AnyWidget`` (drawdata, Plotly's ``FigureWidget``...)
+  is not mirrored but hosted as given: its own module runs in the page
+  (:mod:`~wsbridge.widgets.anyhost`).
 
 Mirrors are cached on the ipywidget object itself (one model per ipywidget,
 however many places show it), so a widget and its mirror are garbage
