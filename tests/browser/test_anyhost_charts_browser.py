@@ -40,7 +40,9 @@ def plot_y(page: Any, selector: str) -> list[float]:
     )
 
 
-def test_plotly_figurewidget_live(shared_bridge: wb.Bridge, page: Any, chromium: Any) -> None:
+def test_plotly_figurewidget_live(
+    shared_bridge: wb.Bridge, page: Any, chromium: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     import plotly.graph_objects as go
 
     fig = go.FigureWidget(data=[go.Scatter(x=np.arange(5.0), y=np.zeros(5), mode="markers")])
@@ -93,6 +95,7 @@ def test_plotly_figurewidget_live(shared_bridge: wb.Bridge, page: Any, chromium:
         late.close()
     assert all(u.startswith((shared_bridge.url, "blob:", "data:")) for u in network), network
     assert not page.js_errors
+    assert not [r for r in caplog.records if r.levelname in ("WARNING", "ERROR")]
 
 
 def test_altair_jupyterchart_selection(shared_bridge: wb.Bridge, page: Any) -> None:

@@ -229,6 +229,11 @@ def test_plotly_figure_is_reread_when_an_update_closes() -> None:
     np.testing.assert_array_equal(np.frombuffer(y["buffer"].tobytes()), [1.0, 2.0, 3.0])
     # the document's state is the current figure (what a page loading now gets)
     assert host.get_state()["_widget_data"][0]["y"] is y
+    # what Plotly's page sets without a trait behind it is dropped, as in Jupyter
+    assert "_js2py_widget_layoutDelta" in host.settable()
+    before = host.get_state()
+    host._apply_client_state("_js2py_widget_layoutDelta", {"layout_delta": {}})
+    assert host.get_state().keys() == before.keys()
 
 
 def test_wb_anywidget_follows_a_changing_filecontents() -> None:

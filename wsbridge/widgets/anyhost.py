@@ -243,6 +243,12 @@ _PLOTLY_LAYOUT = frozenset(
 )
 
 
+#: what Plotly's page sets that its Python class has no trait for: Jupyter's
+#: ``set_state`` drops unknown names silently, and so does the host (rather
+#: than refuse every zoom with ``unknown_property``)
+_PLOTLY_DROPPED = frozenset({"_js2py_widget_layoutDelta"})
+
+
 def _is_plotly(widget: Any) -> bool:
     return any(
         c.__name__ == "BaseFigureWidget" and c.__module__ == "plotly.basewidget"
@@ -290,6 +296,8 @@ class AnyHost(Model):
             k for k in keys if not traits[k].read_only and not _is_ref_trait(widget, k)
         )
         self._plotly = _is_plotly(widget)
+        #: names a browser may send that are dropped, as Jupyter drops them
+        self._dropped = _PLOTLY_DROPPED - set(keys) if self._plotly else frozenset()
         #: wire values by trait; models each trait refers to; wsbridge id -> Jupyter id
         self._state: dict[str, Any] = {}
         self._refs: dict[str, list[Model]] = {}
@@ -360,7 +368,7 @@ class AnyHost(Model):
         }
 
     def settable(self) -> list[str]:
-        return list(self._settable)
+        return sorted([*self._settable, *self._dropped])
 
     def _ref_names(self) -> list[str]:
         return ["_esm", "_css", *self._refs]
@@ -375,6 +383,8 @@ class AnyHost(Model):
     # -- a browser's input (the callbacks thread)
     def _client_value(self, name: str, value: Any) -> Any:
         """Refuse (``TraitError``) what the widget would refuse; change nothing."""
+        if name in self._dropped:
+            return None
         if name not in self._settable:
             raise traitlets.TraitError(f"{type(self.widget).__name__}.{name} is not settable")
         widget = self.widget
@@ -400,6 +410,8 @@ class AnyHost(Model):
 
     def _client_apply(self, name: str, value: Any) -> None:
         """As Jupyter applies a front end's update: ``set_state`` (observers run)."""
+        if name in self._dropped:
+            return
         self.widget.set_state({name: self._incoming(name, value)})
 
     def _incoming(self, name: str, value: Any) -> Any:
