@@ -216,3 +216,52 @@ def test_lifecycle_bytes_messages_refs_and_reload(shared_bridge: wb.Bridge, page
     counts = page.evaluate("() => [window.inits, window.initCleanups, window.renderCleanups]")
     assert counts == [1, 1, 1]
     assert not page.js_errors
+
+
+def test_a_module_importing_by_url_loads_it_from_the_page(
+    shared_bridge: wb.Bridge, page: Any
+) -> None:
+    """The hub never fetches: the page imports what the module imports."""
+    import http.server
+    import threading
+
+    fetched: list[str] = []
+
+    class Served(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            fetched.append(self.path)
+            body = b"export const greeting = 'hello from elsewhere';"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/javascript")
+            self.send_header("Access-Control-Allow-Origin", "*")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Served)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/lib.js"
+
+        class Importer(anywidget.AnyWidget):
+            _esm = f"""
+            import {{ greeting }} from "{url}";
+            export default {{ render({{ el }}) {{ el.textContent = greeting; }} }};
+            """
+
+        widget = Importer()
+        shared_bridge.dashboard("importer", wb.Column(widget))
+        requests: list[str] = []
+        page.on("request", lambda r: requests.append(r.url))
+        open_dashboard(page, shared_bridge.url + "d/importer")
+        wait_text(page, host_of(widget), "hello from elsewhere")
+        assert url in requests  # the page fetched it, once
+        assert fetched == ["/lib.js"]
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
