@@ -265,3 +265,21 @@ def test_a_module_importing_by_url_loads_it_from_the_page(
         server.shutdown()
         server.server_close()
         thread.join(5)
+
+
+def test_wb_anywidget_reloads_a_changed_filecontents(shared_bridge: wb.Bridge, page: Any) -> None:
+    from anywidget._file_contents import VirtualFileContents
+
+    module = VirtualFileContents("export default { render({ el }) { el.textContent = 'one'; } };")
+
+    class Live(wb.AnyWidget):
+        _esm = module
+
+    widget = Live()
+    shared_bridge.dashboard("live", wb.Column(widget))
+    open_dashboard(page, shared_bridge.url + "d/live")
+    wait_text(page, root(widget), "one")
+    module.contents = "export default { render({ el }) { el.textContent = 'two'; } };"
+    wait_text(page, root(widget), "two")
+    assert page.locator(root(widget)).text_content() == "two"  # replaced, not added
+    assert not page.js_errors

@@ -158,7 +158,7 @@ function valuesOf(client, id) {
  * @returns {{model: any, dispose: () => void}}
  */
 function makeProxy(client, model) {
-const values = valuesOf(client, model.id);
+  const values = valuesOf(client, model.id);
   /** @type {{name: string, cb: Function, wrapped: (...a: any[]) => void}[]} */
   let subs = [];
   /**
