@@ -93,6 +93,9 @@ log = logging.getLogger(__name__)
 _ATTR = "_wsbridge_host"  # where a widget keeps its host
 _LOCK = threading.RLock()  # one host per widget, even from two threads
 _REF = "IPY_MODEL_"
+_MISSING = object()
+#: values compared before a patch is sent (containers are sent as they are)
+_SCALARS = frozenset({type(None), bool, int, float, str})
 
 #: synced traits of the ipywidgets/anywidget bases that never travel: the
 #: Jupyter plumbing, and the module and style, which travel as assets
@@ -343,7 +346,13 @@ class AnyHost(Model):
                         self._css = asset
                     self._emit({name: asset.id if asset is not None else None})
                     return
-                state = {name: self._read(name)}
+                before = self._state.get(name, _MISSING)
+                wire = self._read(name)
+                if type(wire) in _SCALARS and type(before) is type(wire) and before == wire:
+                    # nothing new for the pages: a notification fired twice, or
+                    # Plotly resetting a browser's one-shot value it already reset
+                    return
+                state = {name: wire}
                 if self._plotly and name.startswith("_py2js_") and change["new"] is None:
                     for extra, value in _plotly_refresh(self.widget, name).items():
                         state[extra] = self._read(extra, value, given=True)
