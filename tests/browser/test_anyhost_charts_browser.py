@@ -82,12 +82,16 @@ def test_plotly_figurewidget_live(
     wait_until(lambda: fig.layout.xaxis.range is not None)
     lo, hi = fig.layout.xaxis.range
     assert 0.0 < lo < hi < 4.0
+    # a trace added from Python: once, in this page and in a page loaded later
+    fig.add_scatter(x=[0.5, 1.5], y=[1.0, 2.0], mode="markers")
+    wait_dom(page, f"(s) => {GRAPH}.data.length === 2", sel)
     # a page loaded now starts from the current figure, not the first one
     late = chromium.new_page()
     try:
         open_dashboard(late, shared_bridge.url + "d/fig")
         late.locator(f"{sel} svg.main-svg").first.wait_for(timeout=20_000)
         assert plot_y(late, sel) == [3.0] * 5
+        assert late.evaluate(f"(s) => {GRAPH}.data.length", sel) == 2
         assert "batched" in late.locator(sel).text_content()
         late_range = late.evaluate(f"(s) => {GRAPH}.layout.xaxis.range", sel)
         assert late_range == pytest.approx([lo, hi])  # the zoom made in the first page

@@ -221,14 +221,22 @@ def test_plotly_figure_is_reread_when_an_update_closes() -> None:
     sent = attach(wb.Dashboard("d", wb.Column(fig)))
     fig.data[0].y = np.array([1.0, 2.0, 3.0])
     patches = [m.state for _, m in sent if isinstance(m, p.Patch)]
+    # a restyle sets values: the re-read figure travels in its own patch
     message = next(s for s in patches if s.get("_py2js_restyle"))
     assert message["_py2js_restyle"]["restyle_data"]["y"] is not None
-    closing = next(s for s in patches if "_py2js_restyle" in s and s["_py2js_restyle"] is None)
-    y = closing["_widget_data"][0]["y"]
+    y = message["_widget_data"][0]["y"]
     assert y["dtype"] == "float64"
     np.testing.assert_array_equal(np.frombuffer(y["buffer"].tobytes()), [1.0, 2.0, 3.0])
     # the document's state is the current figure (what a page loading now gets)
     assert host.get_state()["_widget_data"][0]["y"] is y
+    # adding a trace would apply twice: the figure comes when the update closes
+    sent.clear()
+    fig.add_scatter(y=[1.0, 2.0])
+    patches = [m.state for _, m in sent if isinstance(m, p.Patch)]
+    adding = next(s for s in patches if s.get("_py2js_addTraces"))
+    assert "_widget_data" not in adding
+    closing = next(s for s in patches if "_py2js_addTraces" in s and s is not adding)
+    assert len(closing["_widget_data"]) == 2
     # what Plotly's page sets without a trait behind it is dropped, as in Jupyter
     assert "_js2py_widget_layoutDelta" in host.settable()
     before = host.get_state()

@@ -52,9 +52,9 @@ the ipywidgets plumbing (``_model_*``, ``_view_*``, ``_dom_classes``,
 
 Plotly's ``FigureWidget`` sends its updates as one-shot ``_py2js_*``
 values and keeps its figure in ``_widget_data``/``_widget_layout`` only
-as of its creation; the host re-reads the figure into those two in the
-patch that closes each update, so a page that loads later starts from the
-current figure (docs/charts.md "Plotly FigureWidget").
+as of its creation; the host re-reads the figure into those two with each
+update (:func:`_plotly_refresh`), so a page that loads later starts from
+the current figure (docs/charts.md "Plotly FigureWidget").
 
 Hosts are cached on the widget object (one per widget, however many
 places show it). anywidget is never imported here: whoever holds an
@@ -259,15 +259,26 @@ def _is_plotly(widget: Any) -> bool:
     )
 
 
-def _plotly_refresh(widget: Any, name: str) -> dict[str, Any]:
-    """The traits that hold the figure, re-read after update ``name`` closed.
+#: updates that add to what the page holds (applying one twice would add
+#: twice): the figure is re-read when they close, not with them
+_PLOTLY_RELATIVE = frozenset({"_py2js_addTraces", "_py2js_deleteTraces", "_py2js_moveTraces"})
 
-    Why at the close (the ``None`` that follows each ``_py2js_*`` value):
-    by then the page applied the update to its own copy, so replacing that
-    copy with an equal one changes nothing it shows (Plotly's view ignores
-    ``_widget_data`` changes), while the document now holds the figure a
-    newly loaded page must start from.
+
+def _plotly_refresh(widget: Any, name: str, new: Any) -> dict[str, Any]:
+    """The traits that hold the figure, re-read for update ``name`` (now ``new``).
+
+    Plotly's page ignores changes of ``_widget_data``/``_widget_layout``
+    (it keeps its own copy up to date from the updates), so re-reading them
+    changes nothing a page shows, while the document then holds the figure
+    a newly loaded page must start from. An update that sets values
+    (restyle, relayout, update, animate, removing properties) carries the
+    re-read figure in its own patch: applying it to the already current
+    copy changes nothing, and no page can load between the two. One that
+    adds or moves traces would apply twice, so the figure comes in the
+    patch that closes it (the ``None`` after it).
     """
+    if (new is None) != (name in _PLOTLY_RELATIVE):
+        return {}
     out: dict[str, Any] = {}
     if name in _PLOTLY_DATA:
         out["_widget_data"] = widget._data
@@ -353,8 +364,8 @@ class AnyHost(Model):
                     # Plotly resetting a browser's one-shot value it already reset
                     return
                 state = {name: wire}
-                if self._plotly and name.startswith("_py2js_") and change["new"] is None:
-                    for extra, value in _plotly_refresh(self.widget, name).items():
+                if self._plotly and name.startswith("_py2js_"):
+                    for extra, value in _plotly_refresh(self.widget, name, wire).items():
                         state[extra] = self._read(extra, value, given=True)
                 self._emit(state)
         except (InvalidValue, TypeError, ValueError) as exc:
