@@ -305,7 +305,6 @@ class AnyHost(Model):
         self.widget = widget
         keys = [k for k in widget.keys if k not in _PLUMBING and widget.has_trait(k)]
         traits = widget.traits()
-        self._names: list[str] = keys
         self._settable: list[str] = sorted(
             k for k in keys if not traits[k].read_only and not _is_ref_trait(widget, k)
         )
