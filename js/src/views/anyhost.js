@@ -82,6 +82,15 @@ export class ValueCache {
     this._seen = new WeakMap();
   }
 
+  /**
+   * A value the module set itself: `get` gives it back as it is (Jupyter's
+   * model keeps what was set, typed arrays included).
+   * @param {any} value
+   */
+  own(value) {
+    if (value !== null && typeof value === "object") this._seen.set(value, value);
+  }
+
   /** @param {any} raw */
   get(raw) {
     if (raw === null || typeof raw !== "object") return raw;
@@ -192,6 +201,8 @@ function makeProxy(client, model) {
      * @param {any} [value]
      */
     set(name, value) {
+      if (typeof name === "string") values.own(value);
+      else if (name && typeof name === "object") for (const v of Object.values(name)) values.own(v);
       model.set(name, value);
     },
     save_changes: () => model.save_changes(),

@@ -44,3 +44,10 @@ test("the cache gives the same converted object for the same wire value", () => 
   assert.notEqual(cache.get(next), first); // a new value from the document: converted anew
   assert.equal(cache.get("text"), "text");
 });
+
+test("a value the module set itself comes back as it is", () => {
+  const cache = new ValueCache();
+  const mine = new Float32Array([1, 2]);
+  cache.own(mine);
+  assert.equal(cache.get(mine), mine); // not turned into a DataView
+});
