@@ -36,7 +36,10 @@ def _same(a: Any, b: Any) -> bool:
     except Exception:  # numpy arrays and friends
         import numpy as np
 
-        return bool(np.array_equal(a, b))
+        try:
+            return bool(np.array_equal(a, b))
+        except Exception:  # containers holding arrays: not provably the same
+            return False
 
 
 class EmbeddedProducer:
@@ -130,15 +133,15 @@ class EmbeddedProducer:
         try:
             for name, value in canonical.items():
                 ref = {"type": "set", "model": model.id, "property": name, "req": message.req}
-                before = getattr(model, name)
+                before = model._client_current(name)
                 try:
-                    setattr(model, name, value)
+                    model._client_apply(name, value)
                 except Exception as exc:
                     log.exception("a callback raised while setting %s.%s", model.id, name)
                     text = f"{type(exc).__name__}: {exc}"
                     self._reject(doc, session, "callback_error", text, ref, model.id, [name])
                     continue
-                if _same(before, getattr(model, name)):
+                if _same(before, model._client_current(name)):
                     # nothing changed, so no patch goes out: tell the sender
                     # the canonical value (it may have sent 11 to a max of 10)
                     self._reply_state(doc, session, model.id, [name])

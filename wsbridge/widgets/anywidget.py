@@ -35,6 +35,8 @@ import os
 from pathlib import Path
 from typing import Any, ClassVar
 
+from ..wire.messages import Patch
+from . import sync as _sync
 from .model import Model
 
 __all__ = [
@@ -47,6 +49,15 @@ __all__ = [
 _FILE_SUFFIXES = (".js", ".mjs", ".cjs", ".css")
 
 
+def _is_file_contents(value: Any) -> bool:
+    """anywidget's ``FileContents``/``VirtualFileContents`` (text that may change)."""
+    cls = type(value)
+    return cls.__module__.startswith("anywidget") and cls.__name__ in (
+        "FileContents",
+        "VirtualFileContents",
+    )
+
+
 def _read_asset(value: str | os.PathLike[str] | None, what: str) -> str:
     """``value`` as text: a ``Path`` (or a path-like string) is read from disk.
 
@@ -55,10 +66,13 @@ def _read_asset(value: str | os.PathLike[str] | None, what: str) -> str:
     """
     if value is None:
         return ""
+    if _is_file_contents(value):
+        return str(value)  # anywidget's FileContents: the file's current text
     if isinstance(value, os.PathLike):
         return Path(value).read_text(encoding="utf-8")
     if not isinstance(value, str):
-        raise TypeError(f"{what} must be a str or a pathlib.Path, not {type(value).__name__}")
+        kind = type(value).__name__
+        raise TypeError(f"{what} must be a str, a pathlib.Path or a FileContents, not {kind}")
     if "\n" not in value and value.strip().endswith(_FILE_SUFFIXES):
         path = Path(value.strip())
         if path.is_file():
@@ -90,10 +104,11 @@ class AnyWidget(Model):
     """
 
     _type = "AnyWidget"
-    #: the ES module: JavaScript text, or a path to a .js/.mjs file
-    _esm: ClassVar[str | os.PathLike[str]] = ""
-    #: optional CSS: text, or a path to a .css file
-    _css: ClassVar[str | os.PathLike[str] | None] = None
+    #: the ES module: JavaScript text, a path to a .js/.mjs file, or anywidget's
+    #: ``FileContents`` (followed when the file changes)
+    _esm: ClassVar[Any] = ""
+    #: optional CSS: text, a path to a .css file, or a ``FileContents``
+    _css: ClassVar[Any] = None
 
     def __init__(self, **kwargs: Any) -> None:
         #: the instance brought its own module or CSS: its style is not the class's
@@ -105,6 +120,27 @@ class AnyWidget(Model):
         if not self._esm_text.strip():
             raise ValueError(f"{type(self).__name__} needs an ES module in _esm")
         super().__init__(**kwargs)
+        # a FileContents that changes on disk reloads the module in every page
+        # (a bound method: psygnal holds it weakly, so the widget can go)
+        if _is_file_contents(esm):
+            esm.changed.connect(self._esm_changed)
+        if _is_file_contents(css):
+            css.changed.connect(self._css_changed)
+
+    def _esm_changed(self, text: str) -> None:
+        self._esm_text = str(text)
+        self._asset_patch("_esm", self._esm_text)
+
+    def _css_changed(self, text: str) -> None:
+        self._css_text = str(text)
+        self._asset_patch("_css", self._css_text)
+
+    def _asset_patch(self, name: str, text: str) -> None:
+        with _sync.LOCK:
+            if self._listeners:
+                message = Patch(seq=0, model=self.id, state={name: text}, origin=None)
+                for listener in list(self._listeners):
+                    listener(self, message)
 
     @property
     def _anywidget_id(self) -> str:

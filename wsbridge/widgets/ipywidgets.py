@@ -49,6 +49,9 @@ Choices worth knowing:
 - Anything else (``ColorPicker``, ``Output``, ``Password``, third-party
   widgets...) shows a :class:`~wsbridge.Label` placeholder
   ``"unsupported ipywidget: <class>"``: never a crash.
+- A real ``anywidget.AnyWidget`` (drawdata, Plotly's ``FigureWidget``...)
+  is not mirrored but hosted as given: its own module runs in the page
+  (:mod:`~wsbridge.widgets.anyhost`).
 
 Mirrors are cached on the ipywidget object itself (one model per ipywidget,
 however many places show it), so a widget and its mirror are garbage
@@ -67,6 +70,7 @@ from typing import Any
 
 import traitlets
 
+from .anyhost import host, is_anywidget
 from .display import Label
 from .ipymap import BUILDERS, REFUSED, Bind, Built
 from .model import Model
@@ -183,6 +187,8 @@ def mirror(widget: Any) -> Model:
     """
     if not is_ipywidget(widget):
         raise TypeError(f"not an ipywidgets widget: {type(widget).__name__}")
+    if is_anywidget(widget):  # a real anywidget runs its own module (anyhost.py)
+        return host(widget)
     with _LOCK:
         existing = widget.__dict__.get(_ATTR)
         if existing is not None:

@@ -217,10 +217,19 @@ class Model(HasTraits):
             raise traitlets.TraitError(f"{type(self).__name__} is disabled")
         return self.traits()[name]._validate(self, value)
 
+    def _client_current(self, name: str) -> Any:
+        """The value of ``name`` a browser's ``set`` is compared with (the trait)."""
+        return getattr(self, name)
+
+    def _client_apply(self, name: str, value: Any) -> None:
+        """Apply a browser's value that :meth:`_client_value` made canonical
+        (the trait is set; a model standing for another object forwards it)."""
+        setattr(self, name, value)
+
     def _apply_client_state(self, name: str, value: Any) -> None:
         """Validate a browser's value with the trait and set it (observers run;
         exceptions they raise propagate)."""
-        setattr(self, name, self._client_value(name, value))
+        self._client_apply(name, self._client_value(name, value))
 
     def on_event(self, name: str, callback: Callable[..., Any]) -> None:
         """Call ``callback(model, data)`` when a browser fires event ``name``."""

@@ -199,7 +199,9 @@ async function cleanupOf(result) {
 function acquire(client, model, widget) {
   let lives = LIVES.get(client);
   if (!lives) LIVES.set(client, (lives = new Map()));
-  let life = lives.get(model.id);
+  // per module too: a new `_esm` (a file changed) gets its own initialize
+  const key = `${model.id}\0${String(model.get("_esm") ?? "")}`;
+  let life = lives.get(key);
   if (life) {
     life.views++;
     return life;
@@ -218,13 +220,13 @@ function acquire(client, model, widget) {
     ready,
     cleanup() {
       gone = true;
-      lives.delete(model.id);
+      lives.delete(key);
       runCleanup(userCleanup);
       userCleanup = null;
       wm.dispose();
     },
   };
-  lives.set(model.id, life);
+  lives.set(key, life);
   return life;
 }
 
@@ -271,12 +273,36 @@ export function injectCss(key, css) {
  * @param {ViewContext} ctx
  * @returns {() => void}
  */
-function anyWidgetView({ model, el, client }) {
+function anyWidgetView(ctx) {
+  const { model } = ctx;
+  let stop = startView(ctx);
+  // a changed module (anywidget's FileContents) re-renders; a changed style replaces it
+  const reload = () => {
+    stop();
+    stop = startView(ctx);
+  };
+  const restyle = () => injectCss(String(model.get("_anywidget_id") ?? model.id), String(model.get("_css") ?? ""));
+  model.on("change:_esm", reload);
+  model.on("change:_css", restyle);
+  return () => {
+    model.off("change:_esm", reload);
+    model.off("change:_css", restyle);
+    stop();
+  };
+}
+
+/**
+ * One render of an `AnyWidget` view with the module it has now.
+ * @param {ViewContext} ctx
+ * @returns {() => void}
+ */
+function startView({ model, el, client }) {
   let dead = false;
   /** @type {(() => void)[]} */
   const cleanups = [];
   /** @type {ModelLife | null} */
   let life = null;
+  el.replaceChildren();
   el.dataset.wsbridgeState = "loading";
   const esm = String(model.get("_esm") ?? "");
   const key = String(model.get("_anywidget_id") ?? model.id);

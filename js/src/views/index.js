@@ -9,6 +9,7 @@ import { LAYOUT_VIEWS } from "./layout.js";
 import { CONTROL_VIEWS } from "./controls.js";
 import { DISPLAY_VIEWS } from "./display.js";
 import { ANYWIDGET_VIEWS } from "./anywidget.js";
+import { ANYHOST_VIEWS } from "./anyhost.js";
 import { TABLE_VIEWS } from "./table.js";
 import { PLOT_VIEWS } from "./plot.js";
 
@@ -20,6 +21,7 @@ export const BUNDLED_VIEWS = Object.freeze({
   ...CONTROL_VIEWS,
   ...DISPLAY_VIEWS,
   ...ANYWIDGET_VIEWS,
+  ...ANYHOST_VIEWS,
   ...TABLE_VIEWS,
   ...PLOT_VIEWS,
 });
