@@ -24,8 +24,18 @@ from .controls import (
     Toggle,
 )
 from .display import HTML, Label, Progress
+from .ipystyle import styled
 from .layout import Card, Column, Grid, Row, Tabs
 from .model import Model
+
+# mirrors carry the ipywidget's layout and style (ipystyle.py); Card does not:
+# an Accordion's cards are wsbridge's own
+Button, MultiSelect, NumberInput, RangeSlider, Select, Slider, TextInput, Toggle = map(  # type: ignore[misc]
+    styled, (Button, MultiSelect, NumberInput, RangeSlider, Select, Slider, TextInput, Toggle)
+)
+HTML, Label, Progress, Column, Grid, Row, Tabs = map(  # type: ignore[misc]
+    styled, (HTML, Label, Progress, Column, Grid, Row, Tabs)
+)
 
 __all__ = ["BUILDERS", "REFUSED", "Bind", "Built"]
 
@@ -364,5 +374,6 @@ BUILDERS: dict[str, Callable[[Any], Built]] = {
     "Accordion": _accordion,
 }
 
-#: never mirrored even though a base class would match: it would show a secret
-REFUSED = frozenset({"Password"})
+#: never mirrored even though a base class would match (none today: Password,
+#: which would show a secret as a Text, has its own write-only mirror)
+REFUSED: frozenset[str] = frozenset()
