@@ -342,8 +342,7 @@ def _tags(widget: Any) -> Built:
         _same("allow_duplicates", "allow_duplicates", back=False),
         Bind("value", ("value",), lambda w: [str(t) for t in w.value], put),
         _same("placeholder", "placeholder", back=False),
-        _LABEL,
-        _DISABLED,
+        _LABEL,  # ipywidgets' TagsInput has no ``disabled``
     ]
     return styled(TagsInput)(), binds
 

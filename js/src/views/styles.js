@@ -81,6 +81,8 @@ export function styleRules(layout, style) {
   /** @type {[string, string, string][]} */
   const out = [];
   if (layout && typeof layout === "object") {
+    // sizes include borders and padding, as in ipywidgets (.jupyter-widgets)
+    if (Object.keys(layout).length) out.push(["", "box-sizing", "border-box"]);
     for (const [prop, value] of Object.entries(layout)) {
       if (LAYOUT_PROPERTIES.has(prop) && safeCss(value)) out.push(["", prop, value]);
     }
