@@ -43,7 +43,12 @@ def png(width: int, height: int) -> bytes:
         return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
 
 
 def text_of(page: Any, model: Any) -> str:
@@ -113,8 +118,9 @@ def test_html_is_sanitised_and_errors_show_as_tracebacks(mbridge: wb.Bridge, pag
         display(
             HTML(
                 '<b id="ok">safe</b><img src=x onerror="window.pwned=1">'
-                "<script>window.pwned=2</script><a href=\"javascript:window.pwned=3\">link</a>"
-                '<p style="color: red; background: url(http://x/)" onclick="window.pwned=4">para</p>'
+                '<script>window.pwned=2</script><a href="javascript:window.pwned=3">link</a>'
+                '<p style="color: red; background: url(http://x/)"'
+                ' onclick="window.pwned=4">para</p>'
             )
         )
         raise ValueError("boom")  # shown in the Output, not raised (as in a kernel)

@@ -55,7 +55,11 @@ def test_pickers_both_ways(mbridge: wb.Bridge, page: Any) -> None:
     open_dashboard(page, mbridge.url + "d/pickers")
 
     # Python -> page, in each input's own format
-    wait_dom(page, "(s) => document.querySelector(s).value === '#ff0000'", f"{root(mirror(color))} input[type=color]")
+    wait_dom(
+        page,
+        "(s) => document.querySelector(s).value === '#ff0000'",
+        f"{root(mirror(color))} input[type=color]",
+    )
     assert page.get_by_label("day").input_value() == "2024-05-01"
     assert page.get_by_label("at").input_value() == "09:15:00"
     local = page.evaluate("() => new Date('2024-05-01T12:30:00Z').getHours()")
@@ -88,7 +92,9 @@ def test_pickers_both_ways(mbridge: wb.Bridge, page: Any) -> None:
     commit(page, f"{root(mirror(combo))} input", "banana")
     wait_until(lambda: combo.value == "banana")
     commit(page, f"{root(mirror(combo))} input", "cherry")
-    wait_dom(page, "(s) => document.querySelector(s).value === 'banana'", f"{root(mirror(combo))} input")
+    wait_dom(
+        page, "(s) => document.querySelector(s).value === 'banana'", f"{root(mirror(combo))} input"
+    )
     assert combo.value == "banana"
 
     # TagsInput: add with Enter, remove with its button
@@ -147,7 +153,10 @@ def test_layout_and_style_reach_the_page(mbridge: wb.Bridge, page: Any) -> None:
     assert btn.evaluate("el => getComputedStyle(el).backgroundColor") == "rgb(211, 47, 47)"
     assert btn.evaluate("el => getComputedStyle(el).fontWeight") == "700"
     progress = f"{root(mirror(bar))} progress"
-    assert page.locator(progress).evaluate("el => getComputedStyle(el).accentColor") == "rgb(0, 255, 0)"
+    assert (
+        page.locator(progress).evaluate("el => getComputedStyle(el).accentColor")
+        == "rgb(0, 255, 0)"
+    )
 
     # a Python change of the Layout reaches the page
     slider.layout.width = "200px"

@@ -111,7 +111,11 @@ def _activate(link: Any) -> None:
         if sm is None or tm is None:
             return
         directional = type(link).__name__ == "DirectionalLink"
-        python = traitlets.dlink((sw, sn), (tw, tn)) if directional else traitlets.link((sw, sn), (tw, tn))
+        python = (
+            traitlets.dlink((sw, sn), (tw, tn))
+            if directional
+            else traitlets.link((sw, sn), (tw, tn))
+        )
         model: Link | None = None
         sp, tp = _prop(sw, sn), _prop(tw, tn)
         if sp is not None and tp is not None:

@@ -30,12 +30,21 @@ from .model import Model
 
 # mirrors carry the ipywidget's layout and style (ipystyle.py); Card does not:
 # an Accordion's cards are wsbridge's own
-Button, MultiSelect, NumberInput, RangeSlider, Select, Slider, TextInput, Toggle = map(  # type: ignore[misc]
-    styled, (Button, MultiSelect, NumberInput, RangeSlider, Select, Slider, TextInput, Toggle)
-)
-HTML, Label, Progress, Column, Grid, Row, Tabs = map(  # type: ignore[misc]
-    styled, (HTML, Label, Progress, Column, Grid, Row, Tabs)
-)
+Button = styled(Button)  # type: ignore[misc]
+MultiSelect = styled(MultiSelect)  # type: ignore[misc]
+NumberInput = styled(NumberInput)  # type: ignore[misc]
+RangeSlider = styled(RangeSlider)  # type: ignore[misc]
+Select = styled(Select)  # type: ignore[misc]
+Slider = styled(Slider)  # type: ignore[misc]
+TextInput = styled(TextInput)  # type: ignore[misc]
+Toggle = styled(Toggle)  # type: ignore[misc]
+HTML = styled(HTML)  # type: ignore[misc]
+Label = styled(Label)  # type: ignore[misc]
+Progress = styled(Progress)  # type: ignore[misc]
+Column = styled(Column)  # type: ignore[misc]
+Grid = styled(Grid)  # type: ignore[misc]
+Row = styled(Row)  # type: ignore[misc]
+Tabs = styled(Tabs)  # type: ignore[misc]
 
 __all__ = ["BUILDERS", "REFUSED", "Bind", "Built"]
 

@@ -51,11 +51,11 @@ from .ipymap import Bind, Built
 from .model import Model
 
 __all__ = [
+    "BUILDERS",
     "MAX_BYTES",
     "MAX_IMAGE_BYTES",
     "MAX_OUTPUTS",
     "MAX_TEXT",
-    "BUILDERS",
     "Output",
     "patch_output",
     "wire_outputs",
@@ -91,7 +91,7 @@ class Output(Model):
 
     _type = "Output"
     _client_settable = frozenset()
-    outputs = List().tag(sync=True)
+    outputs: List[Any] = List().tag(sync=True)
 
 
 # ---------------------------------------------------------------------------
@@ -107,7 +107,7 @@ def _clean(text: Any) -> str:
     if "\r" in text:
         lines = text.replace("\r\n", "\n").split("\n")
         text = "\n".join(line.rsplit("\r", 1)[-1] for line in lines)
-    return text
+    return str(text)
 
 
 def _clip(text: str, *, tail: bool) -> str:
@@ -131,7 +131,8 @@ def _image(mime: str, data: Any, meta: Mapping[str, Any]) -> dict[str, Any]:
         raw = bytes(data)
     if len(raw) > MAX_IMAGE_BYTES:
         return {"kind": "note", "text": f"[{mime} of {len(raw):,} bytes not shown]"}
-    size = meta.get(mime) if isinstance(meta.get(mime), Mapping) else meta
+    own = meta.get(mime)
+    size: Mapping[str, Any] = own if isinstance(own, Mapping) else meta
     return {
         "kind": "image",
         "mime": mime,

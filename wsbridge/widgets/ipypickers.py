@@ -29,7 +29,7 @@ import datetime as dt
 import re
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 import traitlets
 from traitlets import Bool, Float, Int, List, Unicode, validate
@@ -138,7 +138,7 @@ class TimePicker(_Picker):
             return _bad(value)
 
 
-def _bad(value: Any = None) -> Any:
+def _bad(value: Any = None) -> NoReturn:
     raise traitlets.TraitError(f"not a valid value: {value!r}")
 
 
@@ -256,9 +256,12 @@ def _iso_or_none(value: Any) -> str | None:
     return None if value is None else str(value.isoformat())
 
 
+_date_of, _time_of = dt.date.fromisoformat, dt.time.fromisoformat
+
+
 def _date(widget: Any) -> Built:
     binds = [
-        Bind("value", ("value",), lambda w: _iso_or_none(w.value), _put_none(dt.date.fromisoformat)),
+        Bind("value", ("value",), lambda w: _iso_or_none(w.value), _put_none(_date_of)),
         Bind("min", ("min",), lambda w: _iso_or_none(w.min)),
         Bind("max", ("max",), lambda w: _iso_or_none(w.max)),
         _LABEL,
@@ -294,7 +297,7 @@ def _time(widget: Any) -> Built:
         return None if w.step == "any" or w.step is None else float(w.step)
 
     binds = [
-        Bind("value", ("value",), lambda w: _iso_or_none(w.value), _put_none(dt.time.fromisoformat)),
+        Bind("value", ("value",), lambda w: _iso_or_none(w.value), _put_none(_time_of)),
         Bind("min", ("min",), lambda w: _iso_or_none(w.min)),
         Bind("max", ("max",), lambda w: _iso_or_none(w.max)),
         Bind("step", ("step",), step),

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from traitlets import Dict
 
@@ -64,9 +64,7 @@ _LOOK_VALUES = frozenset({"primary", "success", "info", "warning", "danger"})
 _MAX_VALUE = 200
 _TOKENS = re.compile(r"[A-Za-z0-9\s#%.,()+\-*/\"'_]*", re.ASCII)
 _FUNCTION = re.compile(r"([A-Za-z_-][A-Za-z0-9_-]*)\s*\(", re.ASCII)
-_FUNCTIONS = frozenset(
-    "calc min max clamp rgb rgba hsl hsla repeat minmax fit-content var".split()
-)
+_FUNCTIONS = frozenset("calc min max clamp rgb rgba hsl hsla repeat minmax fit-content var".split())
 _warned: set[str] = set()
 
 
@@ -129,9 +127,10 @@ def style_binds() -> list[Bind]:
 
 
 _STYLED: dict[type, type] = {}
+M = TypeVar("M", bound=Model)
 
 
-def styled(cls: type[Model]) -> type[Model]:
+def styled(cls: type[M]) -> type[M]:
     """``cls`` with the ``_layout`` and ``_style`` properties (one subclass per class)."""
     sub = _STYLED.get(cls)
     if sub is None:
