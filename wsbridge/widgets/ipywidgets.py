@@ -45,10 +45,18 @@ Choices worth knowing:
   from ``layout.grid_template_columns`` when it is a simple list or
   ``repeat(n, ...)`` (else 2), read when the mirror is made or the
   ``layout`` object is replaced.
-- ``layout`` and ``style`` are not mirrored; the native look applies.
-- Anything else (``ColorPicker``, ``Output``, ``Password``, third-party
-  widgets...) shows a :class:`~wsbridge.Label` placeholder
-  ``"unsupported ipywidget: <class>"``: never a crash.
+- ``layout`` and ``style`` are mirrored (:mod:`.ipystyle`): the mirror's
+  ``_layout`` and ``_style`` follow the ipywidget's ``Layout`` and
+  ``Style`` objects live (the mirror observes their traits, and a new
+  object), their CSS values checked in Python and again in the page.
+- ``Output`` (and so ``interact``) is captured in Python per thread, with
+  or without a kernel (:mod:`.ipyoutput`); the pickers, ``Password``
+  (write-only), ``Combobox``, ``TagsInput`` and ``Play`` have native
+  mirrors (:mod:`.ipypickers`); ``jslink``/``jsdlink`` run in the page
+  (:mod:`.ipylinks`). docs/ipywidgets.md says what each does.
+- Anything else (``Controller``, ``Video``, third-party widgets...) shows a
+  :class:`~wsbridge.Label` placeholder ``"unsupported ipywidget: <class>"``:
+  never a crash.
 
 Mirrors are cached on the ipywidget object itself (one model per ipywidget,
 however many places show it), so a widget and its mirror are garbage
