@@ -187,3 +187,21 @@ def test_play_started_from_python_is_stepped_by_python() -> None:
     play.playing = True
     wait_until(lambda: play.playing is False)
     assert play.value == 3 and m.value == 3
+
+
+def test_matplotlib_figures_display_as_png_and_plt_show_flushes_them() -> None:
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out = W.Output()
+    with out:
+        fig, ax = plt.subplots(figsize=(2, 1))
+        ax.plot([1, 3, 2])
+        display(fig)
+        plt.plot([0, 1])
+        plt.show()  # as under %matplotlib inline: displayed, then closed
+    assert kinds(out) == ["image", "image"]
+    assert mirror(out).outputs[1]["data"][:4] == b"\x89PNG"
+    plt.close(fig)
+    assert plt.get_fignums() == []

@@ -14,12 +14,13 @@ Python:
   front end would make (consecutive stream text merged, images as base64
   strings), and other threads are untouched. An exception inside the block
   is shown in the Output as a traceback and suppressed, as in a kernel.
-- Outside IPython, ``display`` and ``clear_output`` only print; in a
-  capturing thread ``InteractiveShell.initialized()`` is true and
-  ``InteractiveShell.instance()`` a small stand-in whose formatter is
-  IPython's own ``DisplayFormatter``, so rich output (Markdown, HTML,
-  DataFrames, images) is captured as in Jupyter. Other threads see IPython
-  unchanged.
+- Outside IPython, ``display`` and ``clear_output`` only print; called in
+  a capturing thread they see a small stand-in shell (and only they:
+  ``get_ipython()`` is still ``None``) whose formatter is IPython's own
+  ``DisplayFormatter``, so rich output (Markdown, HTML, DataFrames, images,
+  matplotlib figures) is captured as in Jupyter, and ``plt.show()`` shows
+  the open figures as ``%matplotlib inline`` does. Other threads see
+  IPython unchanged.
 
 The :class:`Output` model shows ``outputs`` to browsers (js/src/views/output.js):
 stream and plain text as text, Markdown through the client's sanitising
@@ -419,6 +420,15 @@ class _Shell:
 
         self.display_formatter = DisplayFormatter()
         self.display_pub = _Publisher()
+        # a matplotlib figure displays as a PNG, as under ``%matplotlib inline``
+        png = self.display_formatter.formatters["image/png"]
+        png.for_type_by_name("matplotlib.figure", "Figure", _figure_png)
+
+
+def _figure_png(figure: Any) -> bytes:
+    from IPython.core.pylabtools import print_figure
+
+    return bytes(print_figure(figure, "png", bbox_inches="tight"))  # type: ignore[no-untyped-call]
 
 
 _shell: _Shell | None = None
@@ -442,11 +452,35 @@ def _formatter() -> Any:
         return _shell.display_formatter
 
 
+def _patch_pyplot() -> None:
+    """``plt.show()`` in a capturing thread displays the open figures into
+    the Output and closes them, as ``%matplotlib inline`` does in Jupyter."""
+    pyplot: Any = sys.modules.get("matplotlib.pyplot")
+    if pyplot is None or getattr(pyplot.show, "_wsbridge", False):
+        return
+    show = pyplot.show
+
+    def _show(*args: Any, **kwargs: Any) -> Any:
+        if _current() is None:
+            return show(*args, **kwargs)
+        from IPython.display import display
+
+        for number in pyplot.get_fignums():
+            figure = pyplot.figure(number)
+            display(figure)  # type: ignore[no-untyped-call]
+            pyplot.close(figure)
+        return None
+
+    _show._wsbridge = True  # type: ignore[attr-defined]
+    pyplot.show = _show
+
+
 def _patch_display() -> None:
     """Route display/clear_output of capturing threads (under ``_LOCK``)."""
     global _shell
     from IPython.core.interactiveshell import InteractiveShell
 
+    _patch_pyplot()
     real = _real_shell()
     if real is not None:  # a kernel or a terminal: wrap its publisher once
         pub = real.display_pub
@@ -460,15 +494,19 @@ def _patch_display() -> None:
     initialized = InteractiveShell.initialized.__func__  # type: ignore[attr-defined]
     instance = InteractiveShell.instance.__func__  # type: ignore[attr-defined]
 
+    def _stand_in(cls: Any) -> bool:
+        """Only ``display``/``clear_output`` in a capturing thread see the
+        stand-in; ``get_ipython()`` and everyone else see no shell, as before."""
+        if cls is not InteractiveShell or _current() is None or _real_shell() is not None:
+            return False
+        caller = sys._getframe(2).f_globals.get("__name__")
+        return caller == "IPython.core.display_functions"
+
     def _initialized(cls: Any) -> bool:
-        if cls is InteractiveShell and _current() is not None and _real_shell() is None:
-            return True
-        return bool(initialized(cls))
+        return True if _stand_in(cls) else bool(initialized(cls))
 
     def _instance(cls: Any, *args: Any, **kwargs: Any) -> Any:
-        if cls is InteractiveShell and _current() is not None and _real_shell() is None:
-            return _shell
-        return instance(cls, *args, **kwargs)
+        return _shell if _stand_in(cls) else instance(cls, *args, **kwargs)
 
     InteractiveShell.initialized = classmethod(_initialized)  # type: ignore[method-assign,assignment]
     InteractiveShell.instance = classmethod(_instance)  # type: ignore[method-assign,assignment]
