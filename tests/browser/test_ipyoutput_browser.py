@@ -96,6 +96,10 @@ def test_interactive_output_and_a_print_from_another_thread(mbridge: wb.Bridge, 
     a.value = 3  # from Python this time
     wait_dom(page, "(sel) => document.querySelector(sel)?.naturalWidth === 32", img)
     assert "a = 3" in text_of(page, mirror(out))
+    src = page.locator(img).get_attribute("src")
+    out.append_stdout("more\n")  # a redraw keeps an unchanged image's blob URL
+    page.get_by_text("more").wait_for()
+    assert page.locator(img).get_attribute("src") == src
 
     def work() -> None:
         with log:

@@ -153,12 +153,27 @@ function addStyle() {
 }
 
 /**
- * One item as DOM; `urls` collects the blob URLs made.
+ * A key for an image's bytes (FNV-1a over all of them), so a redraw reuses
+ * the blob URL of an unchanged image instead of reloading it.
+ * @param {string} mime
+ * @param {ArrayBufferView} bytes
+ */
+export function imageKey(mime, bytes) {
+  const u8 = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < u8.length; i++) hash = Math.imul(hash ^ u8[i], 0x01000193);
+  return `${mime} ${u8.length} ${hash >>> 0}`;
+}
+
+/**
+ * One item as DOM. `urls` maps image keys to the blob URLs on screen
+ * before this redraw; `made` collects those this one uses.
  * @param {any} item
- * @param {string[]} urls
+ * @param {Map<string, string>} urls
+ * @param {Map<string, string>} made
  * @returns {HTMLElement}
  */
-function drawItem(item, urls) {
+function drawItem(item, urls, made) {
   const kind = item && typeof item === "object" ? str(item.kind) : "";
   if (kind === "stream" || kind === "text" || kind === "error") {
     const pre = h("pre", `wsbridge-output-${kind}`);
@@ -179,8 +194,9 @@ function drawItem(item, urls) {
   if (kind === "image" && ArrayBuffer.isView(item.data) && /^image\/(png|jpeg|gif|svg\+xml)$/u.test(str(item.mime))) {
     const img = h("img");
     const bytes = /** @type {ArrayBufferView} */ (item.data);
-    const url = URL.createObjectURL(new Blob([/** @type {any} */ (bytes)], { type: item.mime }));
-    urls.push(url);
+    const key = imageKey(item.mime, bytes);
+    const url = made.get(key) ?? urls.get(key) ?? URL.createObjectURL(new Blob([/** @type {any} */ (bytes)], { type: item.mime }));
+    made.set(key, url);
     img.src = url;
     img.alt = "";
     if (Number.isInteger(item.width)) img.width = item.width;
@@ -200,14 +216,14 @@ function output({ model, el, listen }) {
   addStyle();
   el.classList.add("wsbridge-output");
   el.setAttribute("role", "log");
-  /** @type {string[]} */
-  let urls = [];
+  /** @type {Map<string, string>} image key -> blob URL on screen */
+  let urls = new Map();
   const draw = () => {
     const items = model.get("outputs");
-    /** @type {string[]} */
-    const made = [];
-    el.replaceChildren(...(Array.isArray(items) ? items : []).map((item) => drawItem(item, made)));
-    for (const url of urls) URL.revokeObjectURL(url);
+    /** @type {Map<string, string>} */
+    const made = new Map();
+    el.replaceChildren(...(Array.isArray(items) ? items : []).map((item) => drawItem(item, urls, made)));
+    for (const [key, url] of urls) if (made.get(key) !== url) URL.revokeObjectURL(url);
     urls = made;
   };
   const redraw = frameThrottle(draw);
@@ -215,8 +231,8 @@ function output({ model, el, listen }) {
   draw();
   return () => {
     redraw.cancel();
-    for (const url of urls) URL.revokeObjectURL(url);
-    urls = [];
+    for (const url of urls.values()) URL.revokeObjectURL(url);
+    urls = new Map();
   };
 }
 

@@ -38,3 +38,12 @@ test("inline styles of HTML output keep safe declarations only", () => {
     ["color", "red"],
   ]);
 });
+
+test("an image's key follows its bytes", async () => {
+  const { imageKey } = await import("../../src/views/output.js");
+  const a = new Uint8Array([1, 2, 3, 4]);
+  assert.equal(imageKey("image/png", a), imageKey("image/png", new Uint8Array([1, 2, 3, 4])));
+  assert.notEqual(imageKey("image/png", a), imageKey("image/png", new Uint8Array([1, 2, 3, 5])));
+  assert.notEqual(imageKey("image/png", a), imageKey("image/gif", a));
+  assert.equal(imageKey("image/png", new Uint8Array(a.buffer, 1, 2)), imageKey("image/png", new Uint8Array([2, 3])));
+});
