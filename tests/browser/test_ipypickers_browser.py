@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 
 import wsbridge as wb
-from tests.helpers.browser import open_dashboard, root, wait_dom
-from tests.helpers.common import wait_until
+from tests.helpers.browser import open_dashboard, root, set_range, wait_dom
+from tests.helpers.common import port_of, wait_until
+from tests.helpers.relay import Relay
 from wsbridge.ipy import mirror
 
 W = pytest.importorskip("ipywidgets")
@@ -138,12 +139,37 @@ def test_play_jslink_moves_the_slider_without_python(mbridge: wb.Bridge, page: A
     assert not page.js_errors
 
 
+def test_a_jsdlink_still_runs_in_the_page_after_a_reconnect(mbridge: wb.Bridge, page: Any) -> None:
+    src = W.IntSlider(1, min=0, max=20, description="src")
+    dst = W.IntText(0, description="dst")
+    W.jsdlink((src, "value"), (dst, "value"))
+    mbridge.dashboard("dlink", W.HBox([src, dst]))
+    relay = Relay(port_of(mbridge.url))
+    try:
+        open_dashboard(page, relay.url + "d/dlink")
+        number = f"{root(mirror(dst))} input"
+        wait_dom(page, "(s) => document.querySelector(s).value === '1'", number)
+        assert relay.cut() >= 1
+        page.wait_for_function("() => window.wsbridgeClient.status === 'connected'")
+        set_range(page, f"{root(mirror(src))} input[type=range]", 9)
+        wait_dom(page, "(s) => document.querySelector(s).value === '9'", number)
+        wait_until(lambda: dst.value == 9 and src.value == 9)
+        mirror(dst)  # one way only: the number does not move the slider
+        dst.value = 3
+        wait_dom(page, "(s) => document.querySelector(s).value === '3'", number)
+        assert src.value == 9 and relay.accepted >= 2
+    finally:
+        relay.close()
+    assert not page.js_errors
+
+
 def test_layout_and_style_reach_the_page(mbridge: wb.Bridge, page: Any) -> None:
     slider = W.IntSlider(layout=W.Layout(width="300px", border="2px solid rgb(0, 0, 255)"))
     button = W.Button(description="go", button_style="danger", style={"font_weight": "bold"})
     bar = W.FloatProgress(5, max=10, style={"bar_color": "#00ff00"})
+    text = W.Text(description="name", style={"description_width": "150px"})
     bad = W.Label("bad", layout=W.Layout(width="url(http://x/)", height="10px; display: none"))
-    mbridge.dashboard("layout", W.VBox([slider, button, bar, bad]))
+    mbridge.dashboard("layout", W.VBox([slider, button, bar, text, bad]))
     open_dashboard(page, mbridge.url + "d/layout")
     s = root(mirror(slider))
     page.locator(s).wait_for()

@@ -56,7 +56,11 @@ const LOOKS = /** @type {Record<string, string>} */ ({
  * @type {Record<string, [string, string][]>}
  */
 const STYLE_TARGETS = {
-  description_width: [[":scope > label, :scope > .wsbridge-label", "width"], [":scope > label, :scope > .wsbridge-label", "flex"]],
+  description_width: [
+    [":scope > label, :scope > .wsbridge-label", "width"],
+    [":scope > label, :scope > .wsbridge-label", "flex"],
+    [":scope > label, :scope > .wsbridge-label", "display"],
+  ],
   button_color: [["button", "background-color"]],
   bar_color: [["progress", "accent-color"]],
   handle_color: [["input[type=range]", "accent-color"]],
@@ -92,7 +96,10 @@ export function styleRules(layout, style) {
     for (const [key, value] of Object.entries(s)) {
       const targets = STYLE_TARGETS[key];
       if (!targets || !safeCss(value)) continue;
-      for (const [sel, prop] of targets) out.push([sel, prop, prop === "flex" ? `0 0 ${value}` : value]);
+      for (const [sel, prop] of targets) {
+        const v = prop === "flex" ? `0 0 ${value}` : prop === "display" ? "inline-block" : value;
+        out.push([sel, prop, v]);
+      }
     }
     for (const [key, sel, prop] of [
       ["button_style", "button", "background-color"],
