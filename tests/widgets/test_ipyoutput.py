@@ -205,3 +205,12 @@ def test_matplotlib_figures_display_as_png_and_plt_show_flushes_them() -> None:
     assert mirror(out).outputs[1]["data"][:4] == b"\x89PNG"
     plt.close(fig)
     assert plt.get_fignums() == []
+
+
+def test_a_jslink_to_a_property_no_browser_may_set_runs_in_python_only() -> None:
+    a, b = W.IntSlider(5), W.IntSlider(0, max=100)
+    W.jslink((a, "value"), (b, "max"))  # a page could not send b.max
+    mirror(a), mirror(b)
+    assert b.max == 5 and not mirror(a).__dict__.get("_companions")
+    a.value = 8
+    assert b.max == 8 and mirror(b).max == 8

@@ -15,8 +15,8 @@ do not make N sets). A change made in Python reaches both ends by a
 its viewers should send it).
 
 Only ends whose mirror carries the trait as is (the same property name on
-the mirror: ``value`` of sliders, Play, text, checkboxes, pickers...) are
-copied in the browser; any other jslink runs in Python only (the values
+the mirror: ``value`` of sliders, Play, text, checkboxes, pickers...), and
+that a browser may set where the page sends it, are copied in the browser; any other jslink runs in Python only (the values
 still follow, after a round trip). ``link.unlink()`` stops both.
 """
 
@@ -89,10 +89,13 @@ def mirrored_now(widget: Any) -> None:
             _activate(link)
 
 
-def _prop(widget: Any, trait: str) -> str | None:
-    """The mirror property carrying ``trait`` as is, if any."""
+def _prop(widget: Any, trait: str, *, sent: bool) -> str | None:
+    """The mirror property carrying ``trait`` as is, if any; ``sent``: the
+    page sends it too, so a browser must be allowed to set it."""
     mirror = widget.__dict__.get("_wsbridge_mirror")
     if mirror is None:
+        return None
+    if sent and trait not in mirror.model.settable():
         return None
     for bind in mirror.binds:
         if bind.sources == (trait,) and bind.target == trait and bind.put is not None:
@@ -117,7 +120,7 @@ def _activate(link: Any) -> None:
             else traitlets.link((sw, sn), (tw, tn))
         )
         model: Link | None = None
-        sp, tp = _prop(sw, sn), _prop(tw, tn)
+        sp, tp = _prop(sw, sn, sent=not directional), _prop(tw, tn, sent=True)
         if sp is not None and tp is not None:
             model = Link(source=sm, source_prop=sp, target=tm, target_prop=tp)
             model.bidirectional = not directional
