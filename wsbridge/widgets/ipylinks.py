@@ -16,8 +16,9 @@ its viewers should send it).
 
 Only ends whose mirror carries the trait as is (the same property name on
 the mirror: ``value`` of sliders, Play, text, checkboxes, pickers...), and
-that a browser may set where the page sends it, are copied in the browser; any other jslink runs in Python only (the values
-still follow, after a round trip). ``link.unlink()`` stops both.
+that a browser may set where the page sends it, are copied in the
+browser; any other jslink runs in Python only (the values still follow,
+after a round trip). ``link.unlink()`` stops both.
 """
 
 from __future__ import annotations
