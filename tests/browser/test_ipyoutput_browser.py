@@ -142,3 +142,23 @@ def test_html_is_sanitised_and_errors_show_as_tracebacks(mbridge: wb.Bridge, pag
     out.clear_output()
     wait_dom(page, "(sel) => document.querySelector(sel).textContent === ''", view)
     assert not page.js_errors
+
+
+def test_a_widget_displayed_in_an_output_is_live(mbridge: wb.Bridge, page: Any) -> None:
+    out = W.Output()
+    mbridge.dashboard("inner", W.VBox([out]))
+    open_dashboard(page, mbridge.url + "d/inner")
+    clicks: list[Any] = []
+    button = W.Button(description="inner")
+    button.on_click(clicks.append)
+    with out:
+        print("a button:")
+        display(button)
+    page.get_by_role("button", name="inner").click()
+    wait_until(lambda: clicks == [button])
+    with out:
+        clear_output()
+        print("gone")
+    page.get_by_text("gone").wait_for()
+    assert page.get_by_role("button", name="inner").count() == 0
+    assert not page.js_errors

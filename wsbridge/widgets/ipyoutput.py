@@ -86,13 +86,22 @@ _LOCK = threading.RLock()  # every capture's read-modify-write of ``outputs``
 class Output(Model):
     """An output area: ``outputs`` is a list of items, each a dict with
     ``kind`` (``stream``, ``text``, ``markdown``, ``html``, ``image``,
-    ``error``, ``note``) and ``text``, or for an image ``mime``, ``data``
-    (bytes) and ``width``/``height`` (pixels or ``None``); a stream item
-    also has ``name`` (``stdout``/``stderr``). Python only."""
+    ``error``, ``note``, ``widget``) and ``text``, or for an image
+    ``mime``, ``data`` (bytes) and ``width``/``height`` (pixels or
+    ``None``), or for a widget ``model`` (the mirror of a displayed
+    ipywidget, travelling as its id); a stream item also has ``name``
+    (``stdout``/``stderr``). Python only."""
 
     _type = "Output"
     _client_settable = frozenset()
-    outputs: List[Any] = List().tag(sync=True)
+    # ref: the widgets displayed in it join the document with it
+    outputs: List[Any] = List().tag(sync=True, ref=True)
+
+    def references(self) -> Iterator[Model | Any]:
+        yield from super().references()
+        for item in self.outputs:
+            if isinstance(item, dict) and isinstance(item.get("model"), Model):
+                yield item["model"]
 
 
 # ---------------------------------------------------------------------------
@@ -155,6 +164,12 @@ def _item(output: Mapping[str, Any]) -> dict[str, Any] | None:
         return None
     data = output.get("data") or {}
     meta = output.get("metadata") or {}
+    view = data.get(_WIDGET)
+    widget = _widget(view.get("model_id")) if isinstance(view, Mapping) else None
+    if widget is not None:
+        from .ipywidgets import mirror
+
+        return {"kind": "widget", "model": mirror(widget)}
     if "text/html" in data:
         return {"kind": "html", "text": _clip(_clean(data["text/html"]), tail=False)}
     if "text/markdown" in data:
@@ -168,6 +183,16 @@ def _item(output: Mapping[str, Any]) -> dict[str, Any] | None:
     if "text/plain" in data:
         return {"kind": "text", "text": _clip(_clean(data["text/plain"]), tail=False)}
     return {"kind": "note", "text": f"[{', '.join(sorted(map(str, data))) or 'empty'} output]"}
+
+
+_WIDGET = "application/vnd.jupyter.widget-view+json"
+
+
+def _widget(model_id: Any) -> Any:
+    """The live ipywidget of a widget view's ``model_id``, if any."""
+    module = sys.modules.get("ipywidgets.widgets.widget")
+    instances = getattr(module, "_instances", None) or {}
+    return instances.get(model_id) if isinstance(model_id, str) else None
 
 
 def _size(item: Mapping[str, Any]) -> int:

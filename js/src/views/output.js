@@ -17,6 +17,7 @@ import { frameThrottle } from "./util.js";
 import { h, str } from "./dom.js";
 
 /** @typedef {import("./registry.js").ViewContext} ViewContext */
+/** @typedef {import("./registry.js").View} View */
 
 /** Tags kept from HTML output (anything else is dropped, its text kept). */
 export const HTML_TAGS = Object.freeze(
@@ -166,15 +167,28 @@ export function imageKey(mime, bytes) {
 }
 
 /**
- * One item as DOM. `urls` maps image keys to the blob URLs on screen
- * before this redraw; `made` collects those this one uses.
+ * What a redraw reuses and collects: image blob URLs by key, and the views
+ * of displayed widgets by model id (`was` before it, `now` after).
+ * @typedef {object} Drawn
+ * @property {Map<string, string>} urls
+ * @property {Map<string, View>} views
+ */
+
+/**
+ * One item as DOM.
  * @param {any} item
- * @param {Map<string, string>} urls
- * @param {Map<string, string>} made
+ * @param {Drawn} was
+ * @param {Drawn} now
+ * @param {(id: string) => View} child
  * @returns {HTMLElement}
  */
-function drawItem(item, urls, made) {
+function drawItem(item, was, now, child) {
   const kind = item && typeof item === "object" ? str(item.kind) : "";
+  if (kind === "widget" && typeof item.model === "string") {
+    const view = now.views.get(item.model) ?? was.views.get(item.model) ?? child(item.model);
+    now.views.set(item.model, view);
+    return view.el;
+  }
   if (kind === "stream" || kind === "text" || kind === "error") {
     const pre = h("pre", `wsbridge-output-${kind}`);
     if (kind === "stream" && item.name === "stderr") pre.classList.add("wsbridge-output-stderr");
@@ -195,8 +209,8 @@ function drawItem(item, urls, made) {
     const img = h("img");
     const bytes = /** @type {ArrayBufferView} */ (item.data);
     const key = imageKey(item.mime, bytes);
-    const url = made.get(key) ?? urls.get(key) ?? URL.createObjectURL(new Blob([/** @type {any} */ (bytes)], { type: item.mime }));
-    made.set(key, url);
+    const url = now.urls.get(key) ?? was.urls.get(key) ?? URL.createObjectURL(new Blob([/** @type {any} */ (bytes)], { type: item.mime }));
+    now.urls.set(key, url);
     img.src = url;
     img.alt = "";
     if (Number.isInteger(item.width)) img.width = item.width;
@@ -212,27 +226,32 @@ function drawItem(item, urls, made) {
  * Output: the items of `outputs`, redrawn once per frame when they change.
  * @param {ViewContext} ctx
  */
-function output({ model, el, listen }) {
+function output({ model, el, listen, child }) {
   addStyle();
   el.classList.add("wsbridge-output");
   el.setAttribute("role", "log");
-  /** @type {Map<string, string>} image key -> blob URL on screen */
-  let urls = new Map();
+  /** @returns {Drawn} */
+  const fresh = () => ({ urls: new Map(), views: new Map() });
+  let drawn = fresh();
+  /** @param {Drawn} was @param {Drawn} now */
+  const release = (was, now) => {
+    for (const [key, url] of was.urls) if (now.urls.get(key) !== url) URL.revokeObjectURL(url);
+    for (const [id, view] of was.views) if (now.views.get(id) !== view) view.destroy();
+  };
   const draw = () => {
     const items = model.get("outputs");
-    /** @type {Map<string, string>} */
-    const made = new Map();
-    el.replaceChildren(...(Array.isArray(items) ? items : []).map((item) => drawItem(item, urls, made)));
-    for (const [key, url] of urls) if (made.get(key) !== url) URL.revokeObjectURL(url);
-    urls = made;
+    const now = fresh();
+    el.replaceChildren(...(Array.isArray(items) ? items : []).map((item) => drawItem(item, drawn, now, child)));
+    release(drawn, now);
+    drawn = now;
   };
   const redraw = frameThrottle(draw);
   listen(model, "change:outputs", () => redraw.call());
   draw();
   return () => {
     redraw.cancel();
-    for (const url of urls.values()) URL.revokeObjectURL(url);
-    urls = new Map();
+    release(drawn, fresh());
+    drawn = fresh();
   };
 }
 
