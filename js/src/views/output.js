@@ -43,7 +43,6 @@ const ATTRS = /** @type {Record<string, string[]>} */ ({
   col: ["span"],
   colgroup: ["span"],
   ol: ["start"],
-  table: ["border"],
 });
 
 /** CSS properties an inline `style` attribute of HTML output may set. */

@@ -30,6 +30,7 @@ function nativeInput({ model, el, listen }, type, show, read, extra) {
   input.type = type;
   input.id = id;
   el.append(label, input);
+  Object.assign(el.style, { display: "flex", alignItems: "center", gap: "0.5em" });
   const sync = () => {
     setLabel(label, model.get("label"));
     input.disabled = Boolean(model.get("disabled"));
@@ -138,6 +139,7 @@ function password({ model, el, listen }) {
   input.id = id;
   input.autocomplete = "off";
   el.append(label, input);
+  Object.assign(el.style, { display: "flex", alignItems: "center", gap: "0.5em" });
   const sync = () => {
     setLabel(label, model.get("label"));
     input.placeholder = str(model.get("placeholder"));
