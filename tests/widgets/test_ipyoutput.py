@@ -214,3 +214,16 @@ def test_a_jslink_to_a_property_no_browser_may_set_runs_in_python_only() -> None
     assert b.max == 5 and not mirror(a).__dict__.get("_companions")
     a.value = 8
     assert b.max == 8 and mirror(b).max == 8
+
+
+def test_a_colour_picker_takes_what_ipywidgets_takes() -> None:
+    picker = W.ColorPicker(value="rgb(10, 20, 30)")
+    m = mirror(picker)
+    assert m.value == "rgb(10, 20, 30)"
+    picker.value = "#abc"
+    assert m.value == "#abc"
+    m._apply_client_state("value", "#00ff00")  # what a browser's input sends
+    assert picker.value == "#00ff00"
+    with pytest.raises(Exception, match="colour"):
+        m._apply_client_state("value", "url(x)")
+    assert picker.value == "#00ff00"

@@ -53,7 +53,8 @@ __all__ = [
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _TIME = re.compile(r"\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?")
-_COLOR = re.compile(r"#[0-9a-fA-F]{3}([0-9a-fA-F]{3})?|[a-zA-Z]{1,30}")
+#: what ipywidgets' Color trait takes: #rgb, #rrggbb(aa), names, rgb(a)/hsl(a)(...)
+_COLOR = re.compile(r"#[0-9a-fA-F]{3,8}|[a-zA-Z]{1,30}|(rgb|rgba|hsl|hsla)\([0-9.,%\s]{1,60}\)")
 
 
 class _Picker(Model):
