@@ -227,3 +227,22 @@ def test_a_colour_picker_takes_what_ipywidgets_takes() -> None:
     with pytest.raises(Exception, match="colour"):
         m._apply_client_state("value", "url(x)")
     assert picker.value == "#00ff00"
+
+
+def test_a_print_loop_updates_the_output_a_few_times_not_per_line() -> None:
+    out = W.Output()
+    changes = values(out)
+    with out:
+        for i in range(5000):
+            print("line", i)
+    assert out.outputs[0]["text"].count("\n") == 5000
+    assert len(changes) < 50
+    with out:
+        print("quiet")  # a thread that prints, then waits: shown by the timer
+        wait_until(lambda: out.outputs[-1]["text"].endswith("quiet\n"), timeout=2)
+
+
+def values(widget: Any) -> list[Any]:
+    seen: list[Any] = []
+    widget.observe(lambda change: seen.append(change["new"]), names=["outputs"])
+    return seen

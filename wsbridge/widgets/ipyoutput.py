@@ -41,6 +41,7 @@ import logging
 import re
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -72,6 +73,8 @@ MAX_TEXT = 100_000
 MAX_IMAGE_BYTES = 2 * 1024 * 1024
 #: bytes shown per Output in all (text and images); the oldest outputs go first
 MAX_BYTES = 8 * 1024 * 1024
+#: seconds between two updates of an Output by a thread that keeps printing
+FLUSH_INTERVAL = 0.05
 
 _IMAGES = ("image/png", "image/jpeg", "image/gif", "image/svg+xml")
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07]*\x07")
@@ -259,27 +262,49 @@ BUILDERS: dict[str, Callable[[Any], Built]] = {"Output": _output}
 
 
 class _Frame:
-    __slots__ = ("captured", "pending", "widget")
+    """One ``with out:`` of one thread. Printed text is buffered and reaches
+    ``out.outputs`` at most every :data:`FLUSH_INTERVAL` seconds (a timer
+    flushes what a quiet thread left), at once before a display or a clear,
+    and when the block ends: a print loop costs a few updates a second, not
+    one (with the whole stream's text) per line."""
+
+    __slots__ = ("captured", "last", "lock", "pending", "timer", "widget")
 
     def __init__(self, widget: Any, captured: bool) -> None:
         self.widget = widget
         self.captured = captured
         self.pending: list[tuple[str, str]] = []  # (stream, text) not yet in outputs
+        self.lock = threading.RLock()  # the owner thread and the flush timer
+        self.last = 0.0
+        self.timer: threading.Timer | None = None
 
     def write(self, name: str, text: str) -> None:
-        self.pending.append((name, text))
-        if "\n" in text or "\r" in text:
-            self.flush()
+        with self.lock:
+            self.pending.append((name, text))
+            if self.timer is not None:
+                return
+            wait = self.last + FLUSH_INTERVAL - time.monotonic()
+            if wait <= 0 and ("\n" in text or "\r" in text):
+                self.flush()
+            else:
+                self.timer = threading.Timer(max(wait, 0.0) or FLUSH_INTERVAL, self.flush)
+                self.timer.daemon = True
+                self.timer.start()
 
     def flush(self) -> None:
-        while self.pending:
-            name = self.pending[0][0]
-            chunk = []
-            while self.pending and self.pending[0][0] == name:
-                chunk.append(self.pending.pop(0)[1])
-            text = "".join(chunk)
-            if text:
-                append(self.widget, {"output_type": "stream", "name": name, "text": text})
+        with self.lock:
+            if self.timer is not None and self.timer is not threading.current_thread():
+                self.timer.cancel()
+            self.timer = None
+            self.last = time.monotonic()
+            while self.pending:
+                name = self.pending[0][0]
+                chunk = []
+                while self.pending and self.pending[0][0] == name:
+                    chunk.append(self.pending.pop(0)[1])
+                text = "".join(chunk)
+                if text:
+                    append(self.widget, {"output_type": "stream", "name": name, "text": text})
 
 
 _tls = threading.local()
