@@ -1,6 +1,6 @@
 """Patch ``ipywidgets.Output`` as soon as ipywidgets is imported (stdlib only).
 
-wsbridge captures what ``with out:`` prints (widgets/ipyoutput.py). The
+wsbridge captures what ``with out:`` prints (widgets/ipycapture.py). The
 class must be patched before the first capture, which ``interact`` makes
 while it builds its widget, before anything is mirrored; so ``import
 wsbridge`` calls :func:`install`, which patches at once when ipywidgets is
@@ -24,7 +24,7 @@ _MODULE = "ipywidgets.widgets.widget_output"
 
 
 def _patch(module: ModuleType) -> None:
-    from .ipyoutput import patch_output
+    from .ipycapture import patch_output
 
     patch_output(module.Output)
 
