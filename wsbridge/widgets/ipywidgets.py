@@ -50,7 +50,7 @@ Choices worth knowing:
   ``Style`` objects live (the mirror observes their traits, and a new
   object), their CSS values checked in Python and again in the page.
 - ``Output`` (and so ``interact``) is captured in Python per thread, with
-  or without a kernel (:mod:`.ipyoutput`); the pickers, ``Password``
+  or without a kernel (:mod:`.ipyoutput`, :mod:`.ipycapture`); the pickers, ``Password``
   (write-only), ``Combobox``, ``TagsInput`` and ``Play`` have native
   mirrors (:mod:`.ipypickers`); ``jslink``/``jsdlink`` run in the page
   (:mod:`.ipylinks`). docs/ipywidgets.md says what each does.
