@@ -44,7 +44,7 @@ def commit(page: Any, selector: str, value: str) -> None:
 
 def test_pickers_both_ways(mbridge: wb.Bridge, page: Any) -> None:
     color = W.ColorPicker(value="red", description="colour")
-    date = W.DatePicker(value=dt.date(2024, 5, 1), description="day")
+    date = W.DatePicker(value=dt.date(2024, 5, 1), description="day", max=dt.date(2025, 12, 31))
     when = W.DatetimePicker(
         value=dt.datetime(2024, 5, 1, 12, 30, tzinfo=dt.timezone.utc), description="when"
     )
@@ -71,6 +71,14 @@ def test_pickers_both_ways(mbridge: wb.Bridge, page: Any) -> None:
     wait_until(lambda: color.value == "#00ff00")
     commit(page, f"{root(mirror(date))} input", "2025-01-02")
     wait_until(lambda: date.value == dt.date(2025, 1, 2))
+    page.get_by_label("day").fill("2026-06-01")  # past max: the DatePicker clamps it
+    wait_until(lambda: date.value == dt.date(2025, 12, 31))
+    page.get_by_label("day").evaluate("el => el.blur()")  # shown once the field is left
+    wait_dom(
+        page,
+        "(s) => document.querySelector(s).value === '2025-12-31'",
+        f"{root(mirror(date))} input",
+    )
     commit(page, f"{root(mirror(time))} input", "18:05")
     wait_until(lambda: time.value == dt.time(18, 5))
     commit(page, f"{root(mirror(when))} input", f"2024-06-01T{local:02d}:00:00")

@@ -42,6 +42,8 @@ function nativeInput({ model, el, listen }, type, show, read, extra) {
     model.set("value", read(input.value));
     model.save_changes();
   });
+  // a value that came while the field had focus (Python's canonical one) shows on leaving it
+  input.addEventListener("blur", sync);
   listen(model, "change", sync);
   sync();
   return input;
