@@ -110,6 +110,16 @@ def __dir__() -> list[str]:
     return sorted({*globals(), *_EXPORTS})
 
 
+def _install_ipywidgets_hook() -> None:
+    """ipywidgets' Output captures in Python from its first use (widgets/ipyhook.py)."""
+    from .widgets import ipyhook
+
+    ipyhook.install()
+
+
+_install_ipywidgets_hook()
+
+
 def _jupyter_server_extension_points() -> list[dict[str, Any]]:
     """Jupyter server extension discovery (the ``wsbridge`` key in jpserver_extensions)."""
     from .jupyter import _jupyter_server_extension_points as points

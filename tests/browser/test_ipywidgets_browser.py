@@ -49,10 +49,10 @@ def test_vbox_of_intslider_and_checkbox_is_two_way(bridge: wb.Bridge, page: Any)
     clicks: list[Any] = []
     button = W.Button(description="fire")
     button.on_click(clicks.append)
-    box.children = (*box.children, button, W.ColorPicker())
+    box.children = (*box.children, button, W.Controller())
     page.get_by_role("button", name="fire").click()
     wait_until(lambda: clicks == [button])
-    page.get_by_text("unsupported ipywidget: ColorPicker").wait_for()
+    page.get_by_text("unsupported ipywidget: Controller").wait_for()
     assert not page.js_errors
 
 

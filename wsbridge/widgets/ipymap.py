@@ -24,8 +24,27 @@ from .controls import (
     Toggle,
 )
 from .display import HTML, Label, Progress
+from .ipystyle import styled
 from .layout import Card, Column, Grid, Row, Tabs
 from .model import Model
+
+# mirrors carry the ipywidget's layout and style (ipystyle.py); Card does not:
+# an Accordion's cards are wsbridge's own
+Button = styled(Button)  # type: ignore[misc]
+MultiSelect = styled(MultiSelect)  # type: ignore[misc]
+NumberInput = styled(NumberInput)  # type: ignore[misc]
+RangeSlider = styled(RangeSlider)  # type: ignore[misc]
+Select = styled(Select)  # type: ignore[misc]
+Slider = styled(Slider)  # type: ignore[misc]
+TextInput = styled(TextInput)  # type: ignore[misc]
+Toggle = styled(Toggle)  # type: ignore[misc]
+HTML = styled(HTML)  # type: ignore[misc]
+Label = styled(Label)  # type: ignore[misc]
+Progress = styled(Progress)  # type: ignore[misc]
+Column = styled(Column)  # type: ignore[misc]
+Grid = styled(Grid)  # type: ignore[misc]
+Row = styled(Row)  # type: ignore[misc]
+Tabs = styled(Tabs)  # type: ignore[misc]
 
 __all__ = ["BUILDERS", "REFUSED", "Bind", "Built"]
 
@@ -364,5 +383,6 @@ BUILDERS: dict[str, Callable[[Any], Built]] = {
     "Accordion": _accordion,
 }
 
-#: never mirrored even though a base class would match: it would show a secret
-REFUSED = frozenset({"Password"})
+#: never mirrored even though a base class would match (none today: Password,
+#: which would show a secret as a Text, has its own write-only mirror)
+REFUSED: frozenset[str] = frozenset()

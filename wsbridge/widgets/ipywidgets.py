@@ -45,10 +45,18 @@ Choices worth knowing:
   from ``layout.grid_template_columns`` when it is a simple list or
   ``repeat(n, ...)`` (else 2), read when the mirror is made or the
   ``layout`` object is replaced.
-- ``layout`` and ``style`` are not mirrored; the native look applies.
-- Anything else (``ColorPicker``, ``Output``, ``Password``, third-party
-  widgets...) shows a :class:`~wsbridge.Label` placeholder
-  ``"unsupported ipywidget: <class>"``: never a crash.
+- ``layout`` and ``style`` are mirrored (:mod:`.ipystyle`): the mirror's
+  ``_layout`` and ``_style`` follow the ipywidget's ``Layout`` and
+  ``Style`` objects live (the mirror observes their traits, and a new
+  object), their CSS values checked in Python and again in the page.
+- ``Output`` (and so ``interact``) is captured in Python per thread, with
+  or without a kernel (:mod:`.ipyoutput`, :mod:`.ipycapture`); the pickers, ``Password``
+  (write-only), ``Combobox``, ``TagsInput`` and ``Play`` have native
+  mirrors (:mod:`.ipypickers`); ``jslink``/``jsdlink`` run in the page
+  (:mod:`.ipylinks`). docs/ipywidgets.md says what each does.
+- Anything else (``Controller``, ``Video``, third-party widgets...) shows a
+  :class:`~wsbridge.Label` placeholder ``"unsupported ipywidget: <class>"``:
+  never a crash.
 - A real ``anywidget.AnyWidget`` (drawdata, Plotly's ``FigureWidget``...)
   is not mirrored but hosted as given: its own module runs in the page
   (:mod:`~wsbridge.widgets.anyhost`).
@@ -70,9 +78,11 @@ from typing import Any
 
 import traitlets
 
+from . import ipyhook, ipylinks, ipymap, ipyoutput, ipypickers
 from .anyhost import host, is_anywidget
 from .display import Label
-from .ipymap import BUILDERS, REFUSED, Bind, Built
+from .ipymap import REFUSED, Bind, Built
+from .ipystyle import style_binds
 from .model import Model
 
 __all__ = [
@@ -86,6 +96,14 @@ log = logging.getLogger(__name__)
 
 _ATTR = "_wsbridge_mirror"  # where a widget keeps its mirror
 _LOCK = threading.RLock()  # one mirror per widget, even from two threads
+_PARTS = ("layout", "style")  # traits holding widgets whose own traits are bound too
+
+#: ipywidgets class name -> builder; a subclass maps like its nearest listed base
+BUILDERS: dict[str, Callable[[Any], Built]] = {
+    **ipymap.BUILDERS,
+    **ipyoutput.BUILDERS,
+    **ipypickers.BUILDERS,
+}
 
 
 def supported() -> list[str]:
@@ -122,10 +140,14 @@ class _Mirror:
         self.model = model
         self.binds = binds
         self._local = threading.local()
+        self._parts: dict[str, Any] = {}
         self.sync_from_widget()
         sources = sorted({name for b in binds for name in b.sources if widget.has_trait(name)})
         if sources:
             widget.observe(self._on_widget, names=sources)
+        for name in _PARTS:
+            if name in sources:
+                self._rewire(name)
         for b in binds:
             if b.put is not None:
                 model.observe(self._on_model, names=[b.target])
@@ -156,7 +178,21 @@ class _Mirror:
                     if getattr(self.model, name) != value:
                         setattr(self.model, name, value)
 
+    def _rewire(self, name: str) -> None:
+        """Observe every trait of the widget's current ``layout``/``style``
+        object (``w.layout.width = ...`` changes the Layout, not ``w``)."""
+        old, new = self._parts.get(name), getattr(self.widget, name, None)
+        if old is new:
+            return
+        if isinstance(old, traitlets.HasTraits):
+            old.unobserve(self._on_widget, names=old.trait_names(sync=True))
+        if isinstance(new, traitlets.HasTraits):
+            new.observe(self._on_widget, names=new.trait_names(sync=True))
+        self._parts[name] = new
+
     def _on_widget(self, change: dict[str, Any]) -> None:
+        if change["owner"] is self.widget and change["name"] in self._parts:
+            self._rewire(change["name"])
         if self.busy:
             return
         try:
@@ -189,6 +225,7 @@ def mirror(widget: Any) -> Model:
         raise TypeError(f"not an ipywidgets widget: {type(widget).__name__}")
     if is_anywidget(widget):  # a real anywidget runs its own module (anyhost.py)
         return host(widget)
+    ipyhook.install()
     with _LOCK:
         existing = widget.__dict__.get(_ATTR)
         if existing is not None:
@@ -199,8 +236,11 @@ def mirror(widget: Any) -> Model:
             binds: list[Bind] = []
         else:
             model, binds = build(widget)
+            if model.has_trait("_layout"):
+                binds = [*binds, *style_binds()]
         widget.__dict__[_ATTR] = _Mirror(widget, model, binds)
-        return model
+    ipylinks.mirrored_now(widget)  # a jslink waiting for this end becomes live
+    return model
 
 
 def mirrored(widget: Any) -> Model | None:

@@ -53,6 +53,8 @@ def _serialize(value: Any) -> Any:
         return {str(k): _serialize(v) for k, v in value.items()}
     if isinstance(value, np.generic):
         return value.item()
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return np.frombuffer(value, dtype=np.uint8)  # bytes travel as a uint8 buffer
     return value
 
 
@@ -169,6 +171,9 @@ class Model(HasTraits):
             for item in items:
                 if isinstance(item, (Model, DataSource)):
                     yield item
+        # models that travel with this one with no property naming them
+        # (an ipywidgets jslink between two mirrors: widgets/ipylinks.py)
+        yield from self.__dict__.get("_companions", ())
 
     # -- producer -> hub
     def _on_trait_change(self, change: dict[str, Any]) -> None:

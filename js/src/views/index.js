@@ -12,6 +12,8 @@ import { ANYWIDGET_VIEWS } from "./anywidget.js";
 import { ANYHOST_VIEWS } from "./anyhost.js";
 import { TABLE_VIEWS } from "./table.js";
 import { PLOT_VIEWS } from "./plot.js";
+import { OUTPUT_VIEWS } from "./output.js";
+import { PICKER_VIEWS } from "./pickers.js";
 
 export { createView, registerView, render, viewTypes };
 
@@ -24,6 +26,8 @@ export const BUNDLED_VIEWS = Object.freeze({
   ...ANYHOST_VIEWS,
   ...TABLE_VIEWS,
   ...PLOT_VIEWS,
+  ...OUTPUT_VIEWS,
+  ...PICKER_VIEWS,
 });
 
 for (const [type, view] of Object.entries(BUNDLED_VIEWS)) registerView(type, view);

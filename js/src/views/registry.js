@@ -13,6 +13,9 @@
 // family: index.js registers the bundled ones, so the families may import
 // from here without an import cycle.
 
+import { applyStyles } from "./styles.js";
+import { followLinks } from "./links.js";
+
 /** @typedef {import("../client/connection.js").Connection} Client */
 /** @typedef {import("../client/model.js").Model} Model */
 
@@ -96,6 +99,8 @@ export function createView(id, client) {
       const fn = typeof spec === "function" ? spec : spec.render.bind(spec);
       const cleanup = fn(ctx);
       if (typeof cleanup === "function") cleanups.push(cleanup);
+      // an ipywidget's layout and style (styles.js), after the view's own look
+      if (model.get("_layout") !== undefined || model.get("_style") !== undefined) applyStyles(ctx);
     } catch (err) {
       console.error(`wsbridge: the ${type} view of ${id} failed`, err);
       el.replaceChildren();
@@ -153,12 +158,14 @@ export function render(el, client) {
     el.replaceChildren(...(root ? [root.el] : []));
   };
   const state = client.state;
+  const unlink = followLinks(client); // ipywidgets jslink/jsdlink (links.js)
   state.on("root", draw);
   state.on("add", draw);
   state.on("snapshot", draw);
   draw();
   return {
     destroy() {
+      unlink();
       state.off("root", draw);
       state.off("add", draw);
       state.off("snapshot", draw);
