@@ -42,6 +42,7 @@ _ENVELOPES: dict[str, tuple[str, ...]] = {
     "reject": ("doc", "session", "code", "text"),
     "reply_state": ("doc", "session", "model", "properties"),
     "done": ("session",),
+    "download": ("doc", "session", "message"),
     # hub -> producer
     "input": ("doc", "session", "message"),
     "left": ("doc", "session"),
@@ -54,6 +55,7 @@ _WRAPPED: dict[str, tuple[str, ...]] = {
     "create": ("spec",),
     "publish": ("message",),
     "input": ("message",),
+    "download": ("message",),
 }
 
 
