@@ -97,7 +97,8 @@ def test_a_20_mb_upload_shows_progress_and_reaches_python_intact(
         """(sel) => { const el = document.querySelector(sel); window.seen = [];
              new MutationObserver(() => { const p = el.querySelector('progress');
                if (!p.hidden) window.seen.push([p.value, p.max]); })
-             .observe(el, {subtree: true, childList: true, characterData: true, attributes: true}); }""",
+             .observe(el, {subtree: true, childList: true, characterData: true,
+                           attributes: true}); }""",
         root(files.big),
     )
     start = time.monotonic()
