@@ -318,3 +318,62 @@ async def test_a_download_goes_to_the_clicking_viewer_only() -> None:
         await a.write_message(p.encode(p.Event(model=big.id, name="click")).data.decode())
         err = await _until(a, p.Error)
         assert err.code == "download_refused" and "34.6 MB" in err.message
+
+
+async def test_an_upload_does_not_stall_streaming_to_other_viewers() -> None:
+    """20 MB uploaded in 256 KiB chunks with a 2 MiB window (as the browser
+    does) while Python streams every 5 ms: the viewer beside it gets every
+    row, never waiting long for the next."""
+    with wb.Bridge(port=0, max_upload_size=32 * MIB) as bridge:
+        inp = wb.FileInput(max_size=32 * MIB)
+        src = wb.DataSource({"x": np.zeros(0)})
+        bridge.dashboard("main", wb.Column(inp, wb.Sparkline(src, x="x", y="x")))
+        viewer, uploader = await _joined(bridge), await _joined(bridge)
+        stop = asyncio.Event()
+
+        def produce() -> None:
+            i = 0
+            while not stop.is_set():
+                src.stream({"x": [float(i)]})
+                i += 1
+                time.sleep(0.005)
+
+        feeder = asyncio.get_running_loop().run_in_executor(None, produce)
+        data = os.urandom(20 * MIB)
+        step, window, sent, acked = 256 * 1024, 2 * MIB, 0, 0
+        gaps: list[float] = []
+
+        async def watch() -> None:
+            last = time.monotonic()
+            while not stop.is_set():
+                try:
+                    await asyncio.wait_for(read(viewer), 0.5)
+                except asyncio.TimeoutError:
+                    continue
+                now = time.monotonic()
+                gaps.append(now - last)
+                last = now
+
+        watcher = asyncio.ensure_future(watch())
+        await asyncio.sleep(0.2)
+        start = time.monotonic()
+        await uploader.write_message(_start(inp, 1, len(data)))
+        while acked < len(data):
+            while sent < len(data) and sent - acked < window:
+                await uploader.write_message(_chunk(1, sent, data[sent : sent + step]), binary=True)
+                sent += step
+            msg = await read(uploader)
+            if isinstance(msg, UploadAck):
+                acked = msg.received
+        await _until(uploader, UploadDone)
+        seconds = time.monotonic() - start
+        await asyncio.sleep(0.2)
+        stop.set()
+        await feeder
+        await watcher
+        assert hashlib.sha256(inp.value[0].content).digest() == hashlib.sha256(data).digest()
+        print(
+            f"\n20 MiB from a Python client: {20 * MIB / 1e6 / seconds:.1f} MB/s; "
+            f"viewer's longest wait {max(gaps) * 1000:.0f} ms over {len(gaps)} messages"
+        )
+        assert len(gaps) > 20 and max(gaps) < 0.5
