@@ -27,7 +27,7 @@ MIB = 1024 * 1024
 
 @pytest.fixture
 def files() -> Iterator[tuple[wb.Bridge, wb.FileInput, wb.FileInput, wb.Slider]]:
-    bridge = wb.Bridge(port=0, upload_timeout=0.5, max_upload_chunk=64 * 1024)
+    bridge = wb.Bridge(port=0, upload_timeout=1.0, max_upload_chunk=64 * 1024)
     bridge.start()
     one = wb.FileInput(max_size=2 * MIB)
     many = wb.FileInput(multiple=True, accept=".csv,text/*")
@@ -104,6 +104,14 @@ async def test_an_upload_reaches_python_intact_and_the_hub_keeps_nothing(files: 
     assert got == [one.value]
     assert one.files == [{"name": "blob.bin", "type": "text/csv", "size": len(data)}]
     assert _held(bridge) == {"uploads": 0, "received_bytes": 0, "reserved_bytes": 0}
+
+
+async def test_empty_files_are_delivered_without_chunks(files: Any) -> None:
+    bridge, _one, many, _slider = files
+    conn = await _joined(bridge)
+    await conn.write_message(_start(many, 5, 0, 0, names=("a.txt", "b.txt")))
+    assert (await _until(conn, UploadDone)).upload == 5
+    assert [(f.name, f.content) for f in many.value] == [("a.txt", b""), ("b.txt", b"")]
 
 
 async def test_acks_count_the_bytes_received(files: Any) -> None:
@@ -245,7 +253,7 @@ async def test_a_stalled_upload_times_out_and_is_freed(files: Any) -> None:
     await _until(conn, UploadAck)
     assert _held(bridge)["received_bytes"] == 50_000
     err = await _refusal(conn)
-    assert "no data for 0.5 s" in err.message
+    assert "no data for 1 s" in err.message
     assert _held(bridge) == {"uploads": 0, "received_bytes": 0, "reserved_bytes": 0}
 
 

@@ -207,7 +207,8 @@ class Uploads:
         """Hand a complete upload to the producer, as one input of its session."""
         import numpy as np
 
-        session, doc = up.session, up.doc
+        session = up.session
+        doc = session.doc or up.doc  # a re-created document: its producer now
         self._active.get(session.id, {}).pop(up.id, None)
         whole, up.data = bytes(up.data), bytearray()
         data, at = [], 0
