@@ -186,7 +186,12 @@ class Uploads:
             up.received += n
             up.last = self.hub.config.clock()
             session.push(encode(UploadAck(upload=up.id, received=up.received)))
-            if up.received == up.total:
+            if session.need_snapshot:
+                # the ack was dropped with the queue of a client that fell
+                # behind: its window would never move again
+                why = "this connection fell behind; upload again"
+                self._cancel(up, why, force=True)
+            elif up.received == up.total:
                 self._deliver(up)
 
     def closed(self, session: Session) -> None:
@@ -198,9 +203,11 @@ class Uploads:
 
     # -- the producer's answer
     def handled(self, session: Session, held: HeldUpload) -> None:
-        """The producer handled a delivered upload: free its reservation, tell the page."""
+        """The producer handled a delivered upload: free its reservation, tell the
+        page (forced past a dropped queue: one small frame per upload, and the
+        page waits for it)."""
         self.reserved -= int(held)
-        session.push(encode(UploadDone(upload=held.upload)))
+        session.push(encode(UploadDone(upload=held.upload)), force=True)
 
     # -- inside
     def _deliver(self, up: _Upload) -> None:
@@ -234,20 +241,21 @@ class Uploads:
         elif up.session.later is not None:
             up.session.later(cfg.upload_timeout - idle, lambda: self._check_stalled(up))
 
-    def _cancel(self, up: _Upload, why: str) -> None:
+    def _cancel(self, up: _Upload, why: str, force: bool = False) -> None:
         """Drop an upload in progress and every byte of it; tell its page why."""
         session = up.session
         self._active.get(session.id, {}).pop(up.id, None)
         self.reserved -= up.total
         up.data = bytearray()
-        self._refuse(session, why, {"type": "upload", "model": up.model, "upload": up.id})
+        ref = {"type": "upload", "model": up.model, "upload": up.id}
+        self._refuse(session, why, ref, force)
 
-    def _refuse(self, session: Session, why: str, ref: dict[str, Any]) -> None:
+    def _refuse(self, session: Session, why: str, ref: dict[str, Any], force: bool = False) -> None:
         ended = self._ended.setdefault(session.id, deque(maxlen=_ENDED_KEPT))
         if isinstance(ref.get("upload"), int):
             ended.append(ref["upload"])
         log_limited(log, logging.INFO, "upload refused", "session %s: %s", session.id, clip(why))
-        self.hub._error(session, "upload_refused", why, ref)
+        self.hub._error(session, "upload_refused", why, ref, force=force)
 
     # -- downloads
     def download(self, session: Session, message: Download) -> None:
