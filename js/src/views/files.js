@@ -47,6 +47,7 @@ function fileInput({ model, el, client, listen }) {
   input.id = id;
   const progress = h("progress");
   progress.hidden = true;
+  progress.setAttribute("aria-label", "upload progress");
   const status = h("span", "wsbridge-file-status");
   status.setAttribute("role", "status");
   const last = h("span", "wsbridge-file-names");
