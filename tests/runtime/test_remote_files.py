@@ -68,5 +68,14 @@ async def test_files_cross_the_producer_link(hub: wb.Bridge) -> None:
         await conn.write_message(p.encode(p.Event(model=dl.id, name="click")).data.decode())
         got = await _until(conn, Download)
         assert isinstance(got, Download) and got.data.tobytes() == payload
+        remote.stop()  # the kernel is gone: its document stays, uploads are refused at once
+        gone = await _until(conn, p.Error)
+        assert isinstance(gone, p.Error) and gone.code == "producer_gone"
+        await conn.write_message(
+            p.encode(UploadStart(model=inp.id, upload=2, files=meta)).data.decode()
+        )
+        refused = await _until(conn, p.Error)
+        assert isinstance(refused, p.Error) and refused.code == "upload_refused"
+        assert refused.message == gone.message
     finally:
         remote.stop()

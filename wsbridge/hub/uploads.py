@@ -122,6 +122,10 @@ class Uploads:
         why: str | None
         if not spec.get("uploads"):
             why = f"{spec.get('type')} takes no files"
+        elif doc.gone is not None:
+            why = doc.gone
+        elif not getattr(doc.producer, "takes_uploads", True):
+            why = "file uploads reach Python only through the hub its producer runs in"
         elif state.get("disabled") is True:
             why = "this file input is disabled"
         elif msg.upload in mine or msg.upload in self._ended.get(session.id, ()):

@@ -133,6 +133,10 @@ class BackplaneLink(ProducerLink):
         self.in_flight[session] += 1
         self.follower.send_input(doc, document.epoch, session, message)
 
+    #: files are not relayed over Redis: the hub refuses uploads at their
+    #: start (hub.uploads), before any byte is sent
+    takes_uploads = False
+
     def on_upload(self, doc: str, session: str, message: Upload) -> None:
         """Files are not relayed over Redis: refused, plainly (docs/files.md)."""
         ref = {"type": "upload", "model": message.model, "upload": message.upload}
