@@ -205,3 +205,26 @@ def test_ipywidgets_file_upload_gets_its_value_as_ipywidgets_8_has_it(
     assert isinstance(first["content"], memoryview) and first["content"].tobytes() == b"first file"
     assert first["last_modified"].tzinfo is not None
     assert changes == [value]
+
+
+def test_a_connection_lost_mid_upload_keeps_nothing_and_says_so(
+    opened: Any, files: Files, tmp_path: Path
+) -> None:
+    path = tmp_path / "cut.bin"
+    path.write_bytes(os.urandom(20 * MB))
+    before = files.big.value
+    # the socket drops as soon as the first bytes are acknowledged
+    opened.evaluate(
+        """(sel) => { const el = document.querySelector(sel + ' .wsbridge-file-status');
+             const ob = new MutationObserver(() => { if (el.textContent.includes(' of ')) {
+               ob.disconnect(); window.wsbridgeClient._ws.close(); } });
+             ob.observe(el, {childList: true, characterData: true, subtree: true}); }""",
+        root(files.big),
+    )
+    opened.set_input_files(_input(files.big), str(path))
+    alert = opened.locator(root(files.big) + " [role=alert]")
+    alert.filter(has_text="the connection was lost; upload again").wait_for()
+    wait_until(lambda: files.held()["reserved_bytes"] == 0)
+    assert files.held() == {"uploads": 0, "received_bytes": 0, "reserved_bytes": 0}
+    assert files.big.value is before
+    opened.wait_for_function("() => window.wsbridgeClient.status === 'connected'")
