@@ -26,6 +26,9 @@ from ..wire.codec import SEQUENCED, Frame, decode, encode
 from ..wire.messages import Custom, Error, Message, Patch, Sequenced, Snapshot, Welcome
 from ..wire.requests import Ack, Event, Hello, Set
 
+#: unsequenced answers to a client's own files (wire.files), passed to its listeners
+FILE_ANSWERS = frozenset({"upload_ack", "upload_done", "download"})
+
 __all__ = ["FATAL_CLOSE_CODES", "ClientConnection"]
 
 log = logging.getLogger("wsbridge.client")
@@ -173,6 +176,8 @@ class ClientConnection:
             return [message]
         if isinstance(message, Error):
             self.errors.append(message)
+            return [message]
+        if message.type in FILE_ANSWERS:  # to this client's own uploads and clicks
             return [message]
         if message.type not in SEQUENCED:
             raise ProtocolError("bad_message", f"a hub does not send {message.type!r}")
