@@ -40,8 +40,8 @@ class Files:
         return self.bridge.url + "d/files"
 
     def held(self) -> dict[str, int]:
-        hub = self.bridge.backend.hub  # type: ignore[attr-defined]
-        stats: dict[str, int] = hub.uploads.stats()
+        """What the hub holds for uploads, read on its loop."""
+        stats: dict[str, int] = self.bridge.call(lambda hub: hub.uploads.stats())
         return stats
 
 

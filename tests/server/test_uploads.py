@@ -39,16 +39,9 @@ def files() -> Iterator[tuple[wb.Bridge, wb.FileInput, wb.FileInput, wb.Slider]]
         bridge.stop()
 
 
-def _hub(bridge: wb.Bridge) -> Any:
-    hub = bridge.backend.hub  # type: ignore[attr-defined]
-    assert hub is not None
-    return hub
-
-
 def _held(bridge: wb.Bridge) -> dict[str, int]:
-    """What the hub holds for uploads (read on its loop's thread is racy but
-    these are plain ints and dict lookups)."""
-    stats: dict[str, int] = _hub(bridge).uploads.stats()
+    """What the hub holds for uploads, read on its loop."""
+    stats: dict[str, int] = bridge.call(lambda hub: hub.uploads.stats())
     return stats
 
 
