@@ -14,6 +14,7 @@ import pytest
 import wsbridge as wb
 from tests.helpers.ws import hello, read
 from wsbridge import wire as p
+from wsbridge.hub import link
 from wsbridge.runtime.remote import RemoteBridge
 from wsbridge.wire.files import Download, UploadChunk, UploadDone, UploadStart
 
@@ -37,7 +38,9 @@ async def _until(conn: object, kind: type) -> p.Message:
             return msg
 
 
-async def test_files_cross_the_producer_link(hub: wb.Bridge) -> None:
+async def test_files_cross_the_producer_link(
+    hub: wb.Bridge, monkeypatch: pytest.MonkeyPatch
+) -> None:
     remote = RemoteBridge(hub.url, token=TOKEN)
     remote.start()
     try:
@@ -65,6 +68,20 @@ async def test_files_cross_the_producer_link(hub: wb.Bridge) -> None:
             )
         assert (await _until(conn, UploadDone)).upload == 1
         assert inp.value[0].content == data and inp.value[0].name == "in.bin"
+        # past what the link carries in one frame: refused, nothing sent to the kernel
+        monkeypatch.setattr(link, "MAX_LINK_UPLOAD", 1000)
+        small = [{"name": "x.bin", "type": "", "size": 2000}]
+        await conn.write_message(
+            p.encode(UploadStart(model=inp.id, upload=3, files=small)).data.decode()
+        )
+        chunk = np.frombuffer(os.urandom(2000), np.uint8)
+        await conn.write_message(
+            p.encode(UploadChunk(upload=3, offset=0, data=chunk)).data, binary=True
+        )
+        err = await _until(conn, p.Error)
+        assert isinstance(err, p.Error) and "remote producer is at most 1000 bytes" in err.message
+        assert (await _until(conn, UploadDone)).upload == 3
+        assert inp.value[0].name == "in.bin"
         await conn.write_message(p.encode(p.Event(model=dl.id, name="click")).data.decode())
         got = await _until(conn, Download)
         assert isinstance(got, Download) and got.data.tobytes() == payload

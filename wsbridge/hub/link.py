@@ -155,7 +155,16 @@ class ProducerLink:
         self._input(doc, session, message)
 
     def on_upload(self, doc: str, session: str, message: Upload) -> None:
-        """A complete upload crosses the link as one ``input`` (its files as buffers)."""
+        """A complete upload crosses the link as one ``input`` (its files as
+        buffers); past ``MAX_LINK_UPLOAD`` it is refused, as the producer's end
+        would close the link on a larger frame."""
+        size = sum(int(buf.size) for buf in message.data)
+        if size > MAX_LINK_UPLOAD:
+            ref = {"type": "upload", "model": message.model, "upload": message.upload}
+            text = f"an upload to a remote producer is at most {MAX_LINK_UPLOAD} bytes"
+            self.hub.reject(doc, session, "invalid_value", text, ref)
+            self.hub.input_done(session)
+            return
         self._input(doc, session, message)
 
     def on_closed(self, doc: str) -> None:
@@ -338,6 +347,10 @@ class ProducerLink:
         self.documents.clear()
         return marked
 
+
+#: the largest upload sent to a remote producer in one ``input`` frame
+#: (``RemoteHub`` reads frames of up to 256 MiB)
+MAX_LINK_UPLOAD = 192 * 1024 * 1024
 
 #: refusals remembered per connection (each told once), at most
 _TOLD_MAX = 1024
