@@ -30,6 +30,8 @@ import logging
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from ..logs import clip, log_limited
 from ..wire.codec import encode
 from ..wire.files import Download, Upload, UploadAck, UploadChunk, UploadDone, UploadStart
@@ -216,8 +218,6 @@ class Uploads:
     # -- inside
     def _deliver(self, up: _Upload) -> None:
         """Hand a complete upload to the producer, as one input of its session."""
-        import numpy as np
-
         session = up.session
         doc = session.doc or up.doc  # a re-created document: its producer now
         self._active.get(session.id, {}).pop(up.id, None)
