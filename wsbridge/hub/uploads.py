@@ -26,13 +26,11 @@ writes to every other client. Sans I/O: the timer is the edge's
 
 from __future__ import annotations
 
-import logging
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..logs import clip, log_limited
 from ..wire.codec import encode
 from ..wire.files import Download, Upload, UploadAck, UploadChunk, UploadDone, UploadStart
 
@@ -42,8 +40,6 @@ if TYPE_CHECKING:
     from .session import Session
 
 __all__ = ["HeldUpload", "Uploads", "file_size"]
-
-log = logging.getLogger("wsbridge.hub")
 
 #: ids of a session's cancelled uploads remembered, so chunks already in
 #: flight when it was cancelled are dropped quietly
@@ -258,7 +254,6 @@ class Uploads:
         ended = self._ended.setdefault(session.id, deque(maxlen=_ENDED_KEPT))
         if isinstance(ref.get("upload"), int):
             ended.append(ref["upload"])
-        log_limited(log, logging.INFO, "upload refused", "session %s: %s", session.id, clip(why))
         self.hub._error(session, "upload_refused", why, ref, force=force)
 
     # -- downloads
