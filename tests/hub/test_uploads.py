@@ -32,3 +32,19 @@ def test_an_uploader_that_fell_behind_is_told_and_its_upload_freed() -> None:
     assert [e.code for e in errors] == ["upload_refused"]
     assert "fell behind" in errors[0].message
     assert pair.hub.uploads.stats() == {"uploads": 0, "received_bytes": 0, "reserved_bytes": 0}
+
+
+def test_sizes_read_like_the_page_shows_them() -> None:
+    """The same texts as js/src/views/files.js ``fileSize`` (js/test/views/files.test.js)."""
+    from wsbridge.hub.uploads import file_size
+
+    sizes = [0, 999, 1000, 11_000, 2_000_000, 20_971_520, 5 * 10**12]
+    assert [file_size(n) for n in sizes] == [
+        "0 bytes",
+        "999 bytes",
+        "1.0 KB",
+        "11.0 KB",
+        "2.0 MB",
+        "21.0 MB",
+        "5000.0 GB",
+    ]
