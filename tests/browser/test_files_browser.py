@@ -31,6 +31,7 @@ class Files:
     many: wb.FileInput
     small: wb.FileInput
     download: wb.FileDownload
+    too_big: wb.FileDownload
     ipy: Any
     payload: bytes
     uploaded_at: list[float] = field(default_factory=list)
@@ -58,12 +59,15 @@ def files() -> Iterator[Files]:
         many=wb.FileInput("Many", multiple=True, accept=".txt,.csv"),
         small=wb.FileInput("Small", max_size=MB),
         download=wb.FileDownload(callback=lambda: payload, filename="report.bin"),
+        too_big=wb.FileDownload(callback=lambda: bytes(40 * MB), filename="huge.bin"),
         ipy=W.FileUpload(accept=".txt", multiple=True, description="ipy"),
         payload=payload,
     )
     fs.big.on_upload(lambda files: fs.uploaded_at.append(time.monotonic()))
     bridge.dashboard(
-        "files", wb.Column(fs.big, fs.many, fs.small, fs.download, fs.ipy), title="Files"
+        "files",
+        wb.Column(fs.big, fs.many, fs.small, fs.download, fs.too_big, fs.ipy),
+        title="Files",
     )
     try:
         yield fs
@@ -178,6 +182,13 @@ def test_a_download_is_saved_by_the_browser(opened: Any, files: Files, tmp_path:
     download.save_as(saved)
     assert saved.read_bytes() == files.payload
     _status(opened, files.download).filter(has_text="Saved report.bin (3.0 MB)").wait_for()
+
+
+def test_a_download_over_the_limit_is_refused_beside_its_button(opened: Any, files: Files) -> None:
+    opened.locator(root(files.too_big) + " button").click()
+    status = _status(opened, files.too_big)
+    status.filter(has_text="40.0 MB is more than the 33.6 MB allowed").wait_for()
+    assert "wsbridge-error" in (status.get_attribute("class") or "")
 
 
 def test_ipywidgets_file_upload_gets_its_value_as_ipywidgets_8_has_it(
