@@ -27,6 +27,7 @@ BENCHMARKS = {
     "browser": "benchmarks.bench_browser",
     "producer": "benchmarks.bench_producer",
     "scaleout": "benchmarks.bench_scaleout",
+    "upload": "benchmarks.bench_upload",
 }
 
 

@@ -37,6 +37,9 @@ _EXPORTS: dict[str, str] = {
     "TextInput": "wsbridge.widgets.controls",
     "Toggle": "wsbridge.widgets.controls",
     "Dashboard": "wsbridge.widgets.dashboard",
+    "FileDownload": "wsbridge.widgets.files",
+    "FileInput": "wsbridge.widgets.files",
+    "UploadedFile": "wsbridge.widgets.files",
     "HTML": "wsbridge.widgets.display",
     "Label": "wsbridge.widgets.display",
     "Markdown": "wsbridge.widgets.display",
@@ -68,6 +71,8 @@ __all__ = [
     "ConnectionFailed",
     "Dashboard",
     "DataSource",
+    "FileDownload",
+    "FileInput",
     "Grid",
     "Label",
     "Markdown",
@@ -90,6 +95,7 @@ __all__ = [
     "Tabs",
     "TextInput",
     "Toggle",
+    "UploadedFile",
     "Widget",
     "WsbridgeError",
     "__version__",
@@ -143,6 +149,7 @@ if TYPE_CHECKING:  # what a type checker and an IDE see
     )
     from .widgets.dashboard import Dashboard
     from .widgets.display import HTML, Label, Markdown, Number, Progress, Sparkline
+    from .widgets.files import FileDownload, FileInput, UploadedFile
     from .widgets.layout import Card, Column, Grid, Row, Tabs
     from .widgets.model import Model
     from .widgets.plot import Plot

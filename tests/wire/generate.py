@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from wsbridge import wire as p
+from wsbridge.wire import files
 
 HERE = Path(__file__).parent
 
@@ -227,6 +228,29 @@ def valid_cases() -> list[tuple[str, p.Message]]:
         ("dev_error", p.Dev(error={"title": "app.py raised X", "text": "Traceback ...\nX"})),
         ("dev_clear", p.Dev(error=None)),
         ("hello_query", p.Hello(doc="solo~k", key="kk", query={"view": "map", "year": "2024"})),
+        (
+            "upload_start",
+            files.UploadStart(
+                model="m4",
+                upload=1,
+                files=[
+                    {"name": "a.csv", "type": "text/csv", "size": 3, "last_modified": 1.5e12},
+                    {"name": "b", "type": "", "size": 0, "last_modified": None},
+                ],
+            ),
+        ),
+        (
+            "upload_chunk",
+            files.UploadChunk(upload=1, offset=0, data=np.frombuffer(b"a,b", np.uint8)),
+        ),
+        ("upload_ack", files.UploadAck(upload=1, received=3)),
+        ("upload_done", files.UploadDone(upload=1)),
+        (
+            "download",
+            files.Download(
+                model="m7", name="r.txt", mime="text/plain", data=np.frombuffer(b"hi\n", np.uint8)
+            ),
+        ),
     ]
 
 

@@ -220,6 +220,20 @@ class Client:
     async def ack(self) -> None:
         await self._send(self.connection.ack)
 
+    async def upload(
+        self,
+        model_id: str,
+        files: Iterable[Any],
+        progress: Callable[[int, int], Any] | None = None,
+        timeout: float = 60.0,
+    ) -> None:
+        """Upload ``files`` (``(name, bytes)`` or ``(name, mime, bytes)`` each) to a
+        FileInput in binary chunks, as a browser does (client.files); returns
+        once Python handled them, raises ``UploadFailed`` on a refusal."""
+        from .files import upload
+
+        await upload(self, model_id, files, progress, timeout)
+
     async def wait_for(self, predicate: Callable[[Client], Any], timeout: float = 5.0) -> Any:
         """Wait until ``predicate(self)`` is true (and return it).
 

@@ -36,6 +36,9 @@ from ..wire.messages import (
 )
 from ..wire.requests import Ack, Event, Hello, Set
 
+#: unsequenced answers to a client's own files (wire.files), passed to its listeners
+FILE_ANSWERS = frozenset({"upload_ack", "upload_done", "download"})
+
 __all__ = ["FATAL_CLOSE_CODES", "ClientConnection"]
 
 log = logging.getLogger("wsbridge.client")
@@ -194,6 +197,8 @@ class ClientConnection:
             return [message]
         if isinstance(message, Notify) and message.seq is None:  # to this session only
             self.notifications.append(message)
+            return [message]
+        if message.type in FILE_ANSWERS:  # to this client's own uploads and clicks
             return [message]
         if message.type not in SEQUENCED:
             raise ProtocolError("bad_message", f"a hub does not send {message.type!r}")

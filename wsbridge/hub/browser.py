@@ -20,12 +20,14 @@ from typing import TYPE_CHECKING, Any
 from ..errors import ProtocolError
 from ..logs import log_limited
 from ..wire.codec import Frame, decode, encode
+from ..wire.files import UploadChunk, UploadStart
 from ..wire.messages import Custom, Dev, Message, Welcome
 from ..wire.requests import Ack, Event, Hello, Set
 from .config import HubConfig, token_valid
 from .document import Document
 from .inputs import event_refusal
 from .session import Session
+from .uploads import HeldUpload, Uploads
 
 __all__ = ["BrowserSide"]
 
@@ -45,6 +47,7 @@ class BrowserSide:
         open_document: Callable[[str, str, dict[str, str] | None], bool]
         dev_mode: bool
         dev_frame: Frame | None
+        uploads: Uploads
         _departed: dict[str, Session]
         _opening: dict[str, list[tuple[Session, Hello]]]
 
@@ -131,6 +134,11 @@ class BrowserSide:
         elif isinstance(message, Custom):
             if self._model(session, doc, message.model, message) is not None:
                 self._forward(session, doc.producer.on_custom, doc, message, size)
+        elif isinstance(message, UploadChunk):  # bounded by its upload, not the input rate
+            self.uploads.chunk(session, message)
+        elif isinstance(message, UploadStart):
+            if self._admit(session, "upload", 0):
+                self.uploads.start(session, doc, message)
         elif isinstance(message, Ack):
             session.acked = message.seq
         elif not self._token_for_refusal(session):
@@ -215,6 +223,9 @@ class BrowserSide:
             return
         session.pending_inbound -= 1
         size = session.input_sizes.popleft() if session.input_sizes else 0
+        if type(size) is HeldUpload:  # an upload's bytes: the upload budget's
+            self.uploads.handled(session, size)
+            size = 0
         session.pending_input_bytes -= size
         self.pending_input_bytes -= size
         if session.closed and session.pending_inbound == 0:
@@ -323,7 +334,11 @@ class BrowserSide:
             session=session.id,
             resumed=resumed,
             title=doc.state.title,
-            limits={"max_message_size": self.config.max_message_size},
+            limits={
+                "max_message_size": self.config.max_message_size,
+                "max_upload_size": self.config.max_upload_size,
+                "max_upload_chunk": self.config.max_upload_chunk,
+            },
         )
         session.push(encode(welcome), force=True)
 

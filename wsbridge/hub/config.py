@@ -79,6 +79,19 @@ class HubConfig:
     max_pending_input_bytes_total: int = 64 * 1024 * 1024
     #: largest ``event`` frame (its ``data`` is a small object, or null)
     max_event_bytes: int = 4096
+    #: files (docs/security.md "Uploads"): the hard cap on one uploaded file
+    #: (a widget's ``max_size`` cannot raise it), files per upload, uploads in
+    #: progress per session, bytes of uploads held by the hub for the whole hub
+    #: (received, or handed to Python and not yet handled), the largest chunk,
+    #: seconds without a chunk before an upload is cancelled and freed, and the
+    #: largest download (one frame: ``queue_max_bytes`` bounds it too)
+    max_upload_size: int = 64 * 1024 * 1024
+    max_upload_files: int = 32
+    max_uploads_per_session: int = 4
+    max_upload_bytes_total: int = 256 * 1024 * 1024
+    max_upload_chunk: int = 1024 * 1024
+    upload_timeout: float = 30.0
+    max_download_size: int = 32 * 1024 * 1024
     clock: Callable[[], float] = field(default=time.monotonic)
     #: signs per-session documents' keys (``Hub.document_key``); kept by the
     #: config so a bridge restarted in this process accepts its pages' keys
@@ -91,3 +104,5 @@ class HubConfig:
             raise ValueError(f"hello_timeout must be positive, not {self.hello_timeout!r}")
         if self.max_pending < 1:
             raise ValueError(f"max_pending must be at least 1, not {self.max_pending!r}")
+        if not self.upload_timeout > 0:
+            raise ValueError(f"upload_timeout must be positive, not {self.upload_timeout!r}")

@@ -26,6 +26,7 @@ from typing import Any, cast
 from ..errors import ProtocolError, StateError, clip_error
 from ..logs import clip, log_limited
 from ..wire.codec import Frame, encode
+from ..wire.files import Download
 from ..wire.messages import (
     Add,
     Dev,
@@ -44,6 +45,7 @@ from .config import NEVER_JOINED_GRACE, HubConfig
 from .document import Document, Producer
 from .port import HubHooks, SessionEdge
 from .session import Session
+from .uploads import Uploads
 
 __all__ = [
     "Hub",
@@ -93,6 +95,8 @@ class Hub(BrowserSide):
         self.dev_mode = False
         self.dev_error: dict[str, str] | None = None
         self.dev_frame: Frame | None = None
+        #: file uploads in progress, and downloads (hub.uploads)
+        self.uploads = Uploads(self)
 
     # -- producer side
     def create_document(
@@ -367,6 +371,12 @@ class Hub(BrowserSide):
             patch = Patch(seq=doc.seq, model=model, state=state, reply=True)
             session.push(encode(patch))
 
+    def download(self, name: str, session_id: str, message: Download) -> None:
+        """Send a file to one session of ``name`` (the viewer who clicked), bounded."""
+        session = self.sessions.get(session_id)
+        if session is not None and session.doc is not None and session.doc.name == name:
+            self.uploads.download(session, message)
+
     # -- client side
     def open_session(
         self, authenticated: bool = False, edge: SessionEdge | None = None, address: str = ""
@@ -415,6 +425,7 @@ class Hub(BrowserSide):
         session.outbox.clear()
         session.queued_bytes = 0
         self.sessions.pop(session.id, None)
+        self.uploads.closed(session)  # partial uploads: nothing kept
         if session.pending_inbound > 0:
             self._departed[session.id] = session
         if session.doc is not None:
@@ -483,6 +494,7 @@ class Hub(BrowserSide):
             # browser input handed to producers, not yet handled (bounded)
             "pending_input_bytes": self.pending_input_bytes,
             "pending": self.pending,
+            "uploads": self.uploads.stats(),
             "documents": {
                 name: {
                     "epoch": doc.epoch,

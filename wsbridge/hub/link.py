@@ -31,6 +31,7 @@ from ..errors import ProtocolError, StateError, clip_error
 from ..logs import clip, log_limited
 from ..wire.codec import Frame, encode
 from ..wire.envelope import PUBLISHABLE, decode_envelope, encode_envelope
+from ..wire.files import Download, Upload
 from ..wire.messages import Add, Custom, Error, Message, Notify
 from ..wire.requests import Event, Set
 from .hub import Hub
@@ -91,6 +92,11 @@ class GoneProducer:
     def on_custom(self, doc: str, session: str, message: Custom) -> None:
         self._refuse(doc, session, message)
 
+    def on_upload(self, doc: str, session: str, message: Upload) -> None:
+        ref = {"type": "upload", "model": message.model, "upload": message.upload}
+        self.hub.reject(doc, session, "producer_gone", self.reason, ref)
+        self.hub.input_done(session)
+
     def on_closed(self, doc: str) -> None:
         """Nothing to free: the producer that owned ``doc`` is gone already."""
 
@@ -148,6 +154,19 @@ class ProducerLink:
     def on_custom(self, doc: str, session: str, message: Custom) -> None:
         self._input(doc, session, message)
 
+    def on_upload(self, doc: str, session: str, message: Upload) -> None:
+        """A complete upload crosses the link as one ``input`` (its files as
+        buffers); past ``MAX_LINK_UPLOAD`` it is refused, as the producer's end
+        would close the link on a larger frame."""
+        size = sum(int(buf.size) for buf in message.data)
+        if size > MAX_LINK_UPLOAD:
+            ref = {"type": "upload", "model": message.model, "upload": message.upload}
+            text = f"an upload to a remote producer is at most {MAX_LINK_UPLOAD} bytes"
+            self.hub.reject(doc, session, "invalid_value", text, ref)
+            self.hub.input_done(session)
+            return
+        self._input(doc, session, message)
+
     def on_closed(self, doc: str) -> None:
         """A per-session document was swept; its producer frees it when its page
         is gone on its side too, so nothing crosses the link."""
@@ -165,6 +184,8 @@ class ProducerLink:
                 gone.on_set(doc, session, message)
             elif isinstance(message, (Event, Custom)):
                 gone._refuse(doc, session, message)
+            elif isinstance(message, Upload):
+                gone.on_upload(doc, session, message)
             return
         self.in_flight[session] += 1
         self.send(encode_envelope("input", doc=doc, session=session, message=message))
@@ -247,6 +268,12 @@ class ProducerLink:
                 raise ProtocolError("bad_message", "notify.message must be a notify")
             if self._check_owner(kind, env["doc"]):
                 hub.notify_session(env["doc"], env["session"], message)
+        elif kind == "download":
+            message = env["message"]
+            if not isinstance(message, Download):
+                raise ProtocolError("bad_message", "download.message must be a download")
+            if self._check_owner(kind, env["doc"]):
+                hub.download(env["doc"], env["session"], message)
         elif kind == "done":
             if self.in_flight[env["session"]] > 0:  # only what this producer was given
                 self.in_flight[env["session"]] -= 1
@@ -326,6 +353,10 @@ class ProducerLink:
         self.documents.clear()
         return marked
 
+
+#: the largest upload sent to a remote producer in one ``input`` frame
+#: (``RemoteHub`` reads frames of up to 256 MiB)
+MAX_LINK_UPLOAD = 192 * 1024 * 1024
 
 #: refusals remembered per connection (each told once), at most
 _TOLD_MAX = 1024

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from ..wire.files import Download, Upload
 from ..wire.messages import Add, Custom, Message, Notify
 from ..wire.requests import Event, Set
 
@@ -68,6 +69,9 @@ class HubPort(Protocol):
 
     def notify_session(self, name: str, session_id: str, message: Notify) -> None:
         """Send one session of document ``name`` a notification (not sequenced)."""
+
+    def download(self, name: str, session_id: str, message: Download) -> None:
+        """Send a file to one session of document ``name`` (wire.files), bounded."""
         ...
 
 
@@ -86,6 +90,10 @@ class Producer(Protocol):
     def on_event(self, doc: str, session: str, message: Event) -> None: ...
 
     def on_custom(self, doc: str, session: str, message: Custom) -> None: ...
+
+    def on_upload(self, doc: str, session: str, message: Upload) -> None:
+        """A complete, checked file upload (hub.uploads); answered by ``input_done``."""
+        ...
 
     def on_closed(self, doc: str) -> None: ...
 
@@ -107,6 +115,9 @@ class SessionEdge:
     wake: Callable[[], None]
     #: write what is queued now if the writer is idle, else wake it
     flush: Callable[[], None]
+    #: ``later(delay, fn)``: call ``fn`` on the hub's loop in ``delay`` seconds
+    #: (an upload's stall timer, hub.uploads); None: no timers (sans-I/O tests)
+    later: Callable[[float, Callable[[], None]], object] | None = None
 
 
 def _never() -> bool:

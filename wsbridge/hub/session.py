@@ -83,6 +83,10 @@ class Session:
         #: write what is queued now if the writer is idle (Hub.publish)
         self.wake: Callable[[], None] = edge.wake if edge else _nothing
         self.flush: Callable[[], None] = edge.flush if edge else _nothing
+        #: the edge's timer (port.SessionEdge.later), or None
+        self.later: Callable[[float, Callable[[], None]], object] | None = (
+            edge.later if edge else None
+        )
 
     def __repr__(self) -> str:
         doc = self.doc.name if self.doc else None

@@ -15,13 +15,16 @@ from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import traitlets
 
 from ..widgets import sync as _sync
+from ..widgets.files import FileDownload, FileInput, UploadRefused
 from ..widgets.model import Model
 
 if TYPE_CHECKING:
     from .bridge import Bridge
+from ..wire.files import Download, Upload
 from ..wire.messages import Custom
 from ..wire.requests import Event, Set
 
@@ -67,6 +70,9 @@ class EmbeddedProducer:
 
     def on_custom(self, doc: str, session: str, message: Custom) -> None:
         self._queue(self._fire, doc, session, message)
+
+    def on_upload(self, doc: str, session: str, message: Upload) -> None:
+        self._queue(self._receive_upload, doc, session, message)
 
     def on_left(self, doc: str, session: str) -> None:
         """On the hub's loop: ``session`` closed; skip its inputs still queued."""
@@ -148,9 +154,44 @@ class EmbeddedProducer:
         finally:
             _sync.ORIGIN.reset(token)
 
+    def _receive_upload(self, doc: str, session: str, message: Upload) -> None:
+        """A checked upload to its FileInput (which may still refuse it: ``accept``)."""
+        model = self._model(doc, message.model)
+        ref = {"type": "upload", "model": message.model, "upload": message.upload}
+        if not isinstance(model, FileInput):
+            self._reject(doc, session, "unknown_model", "no file input here", ref)
+            return
+        try:
+            model._receive_upload(message.files, message.data)
+        except UploadRefused as exc:
+            self._reject(doc, session, "invalid_value", str(exc), ref)
+        except Exception as exc:
+            log.exception("an upload callback of %s raised", model.id)
+            self._reject(doc, session, "callback_error", f"{type(exc).__name__}: {exc}", ref)
+
+    def _download(self, doc: str, session: str, model: FileDownload) -> None:
+        """A click on a FileDownload: its bytes to the clicking session only."""
+        if model.disabled:
+            return
+        ref = {"type": "event", "model": model.id, "name": "click"}
+        try:
+            content = model._content()
+        except Exception as exc:
+            log.exception("the download callback of %s raised", model.id)
+            self._reject(doc, session, "callback_error", f"{type(exc).__name__}: {exc}", ref)
+            return
+        data = np.frombuffer(content, dtype=np.uint8)
+        message = Download(
+            model=model.id, name=model.filename or "download", mime=model.mime, data=data
+        )
+        self.bridge._to_hub(lambda hub: hub.download(doc, session, message))
+
     def _fire(self, doc: str, session: str, message: Event | Custom) -> None:
         model = self._model(doc, message.model)
         if model is None:
+            return
+        if isinstance(model, FileDownload) and isinstance(message, Event):
+            self._download(doc, session, model)
             return
         try:
             if isinstance(message, Event):

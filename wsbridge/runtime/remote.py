@@ -48,6 +48,7 @@ from ..jupyter.discovery import (
 from ..logs import clip, log_limited
 from ..wire.codec import Frame
 from ..wire.envelope import PRODUCER_HEADER, decode_envelope, encode_envelope
+from ..wire.files import Download, Upload
 from ..wire.messages import Add, Custom, Message, Notify, Stream
 from ..wire.requests import Event, Set
 from .bridge import Bridge
@@ -244,6 +245,8 @@ class RemoteHub:
             producer.on_event(doc, session, message)
         elif isinstance(message, Custom):
             producer.on_custom(doc, session, message)
+        elif isinstance(message, Upload):
+            producer.on_upload(doc, session, message)
         else:
             self.input_done(session)
 
@@ -378,6 +381,11 @@ class RemoteHub:
                 encode_envelope("notify", doc=name, session=session_id, message=message),
                 control=True,
             )
+
+    def download(self, name: str, session_id: str, message: Download) -> None:
+        """A file for one viewer crosses the link as one binary frame."""
+        if name in self._created:
+            self._send(encode_envelope("download", doc=name, session=session_id, message=message))
 
 
 class RemoteBackend:

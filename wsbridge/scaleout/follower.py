@@ -46,6 +46,7 @@ from ..hub.link import (
 from ..logs import clip, log_limited
 from ..wire.codec import Frame, decode
 from ..wire.envelope import encode_envelope
+from ..wire.files import Upload
 from ..wire.messages import Message, Snapshot
 from .apps import AppFinder, shared_secret
 from .keys import (
@@ -132,6 +133,17 @@ class BackplaneLink(ProducerLink):
             return
         self.in_flight[session] += 1
         self.follower.send_input(doc, document.epoch, session, message)
+
+    #: files are not relayed over Redis: the hub refuses uploads at their
+    #: start (hub.uploads), before any byte is sent
+    takes_uploads = False
+
+    def on_upload(self, doc: str, session: str, message: Upload) -> None:
+        """Files are not relayed over Redis: refused, plainly (docs/files.md)."""
+        ref = {"type": "upload", "model": message.model, "upload": message.upload}
+        text = "file uploads reach Python only through the hub its producer runs in"
+        self.hub.reject(doc, session, "invalid_value", text, ref)
+        self.hub.input_done(session)
 
     def on_left(self, doc: str, session: str) -> None:
         """Not relayed: the producer answers every input it reads from Redis."""

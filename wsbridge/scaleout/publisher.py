@@ -49,6 +49,7 @@ from ..hub.port import Producer
 from ..logs import clip, log_limited
 from ..wire.codec import Frame
 from ..wire.envelope import decode_envelope, encode_envelope
+from ..wire.files import Download
 from ..wire.messages import Add, Custom, Message, Notify
 from ..wire.requests import Event, Set
 from .apps import AppPublisher, shared_secret
@@ -550,4 +551,11 @@ class PublishingHub:
             self.hub.notify_session(name, session_id, message)
             return
         frame = encode_envelope("notify", doc=name, session=session_id, message=message)
+        self.publisher._answer(session_id, frame)
+
+    def download(self, name: str, session_id: str, message: Download) -> None:
+        if not is_remote_session(session_id):
+            self.hub.download(name, session_id, message)
+            return
+        frame = encode_envelope("download", doc=name, session=session_id, message=message)
         self.publisher._answer(session_id, frame)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import tornado.web
@@ -120,12 +121,17 @@ class WebSocketHandler(tornado.websocket.WebSocketHandler, _Redacted):
         pre_auth = self.config.token is not None and self.config.token_valid(presented)
         self.session = self.hub.open_session(
             authenticated=pre_auth,
-            edge=SessionEdge(wake=self._wake.set, flush=self._flush_now),
+            edge=SessionEdge(wake=self._wake.set, flush=self._flush_now, later=self._later),
             address=self.request.remote_ip or "",
         )
         self._loop = asyncio.get_running_loop()
         self._writer = asyncio.ensure_future(self._write_loop())
         self._hello_timer = self._loop.call_later(self.hub.config.hello_timeout, self._hello_due)
+
+    def _later(self, delay: float, fn: Callable[[], None]) -> object:
+        """The hub's timer for this session (``SessionEdge.later``)."""
+        assert self._loop is not None
+        return self._loop.call_later(delay, fn)
 
     def _hello_due(self) -> None:
         """``hello_timeout`` after the handshake: the hub closes the session unless it joined."""

@@ -350,6 +350,45 @@ def _accordion(widget: Any) -> Built:
     return Column(), [Bind("children", ("children", "titles", "selected_index"), get)]
 
 
+def _file_upload(widget: Any) -> Built:
+    """``FileUpload`` -> ``FileInput``: its ``value`` as ipywidgets 8 has it, a
+    tuple of dicts (name, type, size, content as a memoryview, last_modified)."""
+    from .files import FileInput, UploadedFile
+
+    def get(w: Any) -> tuple[UploadedFile, ...]:
+        return tuple(
+            UploadedFile(
+                str(f.get("name", "")),
+                str(f.get("type", "")),
+                int(f.get("size", 0)),
+                bytes(f.get("content", b"")),
+                f.get("last_modified"),
+            )
+            for f in w.value
+        )
+
+    def put(w: Any, value: Any) -> None:
+        w.value = tuple(
+            {
+                "name": f.name,
+                "type": f.type,
+                "size": f.size,
+                "content": memoryview(f.content),
+                "last_modified": f.last_modified,
+            }
+            for f in value
+        )
+
+    binds = [
+        _same("accept", "accept", back=False),
+        _same("multiple", "multiple", back=False),
+        Bind("value", ("value",), get, put),
+        _LABEL,
+        _DISABLED,
+    ]
+    return FileInput(), binds
+
+
 #: ipywidgets class name -> builder; a subclass maps like its nearest listed base
 BUILDERS: dict[str, Callable[[Any], Built]] = {
     "IntSlider": _slider,
@@ -381,6 +420,7 @@ BUILDERS: dict[str, Callable[[Any], Built]] = {
     "GridBox": _grid,
     "Tab": _tabs,
     "Accordion": _accordion,
+    "FileUpload": _file_upload,
 }
 
 #: never mirrored even though a base class would match (none today: Password,

@@ -22,6 +22,7 @@ import orjson
 
 from ..errors import LocalProtocolError, ProtocolError, RemoteProtocolError
 from .chunks import MIN_REFERENCED_BYTES, Chunks, immutable
+from .files import Download, Upload, UploadAck, UploadChunk, UploadDone, UploadStart
 from .messages import (
     Add,
     Custom,
@@ -456,6 +457,13 @@ MESSAGE_TYPES: dict[str, type[Message]] = {
         Set,
         Event,
         Ack,
+        # files (wire.files): none of them sequenced
+        UploadStart,
+        UploadChunk,
+        UploadAck,
+        UploadDone,
+        Upload,
+        Download,
     )
 }
 

@@ -43,6 +43,7 @@ _ENVELOPES: dict[str, tuple[str, ...]] = {
     "reply_state": ("doc", "session", "model", "properties"),
     "notify": ("doc", "session", "message"),
     "done": ("session",),
+    "download": ("doc", "session", "message"),
     # hub -> producer
     "input": ("doc", "session", "message"),
     "left": ("doc", "session"),
@@ -56,6 +57,7 @@ _WRAPPED: dict[str, tuple[str, ...]] = {
     "publish": ("message",),
     "notify": ("message",),
     "input": ("message",),
+    "download": ("message",),
 }
 
 

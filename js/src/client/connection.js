@@ -14,6 +14,7 @@ import { ProtocolError, ack, custom, decode, encode, event, hello, set } from ".
 import { DocumentState } from "./state.js";
 import { EchoGuard, Model } from "./model.js";
 import { backoffStep, nextEndpoint, resolveEndpoint, resolveEndpoints } from "./endpoints.js";
+import { Uploads } from "./files.js";
 
 export { ProtocolError, resolveEndpoint, resolveEndpoints };
 
@@ -155,6 +156,12 @@ export class Connection extends Emitter {
     this.state.on("welcome", (/** @type {any} */ msg) => this.guard.reset(msg.session));
     this.state.on("synced", () => this._onSynced());
     this.state.on("snapshot", (/** @type {any} */ msg) => this.emit("snapshot", msg));
+    /** file uploads of this connection (files.js) */
+    this._uploads = new Uploads({
+      send: (msg) => this.status === "connected" && this._send(msg),
+      on: (name, cb) => this.on(name, cb),
+      limits: () => this.limits,
+    });
   }
 
   // -- the document
@@ -264,6 +271,19 @@ export class Connection extends Emitter {
    */
   event(model, name, data = null) {
     return this._sendIfConnected(event(model, name, data));
+  }
+
+  /**
+   * Upload files to a model that takes them (a FileInput), in binary chunks;
+   * resolves once Python has handled them, rejects with the reason to show
+   * (docs/protocol.md "Files").
+   * @param {string} model
+   * @param {import("./files.js").UploadFile[]} files
+   * @param {import("./files.js").Progress} [progress] `(received, total)` as the hub acknowledges bytes
+   * @returns {Promise<void>}
+   */
+  upload(model, files, progress) {
+    return this._uploads.upload(model, files, progress);
   }
 
   // -- life cycle

@@ -14,6 +14,7 @@ import { TABLE_VIEWS } from "./table.js";
 import { PLOT_VIEWS } from "./plot.js";
 import { OUTPUT_VIEWS } from "./output.js";
 import { PICKER_VIEWS } from "./pickers.js";
+import { FILE_VIEWS } from "./files.js";
 
 export { createView, registerView, render, viewTypes };
 
@@ -28,6 +29,7 @@ export const BUNDLED_VIEWS = Object.freeze({
   ...PLOT_VIEWS,
   ...OUTPUT_VIEWS,
   ...PICKER_VIEWS,
+  ...FILE_VIEWS,
 });
 
 for (const [type, view] of Object.entries(BUNDLED_VIEWS)) registerView(type, view);

@@ -340,6 +340,27 @@ export function custom(model, content = null, buffers = []) {
 }
 
 /**
+ * Open an upload of `files` (each `{name, type, size, last_modified}`) to a
+ * model that takes files (docs/protocol.md "Files").
+ * @param {string} model
+ * @param {number} upload a number unique on this connection
+ * @param {{name: string, type: string, size: number, last_modified: number | null}[]} files
+ */
+export function uploadStart(model, upload, files) {
+  return validate({ v: 1, type: "upload_start", model, upload, files });
+}
+
+/**
+ * The next bytes of an upload, at byte `offset` of its files back to back.
+ * @param {number} upload
+ * @param {number} offset
+ * @param {Uint8Array} data
+ */
+export function uploadChunk(upload, offset, data) {
+  return validate({ v: 1, type: "upload_chunk", upload, offset, data });
+}
+
+/**
  * The last `seq` this client applied (reported in the hub's /healthz).
  * @param {number} seq
  */

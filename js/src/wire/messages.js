@@ -31,6 +31,8 @@ export const ERROR_CODES = Object.freeze({
   too_many_clients: 1013,
   producer_gone: null,
   internal: 1011,
+  upload_refused: null,
+  download_refused: null,
 });
 
 /** Message types that a hub sends with a `seq` that advances the document. */
@@ -525,7 +527,74 @@ const CANONICAL = {
     checkSeq(seq, "ack.seq");
     return { v: 1, type: "ack", seq };
   },
+  // files (docs/protocol.md "Files"; wsbridge/wire/files.py): none sequenced
+  upload_start(d) {
+    const model = req(d, "model", "str", "upload_start");
+    const upload = req(d, "upload", "int", "upload_start");
+    const files = req(d, "files", "list", "upload_start");
+    checkId(model, "upload_start.model");
+    checkSeq(upload, "upload_start.upload");
+    return { v: 1, type: "upload_start", model, upload, files: checkFiles(files, "upload_start") };
+  },
+  upload_chunk(d) {
+    const upload = req(d, "upload", "int", "upload_chunk");
+    const offset = req(d, "offset", "int", "upload_chunk");
+    checkSeq(upload, "upload_chunk.upload");
+    checkSeq(offset, "upload_chunk.offset");
+    return { v: 1, type: "upload_chunk", upload, offset, data: checkBytes(d.data, "upload_chunk.data") };
+  },
+  upload_ack(d) {
+    const upload = req(d, "upload", "int", "upload_ack");
+    const received = req(d, "received", "int", "upload_ack");
+    checkSeq(upload, "upload_ack.upload");
+    checkSeq(received, "upload_ack.received");
+    return { v: 1, type: "upload_ack", upload, received };
+  },
+  upload_done(d) {
+    const upload = req(d, "upload", "int", "upload_done");
+    checkSeq(upload, "upload_done.upload");
+    return { v: 1, type: "upload_done", upload };
+  },
+  download(d) {
+    const model = req(d, "model", "str", "download");
+    const name = req(d, "name", "str", "download");
+    const mime = req(d, "mime", "str", "download");
+    checkId(model, "download.model");
+    return { v: 1, type: "download", model, name, mime, data: checkBytes(d.data, "download.data") };
+  },
 };
+
+/**
+ * The declared files of an `upload_start`, in canonical form.
+ * @param {any[]} files
+ * @param {string} what
+ */
+function checkFiles(files, what) {
+  if (files.length < 1 || files.length > 256) throw new ProtocolError("bad_message", `${what}.files must list 1-256 files`);
+  return files.map((f) => {
+    if (!isObject(f)) throw new ProtocolError("bad_message", `${what}.files: each file is an object`);
+    const name = req(f, "name", "str", what);
+    const type = opt(f, "type", "str", what) ?? "";
+    const size = req(f, "size", "int", what);
+    checkSeq(size, `${what}: a file size`);
+    const modified = Object.hasOwn(f, "last_modified") ? f.last_modified : null;
+    if (modified !== null && typeof modified !== "number") {
+      throw new ProtocolError("bad_message", `${what}: last_modified is a number of ms or null`);
+    }
+    return { name, type, size, last_modified: modified };
+  });
+}
+
+/**
+ * A file's bytes: a 1-D uint8 buffer.
+ * @param {unknown} data
+ * @param {string} what
+ * @returns {Uint8Array}
+ */
+function checkBytes(data, what) {
+  if (!(data instanceof Uint8Array)) throw new ProtocolError("bad_message", `${what} must be a uint8 buffer`);
+  return data;
+}
 
 /** Every message type of docs/protocol.md. */
 export const MESSAGE_TYPES = Object.freeze(Object.keys(CANONICAL));
