@@ -49,6 +49,8 @@ _EXPORTS: dict[str, str] = {
     "Row": "wsbridge.widgets.layout",
     "Tabs": "wsbridge.widgets.layout",
     "Model": "wsbridge.widgets.model",
+    "Image": "wsbridge.widgets.media",
+    "Matplotlib": "wsbridge.widgets.media",
     "Plot": "wsbridge.widgets.plot",
     "DataSource": "wsbridge.widgets.source",
     "Table": "wsbridge.widgets.table",
@@ -66,8 +68,10 @@ __all__ = [
     "Dashboard",
     "DataSource",
     "Grid",
+    "Image",
     "Label",
     "Markdown",
+    "Matplotlib",
     "Model",
     "MultiSelect",
     "Number",
@@ -128,6 +132,7 @@ if TYPE_CHECKING:  # what a type checker and an IDE see
     from .widgets.dashboard import Dashboard
     from .widgets.display import HTML, Label, Markdown, Number, Progress, Sparkline
     from .widgets.layout import Card, Column, Grid, Row, Tabs
+    from .widgets.media import Image, Matplotlib
     from .widgets.model import Model
     from .widgets.plot import Plot
     from .widgets.source import DataSource

@@ -11,6 +11,7 @@ import { DISPLAY_VIEWS } from "./display.js";
 import { ANYWIDGET_VIEWS } from "./anywidget.js";
 import { TABLE_VIEWS } from "./table.js";
 import { PLOT_VIEWS } from "./plot.js";
+import { MEDIA_VIEWS } from "./media.js";
 
 export { createView, registerView, render, viewTypes };
 
@@ -22,6 +23,7 @@ export const BUNDLED_VIEWS = Object.freeze({
   ...ANYWIDGET_VIEWS,
   ...TABLE_VIEWS,
   ...PLOT_VIEWS,
+  ...MEDIA_VIEWS,
 });
 
 for (const [type, view] of Object.entries(BUNDLED_VIEWS)) registerView(type, view);
