@@ -52,6 +52,7 @@ _EXPORTS: dict[str, str] = {
     "Image": "wsbridge.widgets.media",
     "Matplotlib": "wsbridge.widgets.media",
     "Plot": "wsbridge.widgets.plot",
+    "PlotlyPlot": "wsbridge.widgets.plotly",
     "DataSource": "wsbridge.widgets.source",
     "Table": "wsbridge.widgets.table",
 }
@@ -77,6 +78,7 @@ __all__ = [
     "Number",
     "NumberInput",
     "Plot",
+    "PlotlyPlot",
     "Progress",
     "ProtocolError",
     "RangeSlider",
@@ -135,6 +137,7 @@ if TYPE_CHECKING:  # what a type checker and an IDE see
     from .widgets.media import Image, Matplotlib
     from .widgets.model import Model
     from .widgets.plot import Plot
+    from .widgets.plotly import PlotlyPlot
     from .widgets.source import DataSource
     from .widgets.table import Table
     from .wire.codec import PROTOCOL_VERSION

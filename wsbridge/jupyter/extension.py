@@ -48,7 +48,14 @@ from ..hub.document import Document
 from ..hub.hub import Hub
 from ..server.app import edge_hooks
 from ..server.config import ServerConfig
-from ..server.pages import _INDEX, BOKEH_DIR, STATIC_DIR, StaticHandler, render_page
+from ..server.pages import (
+    _INDEX,
+    BOKEH_DIR,
+    PLOTLY_DIR,
+    STATIC_DIR,
+    StaticHandler,
+    render_page,
+)
 from ..server.producers import ProducerHandler, close_producers
 from ..server.socket import WebSocketHandler
 from .discovery import KERNEL_HEADER
@@ -359,6 +366,8 @@ class WsbridgeApp(ExtensionApp):
                 (r"/wsbridge/healthz", StatsHandler, hub),
                 # BokehJS from the installed bokeh package, for Plot (js/src/views/plot.js)
                 (r"/wsbridge/static/bokeh/(.*)", StaticHandler, {"path": str(BOKEH_DIR)}),
+                # Plotly.js from the installed plotly package, for PlotlyPlot (views/plotly.js)
+                (r"/wsbridge/static/plotly/(.*)", StaticHandler, {"path": str(PLOTLY_DIR)}),
                 (r"/wsbridge/static/(.*)", StaticHandler, {"path": str(STATIC_DIR)}),
             ]
         )

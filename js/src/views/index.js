@@ -12,6 +12,7 @@ import { ANYWIDGET_VIEWS } from "./anywidget.js";
 import { TABLE_VIEWS } from "./table.js";
 import { PLOT_VIEWS } from "./plot.js";
 import { MEDIA_VIEWS } from "./media.js";
+import { PLOTLY_VIEWS } from "./plotly.js";
 
 export { createView, registerView, render, viewTypes };
 
@@ -24,6 +25,7 @@ export const BUNDLED_VIEWS = Object.freeze({
   ...TABLE_VIEWS,
   ...PLOT_VIEWS,
   ...MEDIA_VIEWS,
+  ...PLOTLY_VIEWS,
 });
 
 for (const [type, view] of Object.entries(BUNDLED_VIEWS)) registerView(type, view);
