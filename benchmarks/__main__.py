@@ -26,6 +26,7 @@ BENCHMARKS = {
     "browser": "benchmarks.bench_browser",
     "producer": "benchmarks.bench_producer",
     "scaleout": "benchmarks.bench_scaleout",
+    "image": "benchmarks.bench_image",
 }
 
 
