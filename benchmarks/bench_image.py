@@ -244,7 +244,8 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
             },
             notes=f"best of {runs} runs (drawn fps wsbridge "
             f"{[round(r['drawn_fps'], 1) for r in ours_runs]}, raw "
-            f"{[round(r['drawn_fps'], 1) for r in raw_runs]}); window {got['window_s']:.1f} s "
+            f"{[round(r['drawn_fps'], 1) for r in raw_runs]}, raw sent fps "
+            f"{[round(r['sent_fps'], 1) for r in raw_runs]}); window {got['window_s']:.1f} s "
             f"after 1 s of warm-up; {FRAME_BYTES:,} bytes a frame, one binary buffer each",
             extra={"wsbridge_runs": ours_runs, "raw_runs": raw_runs},
         )
