@@ -368,14 +368,15 @@ class Matplotlib(Model):
 
     def refresh(self) -> None:
         """Draw the figure now and send the picture to every browser."""
-        data = self.render()
-        width, height, _ = self.view_size
-        if width == 0:
-            w_in, h_in = self._size_inches
-            width, height = round(w_in * CSS_DPI), round(h_in * CSS_DPI)
-        self.image = {
-            "data": np.frombuffer(data, dtype=np.uint8),
-            "mime": "image/png" if self.format == "png" else "image/svg+xml",
-            "width": int(width),
-            "height": int(height),
-        }
+        with self._lock:  # two renders (a resize, a refresh) go out in the order drawn
+            data = self.render()
+            width, height, _ = self.view_size
+            if width == 0:
+                w_in, h_in = self._size_inches
+                width, height = round(w_in * CSS_DPI), round(h_in * CSS_DPI)
+            self.image = {
+                "data": np.frombuffer(data, dtype=np.uint8),
+                "mime": "image/png" if self.format == "png" else "image/svg+xml",
+                "width": int(width),
+                "height": int(height),
+            }
