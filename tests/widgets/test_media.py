@@ -125,3 +125,11 @@ def test_matplotlib_renders_png_and_svg_and_follows_refresh_and_draw() -> None:
         wb.Matplotlib("fig")
     with pytest.raises(traitlets.TraitError):
         plot.view_size = (10_000, 10, 1.0)
+
+
+def test_without_matplotlib_the_error_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    with pytest.raises(ImportError, match=r"pip install 'wsbridge\[matplotlib\]'"):
+        wb.Matplotlib(object())

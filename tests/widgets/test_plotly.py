@@ -96,3 +96,26 @@ def test_a_bad_event_reaches_no_callback(src: wb.DataSource) -> None:
     plot._fire_event("click", {"points": "all"})
     plot._fire_event("click", {"points": [{"trace": 0, "index": 1, "x": float("nan"), "y": 2}]})
     assert got == [{"points": [{"trace": 0, "index": 1, "x": None, "y": 2}]}]
+
+
+def test_the_hub_serves_plotlyjs_from_the_installed_package(bridge: wb.Bridge) -> None:
+    import urllib.request
+
+    from tests.helpers.common import http_get
+    from wsbridge.server.pages import plotly_static_dir
+
+    static = plotly_static_dir()
+    assert static is not None
+    with urllib.request.urlopen(bridge.url + "static/plotly/plotly.min.js", timeout=10) as resp:
+        body = resp.read()
+        assert resp.headers["Content-Type"].startswith("text/javascript")
+    assert body == (static / "plotly.min.js").read_bytes()
+    assert http_get(bridge.url + "static/plotly/../../plotly.py").status in (403, 404)
+
+
+def test_without_plotly_the_error_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "plotly", None)
+    with pytest.raises(ImportError, match=r"pip install 'wsbridge\[plotly\]'"):
+        wb.PlotlyPlot({"data": []})
