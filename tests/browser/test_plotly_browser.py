@@ -167,12 +167,64 @@ def test_a_click_and_a_zoom_reach_python(served: dict[str, Any], ppage: Any) -> 
     while not served["clicks"] and time.monotonic() < deadline:
         time.sleep(0.05)
     assert served["clicks"][0] == {"points": [{"trace": 0, "index": 1, "x": 2.0, "y": 3.0}]}
-    ppage.evaluate(f"(sel) => window.Plotly.relayout(({GD})(sel), {{'xaxis.range': [1.5, 2.5]}})",
-                   root(plot))  # fmt: skip
+    # a zoom box dragged with the mouse over x in about [1.5, 2.5]
+    x0, x1, ymid = ppage.evaluate(
+        f"""(sel) => {{ const gd = ({GD})(sel); const fl = gd._fullLayout;
+              const box = gd.getBoundingClientRect(); const l = box.left + fl._size.l;
+              return [l + fl.xaxis.d2p(1.5), l + fl.xaxis.d2p(2.5),
+                      box.top + fl._size.t + fl.yaxis.d2p(2)]; }}""",
+        root(plot),
+    )
+    ppage.mouse.move(x0, ymid - 40)
+    ppage.mouse.down()
+    ppage.mouse.move(x1, ymid + 40, steps=8)
+    ppage.mouse.up()
     deadline = time.monotonic() + 10
     while not served["zooms"] and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert served["zooms"][-1] == {"xaxis.range": [1.5, 2.5]}
+    zoom = served["zooms"][-1]
+    assert zoom["xaxis.range[0]"] == pytest.approx(1.5, abs=0.05)
+    assert zoom["xaxis.range[1]"] == pytest.approx(2.5, abs=0.05)
+    ppage.evaluate(f"(sel) => window.Plotly.relayout(({GD})(sel), {{'xaxis.range': [0, 4]}})",
+                   root(plot))  # fmt: skip
+    deadline = time.monotonic() + 10
+    while served["zooms"][-1] is zoom and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert served["zooms"][-1] == {"xaxis.range": [0, 4]}
+    assert not ppage.js_errors
+
+
+def test_a_box_selection_reaches_python(served: dict[str, Any], ppage: Any) -> None:
+    plot, src = served["plot"], served["src"]
+    src.replace({"t": np.array([1.0, 2.0, 3.0]), "a": np.array([1.0, 3.0, 2.0]),
+                 "b": np.zeros(3)})  # fmt: skip
+    wait_dom(ppage, f"(sel) => ({GD})(sel).data[0].y[1] === 3", root(plot))
+    selections: list[Any] = []
+    plot.on_select(lambda p, data: selections.append(data))
+    ppage.evaluate(
+        f"(sel) => window.Plotly.relayout(({GD})(sel), {{dragmode: 'select', 'xaxis.range': [0, 4],"
+        " 'yaxis.range': [0, 4]})",
+        root(plot),
+    )
+    # a box around the points x = 2 and 3 (y = 3 and 2) of trace 0
+    a, b = ppage.evaluate(
+        f"""(sel) => {{ const gd = ({GD})(sel); const fl = gd._fullLayout;
+              const box = gd.getBoundingClientRect();
+              const px = (x, y) => [box.left + fl._size.l + fl.xaxis.d2p(x),
+                                    box.top + fl._size.t + fl.yaxis.d2p(y)];
+              return [px(1.6, 3.6), px(3.4, 1.4)]; }}""",
+        root(plot),
+    )
+    ppage.mouse.move(*a)
+    ppage.mouse.down()
+    ppage.mouse.move(*b, steps=8)
+    ppage.mouse.up()
+    deadline = time.monotonic() + 10
+    while not selections and time.monotonic() < deadline:
+        time.sleep(0.05)
+    picked = {(p["trace"], p["index"]) for p in selections[-1]["points"]}
+    assert {(0, 1), (0, 2)} <= picked
+    assert all(p["x"] in (2.0, 3.0) for p in selections[-1]["points"])
     assert not ppage.js_errors
 
 
