@@ -32,8 +32,13 @@ def served() -> Iterator[dict[str, Any]]:
         (line,) = ax.plot([0, 1, 2], [0, 1, 0], color="blue", linewidth=8)
         mpl = wb.Matplotlib(fig)
         box = wb.Column(mpl)
-        bridge.dashboard("media", wb.Column(img, encoded, box))
-        yield {"bridge": bridge, "img": img, "encoded": encoded, "mpl": mpl, "line": line}
+        small = Figure(figsize=(3, 1.5))
+        small.add_subplot().plot([0, 1], [1, 0])
+        in_row = wb.Matplotlib(small)
+        row = wb.Row(wb.Label("beside it"), in_row)
+        bridge.dashboard("media", wb.Column(img, encoded, box, row))
+        yield {"bridge": bridge, "img": img, "encoded": encoded, "mpl": mpl, "line": line,
+               "in_row": in_row}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -139,3 +144,15 @@ def test_matplotlib_redraws_after_python_changes_it_and_follows_its_container(
              sel)  # fmt: skip
     assert mpl.view_size == (300, 150, 2.0)  # a 4 x 2 figure keeps its aspect
     assert not mpage.js_errors
+
+
+def test_matplotlib_in_a_row_keeps_its_size(served: dict[str, Any], mpage: Any) -> None:
+    """A flex row sizes it by its content: the picture's CSS size is the size it
+    was drawn for, so it does not grow by its device pixels at each render."""
+    in_row = served["in_row"]
+    sel = root(in_row)
+    wait_dom(mpage, "(sel) => document.querySelector(sel).dataset.wsbridgeRendered === '576x288'",
+             sel)  # fmt: skip
+    mpage.wait_for_timeout(500)  # a report would come 150 ms after a resize
+    assert in_row.view_size == (288, 144, 2.0)  # 3 x 1.5 in at 96 CSS px an inch
+    assert mpage.evaluate("(sel) => document.querySelector(sel).clientWidth", sel) == 288

@@ -182,6 +182,9 @@ function matplotlibView({ model, el, listen }) {
       el.dataset.wsbridgeRendered = `${img.naturalWidth}x${img.naturalHeight}`;
     };
     img.src = next;
+    // its CSS size is the size it was drawn for (never its device pixels, which
+    // would make a flex row that sizes it by its content grow at every render)
+    img.style.width = `${f.width}px`;
     img.style.aspectRatio = `${f.width} / ${f.height}`;
     if (url) URL.revokeObjectURL(url);
     url = next;
