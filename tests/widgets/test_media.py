@@ -133,3 +133,28 @@ def test_without_matplotlib_the_error_says_what_to_install(monkeypatch: pytest.M
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     with pytest.raises(ImportError, match=r"pip install 'wsbridge\[matplotlib\]'"):
         wb.Matplotlib(object())
+
+
+def test_a_browser_asking_for_too_big_a_render_is_refused(bridge: wb.Bridge) -> None:
+    from tests.helpers.common import run
+    from wsbridge.client import Client
+
+    fig = Figure(figsize=(2, 1))
+    fig.add_subplot().plot([0, 1])
+    view = wb.Matplotlib(fig)
+    bridge.dashboard("mpl", wb.Column(view))
+    drawn = view.image
+
+    async def main() -> None:
+        async with await Client.connect(bridge.url, "mpl") as c:
+            await c.set(view.id, view_size=[4096, 4096, 2.0])
+            await c.wait_for(lambda c: c.errors)
+            (error,) = c.errors
+            assert error.code == "invalid_value" and "device pixels" in error.message
+            await c.set(view.id, view_size=[300, 150, 1.0])  # within bounds: drawn
+            await c.wait_for(lambda c: c.model(view.id)["image"]["width"] == 300)
+
+    run(main())
+    assert view.view_size == (300, 150, 1.0) and view.image is not drawn
+    with pytest.raises(traitlets.TraitError, match=r"1\.\.16384 CSS px"):
+        wb.Image(width=0)
