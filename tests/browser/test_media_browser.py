@@ -130,6 +130,11 @@ def test_matplotlib_redraws_after_python_changes_it_and_follows_its_container(
     )
     width = mpage.evaluate("(sel) => document.querySelector(sel).clientWidth", sel)
     assert mpl.view_size[0] == width and mpl.view_size[2] == 2.0
+    head = mpage.evaluate(  # the PNG came as bytes of the binary message, not base64 text
+        f"""() => {{ const d = window.wsbridgeClient.model('{mpl.id}').get('image').data;
+              return [d.constructor.name, Array.from(d.subarray(0, 4))]; }}"""
+    )
+    assert head == ["Uint8Array", [0x89, 0x50, 0x4E, 0x47]]
     shot = mpage.locator(sel + " img").screenshot()
     frames = int(mpage.evaluate("(sel) => document.querySelector(sel).dataset.wsbridgeFrames", sel))
     line.set_color("red")
