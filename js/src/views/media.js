@@ -142,7 +142,7 @@ function imageView({ model, el, listen }) {
   };
   const redraw = frameThrottle(draw, defaultScheduler());
   listen(model, "change:frame", () => redraw.call());
-  listen(model, "change", style);
+  for (const name of ["label", "fit", "width", "height", "smooth"]) listen(model, `change:${name}`, style);
   style();
   draw();
   return () => {
