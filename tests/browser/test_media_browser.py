@@ -161,3 +161,16 @@ def test_matplotlib_in_a_row_keeps_its_size(served: dict[str, Any], mpage: Any) 
     mpage.wait_for_timeout(500)  # a report would come 150 ms after a resize
     assert in_row.view_size == (288, 144, 2.0)  # 3 x 1.5 in at 96 CSS px an inch
     assert mpage.evaluate("(sel) => document.querySelector(sel).clientWidth", sel) == 288
+
+
+def test_image_fit_and_size_follow_python(served: dict[str, Any], mpage: Any) -> None:
+    img = served["img"]
+    img.fit, img.width, img.height, img.smooth = "cover", 120, 60, False
+    wait_dom(
+        mpage,
+        """(sel) => { const s = document.querySelector(sel + ' canvas').style;
+             return s.objectFit === 'cover' && s.width === '120px' && s.height === '60px'
+               && s.imageRendering === 'pixelated'; }""",
+        root(img),
+    )
+    assert mpage.locator(root(img) + " .wsbridge-label").text_content() == "camera"
