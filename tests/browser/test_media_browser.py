@@ -148,6 +148,14 @@ def test_matplotlib_redraws_after_python_changes_it_and_follows_its_container(
     wait_dom(mpage, "(sel) => document.querySelector(sel).dataset.wsbridgeRendered === '600x300'",
              sel)  # fmt: skip
     assert mpl.view_size == (300, 150, 2.0)  # a 4 x 2 figure keeps its aspect
+    frames = int(mpage.evaluate("(sel) => document.querySelector(sel).dataset.wsbridgeFrames", sel))
+    mpl.format = "svg"  # drawn again as SVG, shown by the same <img>
+    wait_frames(mpage, mpl, frames + 1)
+    assert (
+        mpage.evaluate(f"() => window.wsbridgeClient.model('{mpl.id}').get('image').mime")
+        == "image/svg+xml"
+    )
+    wait_dom(mpage, "(sel) => document.querySelector(sel + ' img').naturalWidth === 300", sel)
     assert not mpage.js_errors
 
 
