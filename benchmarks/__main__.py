@@ -28,6 +28,7 @@ BENCHMARKS = {
     "producer": "benchmarks.bench_producer",
     "scaleout": "benchmarks.bench_scaleout",
     "upload": "benchmarks.bench_upload",
+    "image": "benchmarks.bench_image",
 }
 
 

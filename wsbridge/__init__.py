@@ -52,10 +52,13 @@ _EXPORTS: dict[str, str] = {
     "Row": "wsbridge.widgets.layout",
     "Tabs": "wsbridge.widgets.layout",
     "Model": "wsbridge.widgets.model",
+    "Image": "wsbridge.widgets.media",
+    "Matplotlib": "wsbridge.widgets.media",
     "Plot": "wsbridge.widgets.plot",
     "Query": "wsbridge.widgets.query",
     "Session": "wsbridge.widgets.session",
     "session": "wsbridge.widgets.session",
+    "PlotlyPlot": "wsbridge.widgets.plotly",
     "DataSource": "wsbridge.widgets.source",
     "Table": "wsbridge.widgets.table",
 }
@@ -74,13 +77,16 @@ __all__ = [
     "FileDownload",
     "FileInput",
     "Grid",
+    "Image",
     "Label",
     "Markdown",
+    "Matplotlib",
     "Model",
     "MultiSelect",
     "Number",
     "NumberInput",
     "Plot",
+    "PlotlyPlot",
     "Progress",
     "ProtocolError",
     "Query",
@@ -151,8 +157,10 @@ if TYPE_CHECKING:  # what a type checker and an IDE see
     from .widgets.display import HTML, Label, Markdown, Number, Progress, Sparkline
     from .widgets.files import FileDownload, FileInput, UploadedFile
     from .widgets.layout import Card, Column, Grid, Row, Tabs
+    from .widgets.media import Image, Matplotlib
     from .widgets.model import Model
     from .widgets.plot import Plot
+    from .widgets.plotly import PlotlyPlot
     from .widgets.query import Query
     from .widgets.session import Session, session
     from .widgets.source import DataSource

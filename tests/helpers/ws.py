@@ -57,9 +57,17 @@ class RawClient:
 
     made: list[RawClient] = []
 
-    def __init__(self, bridge: wb.Bridge):
+    def __init__(self, bridge: wb.Bridge, rcvbuf: int | None = None):
+        """``rcvbuf``: a receive buffer set before connecting (a small one makes
+        a client that stops reading stall its hub's writes at once)."""
         host, port = bridge.url[len("http://") :].rstrip("/").rsplit(":", 1)
-        self.sock = socket.create_connection((host, int(port)), timeout=5)
+        if rcvbuf is None:
+            self.sock = socket.create_connection((host, int(port)), timeout=5)
+        else:
+            self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+            self.sock.settimeout(5)
+            self.sock.connect((host, int(port)))
         RawClient.made.append(self)
         key = base64.b64encode(os.urandom(16)).decode()
         self.sock.sendall(

@@ -120,9 +120,26 @@ def message_size(message: Message) -> int:
             total += value.nbytes
         elif isinstance(value, list):
             total += 16 * len(value)  # a string column: about a short string each
+        elif isinstance(value, dict):
+            total += _nested_size(value, 8)  # a property holding arrays (an Image's frame)
         else:
             total += 64
     return total
+
+
+def _nested_size(value: Any, depth: int) -> int:
+    """About the bytes of a property value: its arrays in full, at any depth
+    (a coalesced run must count what it holds, or a lagging session's queue
+    outgrows ``queue_max_bytes`` unseen)."""
+    if isinstance(value, (np.ndarray, Chunks)):
+        return int(value.nbytes)
+    if depth > 0 and isinstance(value, dict):
+        return 64 + sum(_nested_size(v, depth - 1) for v in value.values())
+    if depth > 0 and isinstance(value, (list, tuple)):
+        return 16 * len(value) + sum(
+            _nested_size(v, depth - 1) for v in value if isinstance(v, (dict, list, np.ndarray))
+        )
+    return 64
 
 
 def coalesce(run: Sequence[Mergeable], first: int | None = None) -> Mergeable:

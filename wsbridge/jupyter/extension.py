@@ -48,6 +48,7 @@ from ..server.app import edge_hooks
 from ..server.config import ServerConfig
 from ..server.pages import (
     BOKEH_DIR,
+    PLOTLY_DIR,
     STATIC_DIR,
     StaticHandler,
     render_index,
@@ -367,6 +368,8 @@ class WsbridgeApp(ExtensionApp):
                 (r"/wsbridge/healthz", StatsHandler, hub),
                 # BokehJS from the installed bokeh package, for Plot (js/src/views/plot.js)
                 (r"/wsbridge/static/bokeh/(.*)", StaticHandler, {"path": str(BOKEH_DIR)}),
+                # Plotly.js from the installed plotly package, for PlotlyPlot (views/plotly.js)
+                (r"/wsbridge/static/plotly/(.*)", StaticHandler, {"path": str(PLOTLY_DIR)}),
                 (r"/wsbridge/static/(.*)", StaticHandler, {"path": str(STATIC_DIR)}),
             ]
         )

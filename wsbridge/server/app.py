@@ -22,6 +22,7 @@ from ..hub.port import HubHooks
 from .config import ServerConfig
 from .pages import (
     BOKEH_DIR,
+    PLOTLY_DIR,
     STATIC_DIR,
     HealthHandler,
     IndexHandler,
@@ -63,6 +64,12 @@ def make_app(
         (rf"{prefix}favicon.ico", NoFaviconHandler),
         # BokehJS from the installed bokeh package, for Plot (js/src/views/plot.js); 404 without it
         (rf"{prefix}static/bokeh/(.*)", StaticHandler, {"path": str(BOKEH_DIR), "config": config}),
+        # Plotly.js from the installed plotly package, for PlotlyPlot (js/src/views/plotly.js)
+        (
+            rf"{prefix}static/plotly/(.*)",
+            StaticHandler,
+            {"path": str(PLOTLY_DIR), "config": config},
+        ),
         (rf"{prefix}static/(.*)", StaticHandler, {"path": str(STATIC_DIR), "config": config}),
     ]
     routes.extend(extra_routes)

@@ -28,6 +28,7 @@ from .config import TOKEN_COOKIE, ServerConfig, token_cookie_name
 
 __all__ = [
     "BOKEH_DIR",
+    "PLOTLY_DIR",
     "STATIC_DIR",
     "HealthHandler",
     "IndexHandler",
@@ -38,6 +39,7 @@ __all__ = [
     "check_host",
     "log_request",
     "page_href",
+    "plotly_static_dir",
     "presented_token",
     "render_index",
     "render_nav",
@@ -527,6 +529,21 @@ def bokeh_static_dir() -> Path | None:
     return path if (path / "bokeh.min.js").is_file() else None
 
 
+def plotly_static_dir() -> Path | None:
+    """Where the installed plotly package keeps Plotly.js (``plotly.min.js``), or None.
+
+    Found without importing plotly, as for BokehJS: the page loads the very
+    Plotly.js the Python package bundles (no CDN), for ``PlotlyPlot``."""
+    try:
+        spec = importlib.util.find_spec("plotly")
+    except (ImportError, ValueError):
+        return None
+    if spec is None or spec.origin is None:
+        return None
+    path = Path(spec.origin).parent / "package_data"
+    return path if (path / "plotly.min.js").is_file() else None
+
+
 def _static_dir() -> Path:
     here = Path(__file__).parent.parent  # the wsbridge package
     packaged = here / "static"
@@ -537,3 +554,4 @@ def _static_dir() -> Path:
 
 STATIC_DIR = _static_dir()
 BOKEH_DIR = bokeh_static_dir() or STATIC_DIR / "bokeh-not-installed"
+PLOTLY_DIR = plotly_static_dir() or STATIC_DIR / "plotly-not-installed"

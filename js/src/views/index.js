@@ -15,6 +15,8 @@ import { PLOT_VIEWS } from "./plot.js";
 import { OUTPUT_VIEWS } from "./output.js";
 import { PICKER_VIEWS } from "./pickers.js";
 import { FILE_VIEWS } from "./files.js";
+import { MEDIA_VIEWS } from "./media.js";
+import { PLOTLY_VIEWS } from "./plotly.js";
 
 export { createView, registerView, render, viewTypes };
 
@@ -30,6 +32,8 @@ export const BUNDLED_VIEWS = Object.freeze({
   ...OUTPUT_VIEWS,
   ...PICKER_VIEWS,
   ...FILE_VIEWS,
+  ...MEDIA_VIEWS,
+  ...PLOTLY_VIEWS,
 });
 
 for (const [type, view] of Object.entries(BUNDLED_VIEWS)) registerView(type, view);
