@@ -52,6 +52,7 @@ _EXPORTS: dict[str, str] = {
     "Plot": "wsbridge.widgets.plot",
     "DataSource": "wsbridge.widgets.source",
     "Table": "wsbridge.widgets.table",
+    "Theme": "wsbridge.widgets.theme",
 }
 
 __all__ = [
@@ -84,6 +85,7 @@ __all__ = [
     "Table",
     "Tabs",
     "TextInput",
+    "Theme",
     "Toggle",
     "Widget",
     "WsbridgeError",
@@ -132,4 +134,5 @@ if TYPE_CHECKING:  # what a type checker and an IDE see
     from .widgets.plot import Plot
     from .widgets.source import DataSource
     from .widgets.table import Table
+    from .widgets.theme import Theme
     from .wire.codec import PROTOCOL_VERSION

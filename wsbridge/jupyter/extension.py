@@ -48,7 +48,14 @@ from ..hub.document import Document
 from ..hub.hub import Hub
 from ..server.app import edge_hooks
 from ..server.config import ServerConfig
-from ..server.pages import _INDEX, BOKEH_DIR, STATIC_DIR, StaticHandler, render_page
+from ..server.pages import (
+    _INDEX,
+    BOKEH_DIR,
+    STATIC_DIR,
+    StaticHandler,
+    page_theme,
+    render_page,
+)
 from ..server.producers import ProducerHandler, close_producers
 from ..server.socket import WebSocketHandler
 from .discovery import KERNEL_HEADER
@@ -224,7 +231,7 @@ class PageHandler(_HubMixin, JupyterHandler):
             raise tornado.web.HTTPError(404)
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.set_header("Cache-Control", "no-store")
-        self.finish(render_page(titles[name], "../", name))
+        self.finish(render_page(titles[name], "../", name, theme=page_theme(self.hub, name)))
 
 
 class StatsHandler(_HubMixin, APIHandler):

@@ -23,6 +23,7 @@ from ..hub.hub import Hub
 from ..logs import log_limited
 from ..widgets.dashboard import Dashboard
 from ..widgets.model import Model, _as_model
+from ..widgets.theme import Theme
 from .handoff import Worker
 
 __all__ = ["AppHosting"]
@@ -35,6 +36,8 @@ class AppHosting:
 
     #: per-session apps: name -> (factory, title); see :meth:`app`
     apps: dict[str, tuple[Callable[[Dashboard], Any], str]]
+    #: per-session apps' themes (``app(..., theme=...)``), shared by their sessions
+    _app_themes: dict[str, Theme]
     _app_sessions: dict[str, Dashboard]
     #: per-session app documents built or being built -> the client address
     #: that opened each, and how many per address (on the loop)
@@ -66,13 +69,20 @@ class AppHosting:
         if max_app_sessions < 1 or max_app_sessions_per_address < 1:
             raise ValueError("max_app_sessions and max_app_sessions_per_address must be >= 1")
         self.apps = {}
+        self._app_themes = {}
         self._app_sessions = {}
         self._app_owners = {}
         self._app_per_address = Counter()
         self.max_app_sessions = max_app_sessions
         self.max_app_sessions_per_address = max_app_sessions_per_address
 
-    def app(self, name: str, factory: Callable[[Dashboard], Any], title: str | None = None) -> None:
+    def app(
+        self,
+        name: str,
+        factory: Callable[[Dashboard], Any],
+        title: str | None = None,
+        theme: Any = None,
+    ) -> None:
         """A per-session app at ``url + "d/" + name``: each page load gets its own
         document, built by ``factory(dash)`` (which may return the root layout)
         when the page's WebSocket joins it.
@@ -84,12 +94,19 @@ class AppHosting:
         are capped per client address (``max_app_sessions_per_address``)
         and in all (``max_app_sessions``): past them a page's connection is
         refused with ``too_many_clients`` (1013) and retries.
+        ``theme``: as for ``dashboard`` (docs/theming.md); one ``Theme``
+        shared by every session, so changing it reaches them all.
         """
         Dashboard(name)  # validates the name
         if "~" in name:
             raise ValueError("an app name cannot contain '~' (it names its sessions)")
+        themed = Theme.coerce(theme)
         with self._lock:
             self.apps[name] = (factory, title or name)
+            if themed is not None:
+                self._app_themes[name] = themed
+            else:
+                self._app_themes.pop(name, None)
 
     def _open_app(self, name: str) -> str | None:
         """For the page handler: a new session's document name for app ``name``
@@ -133,7 +150,7 @@ class AppHosting:
     def _new_app_session(self, app: str, name: str) -> None:
         # on the callbacks thread: user code must not run on the hub's loop
         factory, title = self.apps[app]
-        dash = Dashboard(name, title=title)
+        dash = Dashboard(name, title=title, theme=self._app_themes.get(app))
         try:
             root = _as_model(factory(dash))  # an ipywidgets root becomes its mirror
             if isinstance(root, Model):

@@ -360,14 +360,21 @@ class Bridge(AppHosting):
 
     # -- documents
     def dashboard(
-        self, name: str, root: Model | None = None, title: str | None = None
+        self,
+        name: str,
+        root: Model | None = None,
+        title: str | None = None,
+        theme: Any = None,
     ) -> Dashboard:
         """A shared document, served at ``url + "d/" + name``.
 
         Calling it again with the same name replaces the dashboard: its
         viewers get the new one (a new epoch, so a fresh snapshot).
+        ``theme``: ``"auto"`` (the default: each viewer's system),
+        ``"light"``, ``"dark"``, a dict ``{"mode": ..., "accent": ...}`` or a
+        ``wb.Theme`` (docs/theming.md).
         """
-        dash = Dashboard(name, root, title or name)
+        dash = Dashboard(name, root, title or name, theme=theme)
         with self._lock:
             old = self.dashboards.get(name)
             if old is not None:

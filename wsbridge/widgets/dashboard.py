@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import quote
 
 from ..wire.messages import Add, Message, Patch
 from . import sync as _sync
 from .model import Model, _as_model
 from .source import DataSource
+from .theme import Theme
 
 __all__ = [
     "Dashboard",
@@ -49,11 +50,13 @@ Member = Model | DataSource
 class Dashboard:
     """One document of models and sources, shared by every viewer.
 
-    Create it with ``bridge.dashboard(name, root, title=...)``; it is served
-    at ``<bridge.url>d/<name>``.
+    Create it with ``bridge.dashboard(name, root, title=..., theme=...)``;
+    it is served at ``<bridge.url>d/<name>``. ``theme``: see :attr:`theme`.
     """
 
-    def __init__(self, name: str, root: Model | None = None, title: str = "") -> None:
+    def __init__(
+        self, name: str, root: Model | None = None, title: str = "", theme: Any = None
+    ) -> None:
         if not name or "/" in name or len(name) > 128:
             raise ValueError("a dashboard name is 1-128 characters without '/'")
         self.name = name
@@ -63,9 +66,12 @@ class Dashboard:
         self.members: dict[str, Member] = {}
         self._sink: Sink | None = None
         self._bridge: Host | None = None
+        self._theme = Theme.coerce(theme)
         with _sync.LOCK:
             if root is not None:
                 self._adopt(root, [])
+            if self._theme is not None:
+                self._adopt(self._theme, [])
 
     def __repr__(self) -> str:
         return f"<Dashboard {self.name!r}: {len(self.members)} models and sources>"
@@ -88,6 +94,27 @@ class Dashboard:
         from ..jupyter.display import embed_html
 
         return embed_html(self._bridge.page_url(self.path), self.title)
+
+    @property
+    def theme(self) -> Theme | None:
+        """The dashboard's :class:`~wsbridge.Theme` (None: none given, pages
+        follow the viewer's system). Assign ``"light"``, ``"dark"``,
+        ``"auto"``, a dict ``{"mode": ..., "accent": ...}`` or a ``Theme``:
+        every open page follows (docs/theming.md)."""
+        return self._theme
+
+    @theme.setter
+    def theme(self, value: Any) -> None:
+        new = Theme.coerce(value)
+        if new is None:
+            new = Theme()  # back to the defaults; the model stays in the document
+        if self._theme is None:
+            self._theme = new
+            self.add(new)
+        elif new is not self._theme:
+            with self._theme.hold_trait_notifications():
+                self._theme.mode = new.mode
+                self._theme.accent = new.accent
 
     def add(self, obj: Member) -> Member:
         """Add a model or a data source (and what it refers to) to the document.
