@@ -323,5 +323,10 @@ def test_wsbridge_demo_serves_the_demo_and_the_gallery_in_a_theme(
     assert background(page) == DARK_BG
     assert page.locator("input[type=range]").count() >= 3
     close(page)
-    code, _, err = start_cli("demo", "--port", "0", "--accent", "blurple").wait()
-    assert code == 1 and "theme accent must be a CSS colour" in err
+
+
+def test_wsbridge_demo_refuses_a_bad_accent(capsys: pytest.CaptureFixture[str]) -> None:
+    from wsbridge import cli
+
+    assert cli.main(["demo", "--port", "0", "--accent", "blurple"]) == 1
+    assert "theme accent must be a CSS colour such as '#7c3aed'" in capsys.readouterr().err
