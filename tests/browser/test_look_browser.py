@@ -330,3 +330,31 @@ def test_wsbridge_demo_refuses_a_bad_accent(capsys: pytest.CaptureFixture[str]) 
 
     assert cli.main(["demo", "--port", "0", "--accent", "blurple"]) == 1
     assert "theme accent must be a CSS colour such as '#7c3aed'" in capsys.readouterr().err
+
+
+def test_a_viewers_tab_survives_a_reconnection(chromium: Any) -> None:
+    """The hub restarts (a fresh snapshot, a new epoch): the page keeps its tab."""
+    tabs = wb.Tabs(wb.Label("one"), wb.Label("two"), titles=["One", "Two"])
+    bridge = wb.Bridge(port=0)
+    bridge.start()
+    try:
+        bridge.dashboard("t", wb.Column(tabs))
+        page = new_page(chromium)
+        open_dashboard(page, bridge.url + "d/t")
+        page.locator(f"{root(tabs)} [role=tab]", has_text="Two").click()
+        epoch = page.evaluate("window.wsbridgeClient.epoch")
+        bridge.stop()
+        page.wait_for_function("() => window.wsbridgeClient.status !== 'connected'")
+        bridge.start()
+        page.wait_for_function(
+            "(was) => window.wsbridgeClient.status === 'connected'"
+            " && window.wsbridgeClient.epoch !== was",
+            arg=epoch,
+            timeout=30_000,  # the client backs off while the hub is down
+        )
+        selected = page.locator(f"{root(tabs)} [role=tab][aria-selected=true]")
+        assert selected.text_content() == "Two" and tabs.selected == 0
+        assert page.get_by_text("two", exact=True).is_visible()
+        close(page)
+    finally:
+        bridge.stop()
