@@ -102,11 +102,11 @@ def test_stream_with_rollover_and_patch_update_the_visible_rows(
         rollover=N,
     )
     wait_cell(page, table, 0, 3, "row 10")
-    # -1.25 needs two decimals: the whole column shows two
-    assert cell_texts(page, table, 0) == ["10", "5.00", "row 10"]
+    # a long column's decimals come from the rows drawn (js/src/views/numbers.js)
+    assert cell_texts(page, table, 0) == ["10", "5.0", "row 10"]
     src.patch({"x": [(1, 0.1 + 0.2)], "name": [(0, "patched")]})
     wait_cell(page, table, 0, 3, "patched")
-    assert cell_texts(page, table, 1)[1] == "0.30"  # no float noise
+    assert cell_texts(page, table, 1)[1] == "0.3"  # no float noise
     scroll_to(page, table, "el.scrollHeight")
     page.locator(f'{root(table)} tr[data-row="{N - 1}"]').wait_for()
     assert cell_texts(page, table, N - 1) == [str(N + 9), "-1.25", "new 9"]

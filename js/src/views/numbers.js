@@ -20,7 +20,7 @@
 import { formatNumber } from "./format.js";
 
 /** Columns longer than this are measured on the rows drawn only. */
-export const SCAN_LIMIT = 200_000;
+export const SCAN_LIMIT = 50_000;
 
 /** The most decimals a float column shows. */
 export const MAX_DECIMALS = 6;

@@ -45,12 +45,12 @@ test("integer columns keep every digit; formats win; other columns are not numbe
 });
 
 test("a long column is measured on the rows drawn, and remembers", () => {
-  const values = new Float64Array(300_000).map((_, i) => i / 4);
+  const values = new Float64Array(100_000).map((_, i) => i / 4);
   const first = columnFormatter(values, { start: 0, end: 10 });
   assert.ok(first?.seen);
   assert.equal(first.format(1.25), "1.25");
-  const later = columnFormatter(values, { start: 299_990, end: 300_000, seen: first.seen });
-  assert.equal(later?.format(74_999.75), "74,999.75");
+  const later = columnFormatter(values, { start: 99_990, end: 100_000, seen: first.seen });
+  assert.equal(later?.format(24_999.75), "24,999.75");
   assert.deepEqual(measure([1, 2.5], 0, 2, { maxAbs: 10, decimals: 0 }), { maxAbs: 10, decimals: 1 });
 });
 
