@@ -78,6 +78,16 @@ class WsClient:
                 return msg, seen
             seen.append(msg)
 
+    async def close(self) -> None:
+        """Close, and wait for the server's side of the close (while the demo
+        streams, its answer can come after ``asyncio.run`` ended, leaving the
+        socket open)."""
+        closed = self.conn.close_code is not None  # by the server: nothing more will come
+        self.conn.close()
+        deadline = time.monotonic() + TIMEOUT
+        while not closed and time.monotonic() < deadline:
+            closed = await self.recv(TIMEOUT) is None
+
     async def hello(self, doc: str, token: str | None = None) -> tuple[Welcome, Snapshot]:
         await self.send(Hello(doc=doc, token=token))
         welcome = await self.recv()
@@ -133,16 +143,21 @@ def test_demo_streams_live_and_echoes_slider_sets(start_cli: Callable[..., Cli])
         assert welcome.doc == DEMO_NAME and welcome.title == DEMO_TITLE
         assert snap.seq == welcome.seq and snap.title == DEMO_TITLE
         assert snap.root in snap.models
-        assert len(models_of(snap, "Sparkline")) == 1
+        assert len(models_of(snap, "Plot")) == 1 and len(models_of(snap, "Table")) == 1
         assert {m["state"]["label"] for m in models_of(snap, "Slider").values()} == {
             "frequency (Hz)",
             "amplitude",
             "noise",
         }
         assert [m["state"]["label"] for m in models_of(snap, "Button").values()] == ["Reset"]
-        assert len(models_of(snap, "Label")) == 1
-        (source_id,) = snap.sources
-        assert set(snap.sources[source_id]["data"]) == {"t", "y"}
+        assert {m["state"]["label"] for m in models_of(snap, "Number").values()} == {
+            "last value",
+            "updates / s",
+            "viewers",
+        }
+        (plot,) = models_of(snap, "Plot").values()
+        (source_id,) = plot["state"]["sources"]
+        assert set(snap.sources[source_id]["data"]) == {"t", "signal", "smoothed", "quadrature"}
 
         # live: every sequenced message follows the last by exactly 1, and
         # the streamed time keeps increasing, chunk after chunk
@@ -151,9 +166,9 @@ def test_demo_streams_live_and_echoes_slider_sets(start_cli: Callable[..., Cli])
             msg = await c.recv()
             assert msg is not None and msg.seq == seq + 1, (msg, seq)  # type: ignore[attr-defined]
             seq += 1
-            if isinstance(msg, Stream):
-                assert msg.source == source_id and msg.rollover == 600
-                t, y = msg.data["t"], msg.data["y"]
+            if isinstance(msg, Stream) and msg.source == source_id:  # not the table's
+                assert msg.rollover == 600
+                t, y = msg.data["t"], msg.data["signal"]
                 assert t.dtype == np.float64 and len(t) == len(y) >= 1
                 assert t[0] > last_t and np.all(np.diff(t) > 0)
                 last_t = float(t[-1])
@@ -180,16 +195,16 @@ def test_demo_streams_live_and_echoes_slider_sets(start_cli: Callable[..., Cli])
         await c.recv_until(lambda m: isinstance(m, Patch) and m.model == noise)
         flat = 0
         for _ in range(40):
-            msg, _ = await c.recv_until(lambda m: isinstance(m, Stream))
+            msg, _ = await c.recv_until(lambda m: isinstance(m, Stream) and m.source == source_id)
             assert isinstance(msg, Stream)
-            if np.all(msg.data["y"] == 0.0):
+            if np.all(msg.data["signal"] == 0.0):
                 flat += 1
             else:
                 assert flat == 0, "a non-zero chunk after zero ones"
             if flat == 3:
                 break
         assert flat == 3
-        c.conn.close()
+        await c.close()
 
     run(scenario())
 
@@ -201,16 +216,24 @@ def test_demo_reset_button_restarts_time(start_cli: Callable[..., Cli]) -> None:
         c = await WsClient.connect(url)
         _, snap = await c.hello(DEMO_NAME)
         (button,) = models_of(snap, "Button")
-        (source_id,) = snap.sources
+        (plot,) = models_of(snap, "Plot").values()
+        (source_id,) = plot["state"]["sources"]
         # let time run past 0.5 s, so a restart at 0 is unmistakable
         await c.recv_until(lambda m: isinstance(m, Stream) and m.data["t"][-1] > 0.5)
         await c.send(Event(model=button, name="click"))
-        replaced, _ = await c.recv_until(lambda m: isinstance(m, SourceReplace))
-        assert isinstance(replaced, SourceReplace) and replaced.source == source_id
-        assert {k: len(v) for k, v in replaced.data.items()} == {"t": 0, "y": 0}
-        stream, _ = await c.recv_until(lambda m: isinstance(m, Stream))
+        replaced, _ = await c.recv_until(
+            lambda m: isinstance(m, SourceReplace) and m.source == source_id
+        )
+        assert isinstance(replaced, SourceReplace)
+        assert {k: len(v) for k, v in replaced.data.items()} == {
+            "t": 0,
+            "signal": 0,
+            "smoothed": 0,
+            "quadrature": 0,
+        }
+        stream, _ = await c.recv_until(lambda m: isinstance(m, Stream) and m.source == source_id)
         assert isinstance(stream, Stream) and stream.data["t"][0] == 0.0
-        c.conn.close()
+        await c.close()
 
     run(scenario())
 
@@ -230,7 +253,7 @@ def test_demo_stops_cleanly_on_signal(start_cli: Callable[..., Cli], sig: signal
         while await c.recv(max(0.01, deadline - time.monotonic())) is not None:
             pass
         assert c.conn.close_code == 1001
-        c.conn.close()  # closed by the server; tornado still wants it closed here
+        await c.close()  # closed by the server; tornado still wants it closed here
 
     run(scenario())
     code, _, err = demo.wait(timeout=5.0)
@@ -266,11 +289,11 @@ def test_demo_beyond_loopback_requires_a_generated_token(start_cli: Callable[...
         assert isinstance(err, Error) and err.code == "unauthorized"
         assert await c.recv() is None
         assert c.conn.close_code == 1008
-        c.conn.close()
+        await c.close()
         ok = await WsClient.connect(base, browser=True)
         welcome, _ = await ok.hello(DEMO_NAME, token=token.group(1))
         assert welcome.doc == DEMO_NAME
-        ok.conn.close()
+        await ok.close()
 
     run(scenario())
 
@@ -327,7 +350,7 @@ def test_serve_runs_the_app_and_serves_its_dashboards(
         assert isinstance(patch, Patch) and patch.model == speed
         assert patch.state == {"value": 7.5}
         assert patch.origin == {"session": welcome.session, "req": 1}
-        c.conn.close()
+        await c.close()
 
     run(scenario())
     serve.proc.send_signal(signal.SIGINT)
@@ -399,13 +422,22 @@ def test_build_demo_publishes_at_index_and_streams(bridge: wb.Bridge) -> None:
         dash = build_demo(bridge, streamer)
         assert bridge.index == DEMO_NAME
         assert bridge.dashboards[DEMO_NAME] is dash and dash.title == DEMO_TITLE
-        for member in (streamer.source, streamer.plot, streamer.frequency, streamer.readout):
+        for member in (
+            streamer.source,
+            streamer.samples,
+            streamer.frequency,
+            streamer.clip,
+            streamer.last,
+            streamer.viewers,
+        ):
             assert dash.get(member.id) is member
         assert streamer.is_alive()
         wait_until(lambda: len(streamer.source) >= 30, timeout=5.0)
         t = streamer.source.data["t"]
         assert np.all(np.diff(t) > 0)
-        assert re.fullmatch(r"t = \d+\.\d s, last y = [+-]\d\.\d\d", streamer.readout.value)
+        wait_until(lambda: streamer.update_rate.value and streamer.update_rate.value > 5)
+        assert streamer.viewers.value == 0.0  # nobody looking yet
+        assert streamer.last.value is not None and len(streamer.samples) >= 1
         # the hub got the same rows the producer holds
         bridge.flush()
         doc = bridge.call(lambda hub: hub.documents[DEMO_NAME].seq)
@@ -420,39 +452,67 @@ def test_demo_sliders_change_the_signal() -> None:
     s = DemoStreamer(seed=0)
     s.noise.value = 0.0
     s.produce(400)  # 4 s at 1 Hz: whole periods
-    y = s.source.data["y"][-400:]
-    peak = float(np.max(np.abs(y)))
-    assert 0.9 < peak < 0.95  # sin(x) + 0.3 sin(3x) peaks at 0.92
+    y = s.source.data["signal"][-400:]
+    assert float(np.max(np.abs(y))) == pytest.approx(1.0, abs=1e-3)  # a sine
 
     s.amplitude.value = 0.5
     s.produce(400)
-    assert np.max(np.abs(s.source.data["y"][-400:])) == pytest.approx(peak / 2, rel=1e-3)
+    assert np.max(np.abs(s.source.data["signal"][-400:])) == pytest.approx(0.5, abs=1e-3)
+    quad = s.source.data["quadrature"][-400:]
+    assert np.max(np.abs(quad)) == pytest.approx(0.5, abs=1e-3)
 
     def crossings(v: np.ndarray) -> int:
         return int(np.count_nonzero(np.diff(np.signbit(v))))
 
-    base = crossings(s.source.data["y"][-400:])
+    base = crossings(s.source.data["signal"][-400:])
     s.frequency.value = 3.0
     s.produce(400)
-    assert crossings(s.source.data["y"][-400:]) == pytest.approx(3 * base, abs=2)
+    assert crossings(s.source.data["signal"][-400:]) == pytest.approx(3 * base, abs=2)
 
+    s.waveform.value = "square"
+    s.produce(400)
+    assert set(np.round(s.source.data["signal"][-400:], 6)) == {-0.5, 0.5}
+    s.clip.value = (-0.25, 0.3)  # the two-thumb slider clips the signal
+    s.produce(400)
+    assert set(np.round(s.source.data["signal"][-400:], 6)) == {-0.25, 0.3}
+    smoothed = s.source.data["smoothed"][-400:]
+    assert -0.25 <= smoothed.min() and smoothed.max() <= 0.3  # an average of the signal
+
+    s.clip.value = (-2.0, 2.0)
+    s.waveform.value = "sine"
     s.noise.value = 0.2
     s.amplitude.value = 0.0
     s.produce(400)
-    assert np.std(s.source.data["y"][-400:]) == pytest.approx(0.2, rel=0.2)
+    assert np.std(s.source.data["signal"][-400:]) == pytest.approx(0.2, rel=0.2)
     assert len(s.source) == 600  # rollover
 
 
-def test_demo_reset_and_readout() -> None:
+def test_demo_waveforms_are_unit_waves() -> None:
+    from wsbridge.demo import WAVEFORMS, wave
+
+    phase = np.linspace(0.0, 4 * np.pi, 801)
+    for name in WAVEFORMS.values():
+        w = wave(name, phase)
+        assert w.min() == pytest.approx(-1.0, abs=0.02) and w.max() == pytest.approx(1.0, abs=0.02)
+
+
+def test_demo_reset_pause_and_indicators() -> None:
     s = DemoStreamer(rate=100.0, seed=0)
-    s.produce(150)
+    for _ in range(6):
+        s.produce(25)
     assert s.t == pytest.approx(1.5)
-    assert s.readout.value.startswith("t = 1.5 s, last y = ")
+    assert s.last.value is not None and s.history.value == 150.0
+    assert len(s.samples) >= 5  # a table row per readout interval (0.25 s)
+    s.count_viewers = lambda: 2
+    s.refresh_stats()
+    assert s.viewers.value == 2.0 and s.update_rate.value == 6.0  # streams in the last second
     s.reset_button._fire_event("click", None)  # what a browser click runs
-    assert len(s.source) == 0 and s.t == 0.0
-    assert s.readout.value == "t = 0.0 s, last y = +0.00"
+    assert len(s.source) == 0 and len(s.samples) == 0 and s.t == 0.0
+    assert s.last.value is None and s.history.value == 0.0
     s.produce(5)
     assert s.source.data["t"].tolist() == [0.0, 0.01, 0.02, 0.03, 0.04]
+    s.running.value = False  # the thread produces nothing while paused
+    assert s._running is False
     with pytest.raises(ValueError):
         DemoStreamer(rate=10.0, chunk_rate=20.0)
 

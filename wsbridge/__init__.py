@@ -61,6 +61,7 @@ _EXPORTS: dict[str, str] = {
     "PlotlyPlot": "wsbridge.widgets.plotly",
     "DataSource": "wsbridge.widgets.source",
     "Table": "wsbridge.widgets.table",
+    "Theme": "wsbridge.widgets.theme",
 }
 
 __all__ = [
@@ -100,6 +101,7 @@ __all__ = [
     "Table",
     "Tabs",
     "TextInput",
+    "Theme",
     "Toggle",
     "UploadedFile",
     "Widget",
@@ -165,4 +167,5 @@ if TYPE_CHECKING:  # what a type checker and an IDE see
     from .widgets.session import Session, session
     from .widgets.source import DataSource
     from .widgets.table import Table
+    from .widgets.theme import Theme
     from .wire.codec import PROTOCOL_VERSION

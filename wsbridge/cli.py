@@ -149,7 +149,10 @@ def build_parser() -> argparse.ArgumentParser:
         "demo",
         parents=[common],
         help="serve a live demo dashboard at /",
-        description="Serve a live dashboard: a streaming signal and sliders that change it.",
+        description=(
+            "Serve a live dashboard at /: streaming signals in a plot, a table and "
+            "indicators, and controls that change them; every control at /d/gallery."
+        ),
     )
     _add_server_options(demo)
     browser = demo.add_mutually_exclusive_group()
@@ -159,6 +162,18 @@ def build_parser() -> argparse.ArgumentParser:
         dest="open",
         action="store_false",
         help="do not open a web browser (the default)",
+    )
+    demo.add_argument(
+        "--theme",
+        choices=["auto", "light", "dark"],
+        default="auto",
+        help="light, dark, or auto: each viewer's system setting (the default)",
+    )
+    demo.add_argument(
+        "--accent",
+        metavar="COLOUR",
+        default="",
+        help="the accent colour, a CSS colour such as '#7c3aed' (docs/theming.md)",
     )
     demo.set_defaults(func=_cmd_demo)
 
@@ -393,16 +408,26 @@ def _open_browser(url: str) -> None:
 # -- commands
 def _cmd_demo(args: argparse.Namespace, stop: threading.Event) -> int:
     from .demo import DemoStreamer, build_demo
+    from .gallery import GALLERY_NAME, build_gallery
+    from .widgets.theme import Theme
 
+    try:
+        theme = Theme.coerce({"mode": args.theme, "accent": args.accent})
+    except ValueError as exc:
+        _error(str(exc))
+        return 1
     started = _start_bridge(args)
     if started is None:
         return 1
     bridge, token = started
     streamer = DemoStreamer()
     try:
-        build_demo(bridge, streamer)
+        build_demo(bridge, streamer, theme=theme)
+        build_gallery(bridge, theme=theme)
         url = _with_token(bridge.url, token)
         print(f"Serving the wsbridge demo at {url}", flush=True)
+        gallery = _with_token(f"{bridge.url}d/{GALLERY_NAME}", token)
+        print(f"Every control: {gallery}", file=sys.stderr, flush=True)
         print("Press Ctrl-C to stop.", file=sys.stderr, flush=True)
         if args.open:
             _open_browser(url)

@@ -16,6 +16,7 @@ import {
   resolveEndpoints,
 } from "./client/connection.js";
 import { registerView, render } from "./views/index.js";
+import { followTheme } from "./views/theme.js";
 import { renderStatus } from "./page/status.js";
 
 export {
@@ -23,6 +24,7 @@ export {
   RESYNC_CLOSE_CODE,
   ProtocolError,
   backoffDelay,
+  followTheme,
   registerView,
   renderStatus,
   resolveEndpoint,

@@ -72,8 +72,10 @@ def w(bridge: wb.Bridge) -> Iterator[Widgets]:
         ),
         prog=wb.Progress(30, max=60, label="load"),
         grid=wb.Grid(wb.Label("g1"), wb.Label("g2"), wb.Label("g3"), columns=3),
-        tabs=wb.Tabs(tab_a, tab_b, titles=["A", "B"]),
-        card=wb.Card(wb.Label("inside"), title="Details"),
+        # shared: one tab and one folding for every viewer, set in Python
+        # (per-viewer ones: tests/browser/test_look_browser.py)
+        tabs=wb.Tabs(tab_a, tab_b, titles=["A", "B"], shared=True),
+        card=wb.Card(wb.Label("inside"), title="Details", shared=True),
         tab_a=tab_a,
         tab_b=tab_b,
     )

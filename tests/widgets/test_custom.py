@@ -107,6 +107,7 @@ def test_table_state_and_its_source_joins_the_document() -> None:
         "datetime_columns": [],
         "follow": False,
         "label": "",
+        "formats": {},
     }
     assert t.settable() == []
     assert t.shown_columns == ["x", "y"]

@@ -172,17 +172,22 @@ def test_progress_clamps_and_may_be_indeterminate() -> None:
 def test_layouts_reference_their_children() -> None:
     a, b, c = wb.Label("a"), wb.Label("b"), wb.Label("c")
     g = wb.Grid(a, b, c, columns=3, gap="1em")
-    assert g.get_state() == {"children": [a.id, b.id, c.id], "columns": 3, "gap": "1em"}
+    assert g.get_state() == {
+        "children": [a.id, b.id, c.id],
+        "columns": 3,
+        "widths": [],
+        "gap": "1em",
+    }
     assert set(g.references()) == {a, b, c}
     with pytest.raises(traitlets.TraitError):
         wb.Grid(columns=0)
-    t = wb.Tabs(a, b, titles=["A", "B"])
+    t = wb.Tabs(a, b, titles=["A", "B"], shared=True)
     t._apply_client_state("selected", 7)  # clamped to the children
     assert t.selected == 1
     refused(t, "selected", "1")
     t.children = [a]
     assert t.selected == 0
-    card = wb.Card(a, title="T")
+    card = wb.Card(a, title="T", shared=True)
     card._apply_client_state("collapsed", True)
     assert card.collapsed is True
     fixed = wb.Card(b, title="T", collapsible=False)

@@ -51,6 +51,7 @@ from ..server.pages import (
     PLOTLY_DIR,
     STATIC_DIR,
     StaticHandler,
+    page_theme,
     render_index,
     render_nav,
     render_page,
@@ -233,7 +234,9 @@ class PageHandler(_HubMixin, JupyterHandler):
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.set_header("Cache-Control", "no-store")
         nav = render_nav("wsbridge", "../", self._pages(), name)
-        self.finish(render_page(titles[name], "../", name, nav=nav))
+        self.finish(
+            render_page(titles[name], "../", name, nav=nav, theme=page_theme(self.hub, name))
+        )
 
 
 class StatsHandler(_HubMixin, APIHandler):

@@ -23,6 +23,7 @@ from ..hub.hub import Hub
 from ..logs import log_limited
 from ..widgets.dashboard import Dashboard
 from ..widgets.model import Model, _as_model
+from ..widgets.theme import Theme
 from ..wire.messages import Notify
 from .handoff import Worker
 
@@ -56,6 +57,8 @@ class AppHosting:
     #: called (on the callbacks thread) with the app's name and the exception
     #: when a factory raises (``wsbridge serve --dev`` shows it in the pages)
     _on_app_error: Callable[[str, BaseException], None] | None
+    #: per-session apps' themes (``app(..., theme=...)``), shared by their sessions
+    _app_themes: dict[str, Theme]
     _app_sessions: dict[str, Dashboard]
     #: per-session app documents built or being built -> the client address
     #: that opened each, and how many per address (on the loop)
@@ -92,6 +95,7 @@ class AppHosting:
         if max_app_sessions < 1 or max_app_sessions_per_address < 1:
             raise ValueError("max_app_sessions and max_app_sessions_per_address must be >= 1")
         self.apps = {}
+        self._app_themes = {}
         self._app_sessions = {}
         self._app_owners = {}
         self._app_per_address = Counter()
@@ -99,7 +103,14 @@ class AppHosting:
         self.max_app_sessions_per_address = max_app_sessions_per_address
         self._on_app_error = None
 
-    def app(self, name: str, factory: Factory, title: str | None = None, nav: bool = True) -> None:
+    def app(
+        self,
+        name: str,
+        factory: Factory,
+        title: str | None = None,
+        nav: bool = True,
+        theme: Any = None,
+    ) -> None:
         """A per-session app at ``url + "d/" + name``: each page load gets its own
         document, built by ``factory(dash)`` (which may return the root layout)
         when the page's WebSocket joins it. ``dash.query`` holds the page's
@@ -115,10 +126,18 @@ class AppHosting:
         are capped per client address (``max_app_sessions_per_address``)
         and in all (``max_app_sessions``): past them a page's connection is
         refused with ``too_many_clients`` (1013) and retries.
+        ``theme``: as for ``dashboard`` (docs/theming.md); one ``Theme``
+        shared by every session, so changing it reaches them all.
         """
         Dashboard(name)  # validates the name
         if "~" in name:
             raise ValueError("an app name cannot contain '~' (it names its sessions)")
+        themed = Theme.coerce(theme)
+        with self._lock:  # kept apart from staging: a re-run keeps the app's name
+            if themed is not None:
+                self._app_themes[name] = themed
+            else:
+                self._app_themes.pop(name, None)
         stage = self._stage
         if stage is not None:  # --dev: registered once the whole app file ran
             stage.app(name, factory, title or name, nav)
@@ -168,10 +187,15 @@ class AppHosting:
 
     @staticmethod
     def _build_app(
-        app: str, factory: Factory, name: str, title: str, query: dict[str, str] | None
+        app: str,
+        factory: Factory,
+        name: str,
+        title: str,
+        query: dict[str, str] | None,
+        theme: Theme | None = None,
     ) -> Dashboard:
         """Session ``name`` of ``app``, built by its factory (which may raise)."""
-        dash = Dashboard(name, title=title)
+        dash = Dashboard(name, title=title, theme=theme)
         dash._initial_query = dict(query or {})
         try:
             root = _as_model(factory(dash))  # an ipywidgets root becomes its mirror
@@ -191,7 +215,7 @@ class AppHosting:
         try:
             if entry is None:  # removed meanwhile (wsbridge serve --dev)
                 raise LookupError(f"app {app!r} is gone")
-            dash = self._build_app(app, entry[0], name, entry[1], query)
+            dash = self._build_app(app, entry[0], name, entry[1], query, self._app_themes.get(app))
         except Exception as exc:
             log_limited(
                 log, logging.ERROR, f"app {app}", "app %r failed to start", app, exc_info=exc

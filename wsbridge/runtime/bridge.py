@@ -398,17 +398,25 @@ class Bridge(AppHosting):
 
     # -- documents
     def dashboard(
-        self, name: str, root: Model | None = None, title: str | None = None, nav: bool = True
+        self,
+        name: str,
+        root: Model | None = None,
+        title: str | None = None,
+        nav: bool = True,
+        theme: Any = None,
     ) -> Dashboard:
         """A shared document, served at ``url + "d/" + name``.
 
         Calling it again with the same name replaces the dashboard: its
         viewers get the new one (a new epoch, so a fresh snapshot).
+        ``theme``: ``"auto"`` (the default: each viewer's system),
+        ``"light"``, ``"dark"``, a dict ``{"mode": ..., "accent": ...}`` or a
+        ``wb.Theme`` (docs/theming.md).
         ``nav=False`` leaves it out of the navigation bar and the landing page.
         """
         if isinstance(name, str) and "~" in name:
             raise ValueError(f"'~' names the sessions of apps, not dashboards: {name!r:.80}")
-        dash = Dashboard(name, root, title or name, nav=nav)
+        dash = Dashboard(name, root, title or name, nav=nav, theme=theme)
         stage = self._stage
         if stage is not None:  # --dev: published once the whole app file ran
             dash._bridge = self

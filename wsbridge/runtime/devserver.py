@@ -184,7 +184,9 @@ class DevServer:
                 factory, title, _ = entry
                 query = old._query.to_dict() if old._query is not None else old._initial_query
                 app = name.partition("~")[0]
-                built[name] = AppHosting._build_app(app, factory, name, title, dict(query))
+                built[name] = AppHosting._build_app(
+                    app, factory, name, title, dict(query), self.bridge._app_themes.get(app)
+                )
         except BaseException:
             for dash in built.values():
                 dash._release()

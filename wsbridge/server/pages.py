@@ -23,6 +23,7 @@ import tornado.websocket
 from tornado.log import access_log
 
 from ..hub.hub import Hub
+from ..hub.theme import check_accent, check_mode, document_theme
 from ..logs import clip, log_limited
 from .config import TOKEN_COOKIE, ServerConfig, token_cookie_name
 
@@ -39,6 +40,7 @@ __all__ = [
     "check_host",
     "log_request",
     "page_href",
+    "page_theme",
     "plotly_static_dir",
     "presented_token",
     "render_index",
@@ -239,7 +241,7 @@ class _Base(_Redacted):
 
 
 _PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
+<html lang="en"{theme}><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title}</title>
 <link rel="stylesheet" href="{base}static/wsbridge.css">
@@ -250,7 +252,7 @@ _PAGE = """<!doctype html>
 <main id="wsbridge-root"></main>
 <div id="wsbridge-toasts" class="wsbridge-toasts"></div>
 <script type="module">
-import {{ Client }} from "{base}static/wsbridge.js";
+import {{ Client, followTheme }} from "{base}static/wsbridge.js";
 import {{ renderStatus }} from "{base}static/page/status.js";
 import {{ reportSize }} from "{base}static/page/embed.js";
 import {{ hideWhenFramed }} from "{base}static/page/nav.js";
@@ -267,6 +269,7 @@ renderDevOverlay(document.getElementById("wsbridge-dev"), client);
 syncQuery(client, window);  // the address's query and the document's dash.query
 await client.start();
 window.wsbridgeClient = client;
+followTheme(client, document.documentElement);  // the dashboard's theme (docs/theming.md)
 const root = document.getElementById("wsbridge-root");
 renderStatus(document.getElementById("wsbridge-status"), client, root);
 client.render(root);
@@ -355,6 +358,30 @@ def _script_json(value: Any) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
+def _theme_attributes(theme: tuple[str, str] | None) -> str:
+    """The ``<html>`` attributes of a page's theme (``data-wsbridge-theme``, the
+    accent as ``--wsbridge-accent``), checked again: the document they come
+    from may be a remote producer's."""
+    if theme is None:
+        return ""
+    try:
+        mode, accent = check_mode(theme[0]), check_accent(theme[1])
+    except ValueError:
+        return ""
+    out = f' data-wsbridge-theme="{mode}"'
+    if accent:
+        out += f' style="--wsbridge-accent: {html.escape(accent)}"'
+    return out
+
+
+def page_theme(hub: Hub, doc: str) -> tuple[str, str] | None:
+    """``(mode, accent)`` of document ``doc`` if the hub holds it and it has a
+    theme (``hub.theme.document_theme``); None otherwise (the page's script
+    applies the theme once the document arrives)."""
+    document = hub.documents.get(doc)
+    return None if document is None else document_theme(document.state.models)
+
+
 def render_page(
     title: str,
     base: str,
@@ -362,15 +389,19 @@ def render_page(
     peers: Iterable[str] = (),
     key: str | None = None,
     nav: str = "",
+    theme: tuple[str, str] | None = None,
 ) -> str:
     """The dashboard page of ``doc``: its script connects to ``base`` (relative
     to the page), then fails over to ``peers`` (docs/reliability.md "Several
     hubs"); ``key``: a per-session document's (``Hub.document_key``), which
-    its ``hello`` shows; ``nav``: its navigation bar (``render_nav``). One
-    function for every server that serves pages, so the template's fields
-    are filled in one place.
+    its ``hello`` shows; ``nav``: its navigation bar (``render_nav``);
+    ``theme``: ``(mode, accent)`` written into the page so it is drawn in
+    its colours from the first paint (``page_theme``). One function for
+    every server that serves pages, so the template's fields are filled in
+    one place.
     """
     return _PAGE.format(
+        theme=_theme_attributes(theme),
         title=html.escape(title),
         base=base,
         doc=_script_json(doc),
@@ -404,7 +435,9 @@ class PageHandler(_Base):
         nav = render_nav(cfg.site_title(), base, cfg.nav_pages(), name)
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.set_header("Cache-Control", "no-store")
-        self.finish(render_page(titles[name], base, doc, peers, key, nav))
+        self.finish(
+            render_page(titles[name], base, doc, peers, key, nav, page_theme(self.hub, doc))
+        )
 
     def _remember_token(self) -> bool:
         """Keep a (valid) ``?token=`` in this hub's cookie and redirect to the

@@ -14,13 +14,14 @@ from __future__ import annotations
 import html
 import time
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
 from ..wire.messages import Add, Message, Notify, Patch
 from . import sync as _sync
 from .model import Model, _as_model
 from .source import DataSource
+from .theme import Theme
 
 if TYPE_CHECKING:
     from .query import Query
@@ -57,13 +58,19 @@ Member = Model | DataSource
 class Dashboard:
     """One document of models and sources, shared by every viewer.
 
-    Create it with ``bridge.dashboard(name, root, title=...)``; it is served
-    at ``<bridge.url>d/<name>``. ``nav=False`` leaves it out of the pages'
-    navigation bar and the hub's landing page (it is still served).
+    Create it with ``bridge.dashboard(name, root, title=..., theme=...)``;
+    it is served at ``<bridge.url>d/<name>``. ``nav=False`` leaves it out of
+    the pages' navigation bar and the hub's landing page (it is still
+    served). ``theme``: see :attr:`theme`.
     """
 
     def __init__(
-        self, name: str, root: Model | None = None, title: str = "", nav: bool = True
+        self,
+        name: str,
+        root: Model | None = None,
+        title: str = "",
+        nav: bool = True,
+        theme: Any = None,
     ) -> None:
         if not isinstance(name, str):
             raise TypeError(f"dashboard name must be a str such as 'main', not {_given(name)}")
@@ -89,9 +96,12 @@ class Dashboard:
         self._query: Query | None = None
         #: what ``query`` starts from: a per-session app's page query (runtime/apps.py)
         self._initial_query: Mapping[str, str] = {}
+        self._theme = Theme.coerce(theme)
         with _sync.LOCK:
             if root is not None:
                 self._adopt(root, [])
+            if self._theme is not None:
+                self._adopt(self._theme, [])
 
     def __repr__(self) -> str:
         return f"<Dashboard {self.name!r}: {len(self.members)} models and sources>"
@@ -114,6 +124,27 @@ class Dashboard:
         from ..jupyter.display import embed_html
 
         return embed_html(self._bridge.page_url(self.path), self.title)
+
+    @property
+    def theme(self) -> Theme | None:
+        """The dashboard's :class:`~wsbridge.Theme` (None: none given, pages
+        follow the viewer's system). Assign ``"light"``, ``"dark"``,
+        ``"auto"``, a dict ``{"mode": ..., "accent": ...}`` or a ``Theme``:
+        every open page follows (docs/theming.md)."""
+        return self._theme
+
+    @theme.setter
+    def theme(self, value: Any) -> None:
+        new = Theme.coerce(value)
+        if new is None:
+            new = Theme()  # back to the defaults; the model stays in the document
+        if self._theme is None:
+            self._theme = new
+            self.add(new)
+        elif new is not self._theme:
+            with self._theme.hold_trait_notifications():
+                self._theme.mode = new.mode
+                self._theme.accent = new.accent
 
     def add(self, obj: Member) -> Member:
         """Add a model or a data source (and what it refers to) to the document.

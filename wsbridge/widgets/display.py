@@ -154,7 +154,16 @@ class Number(Model):
 
 
 class Progress(Model):
-    """A ``<progress>`` bar of ``value`` out of ``max``; ``None``: indeterminate."""
+    """A labelled ``<progress>`` bar of ``value`` out of ``max``, with its percentage.
+
+    ``max`` defaults to 100, as in ipywidgets' ``FloatProgress`` and Panel's
+    ``Progress``: ``Progress(62)`` is 62 % done. For a fraction, say so:
+    ``Progress(0.62, max=1)`` (also 62 %); ``Progress(0.62)`` is 0.62 out of
+    100 and reads "0.6%". The readout shows whole percents from 10 % to
+    99 %, one decimal outside them ("0.6%", "99.5%": never a rounded "100%"
+    before the end), "<0.1%" for a sliver. ``value`` is clamped to
+    ``[0, max]``; ``None`` makes the bar indeterminate (busy, no readout).
+    """
 
     _type = "Progress"
     _client_settable = frozenset()

@@ -309,7 +309,7 @@ def _tabs(widget: Any) -> Built:
             put,
         ),
     ]
-    return Tabs(), binds
+    return Tabs(shared=True), binds  # selected_index is Python's: one tab for all
 
 
 def _accordion(widget: Any) -> Built:
@@ -317,7 +317,8 @@ def _accordion(widget: Any) -> Built:
 
     def card(i: int) -> Card:
         while len(cards) <= i:
-            new = Card(collapsible=True, collapsed=True)
+            # shared: the accordion's selected_index is Python's, one for every viewer
+            new = Card(collapsible=True, collapsed=True, shared=True)
             new.observe(_on_collapse(len(cards)), names=["collapsed"])
             cards.append(new)
         return cards[i]

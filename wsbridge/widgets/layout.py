@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import traitlets
 from traitlets import (
     Bool,
+    Float,
     Instance,
     Int,
     List,
@@ -55,28 +57,61 @@ class Row(_Box):
 
 
 class Grid(_Box):
-    """Children in ``columns`` equal columns, ``gap`` (a CSS length) apart.
+    """Children in ``columns`` equal columns, ``gap`` (a CSS length; ``""``:
+    the page's spacing, ``--wsbridge-gap``) apart.
 
-    On a narrow screen (under 600 px) the page stylesheet stacks them.
+    ``widths``: relative column widths instead, e.g. ``[3, 1]`` for a wide
+    column and a narrow one (``columns`` is then their number). On a narrow
+    screen (under 720 px) the page stylesheet stacks the columns (grids of 3
+    or more columns keep 2).
     """
 
     _type = "Grid"
     columns = Int(2, min=1, max=24).tag(sync=True)
-    gap = Unicode("0.75em").tag(sync=True)
+    widths = List(Float(), maxlen=24).tag(sync=True)
+    gap = Unicode("").tag(sync=True)
+
+    def __init__(self, *children: Model, **kwargs: Any) -> None:
+        super().__init__(*children, **kwargs)
+        if self.widths:
+            self.columns = len(self.widths)
+
+    @validate("widths")
+    def _positive_widths(self, proposal: Any) -> list[float]:
+        widths = [float(w) for w in proposal["value"]]
+        if any(not (math.isfinite(w) and w > 0) for w in widths):
+            raise traitlets.TraitError(f"Grid widths must be positive numbers, not {widths}")
+        return widths
+
+    def _synced_change(self, name: str) -> None:
+        if name == "widths" and self.widths:
+            self.columns = len(self.widths)
 
 
 class Tabs(_Box):
     """One child at a time, chosen by titled tabs (WAI-ARIA tabs pattern).
 
     ``titles[i]`` names ``children[i]`` ("Tab i+1" when missing).
-    ``selected`` (the shown child's index) is set by the browser and kept
-    within the children.
+    ``selected`` is the shown child's index, kept within the children.
+
+    Each viewer chooses their own tab: a click switches that page only,
+    and is kept by it (through reconnections and reloads, in the tab's
+    ``sessionStorage``) without reaching Python. ``selected`` set from
+    Python is the tab every page shows until its viewer picks another
+    (and setting it again moves every page). ``shared=True``: one tab for
+    everyone, a click sets ``selected`` in Python and every page follows.
     """
 
     _type = "Tabs"
     _client_settable = frozenset({"selected"})
     titles = List(Unicode()).tag(sync=True)
     selected = Int(0).tag(sync=True)
+    shared = Bool(False).tag(sync=True)
+
+    def _client_value(self, name: str, value: Any) -> Any:
+        if name == "selected" and not self.shared:
+            raise traitlets.TraitError("this Tabs' tab is chosen per viewer (shared=False)")
+        return super()._client_value(name, value)
 
     @validate("selected")
     def _in_range(self, proposal: Any) -> int:
@@ -91,10 +126,13 @@ class Tabs(_Box):
 
 
 class Card(_Box):
-    """Children under a title; ``collapsible`` lets the viewer fold it.
+    """Children under a title, on a panel; ``collapsible`` lets the viewer fold it.
 
-    ``collapsed`` is set by the browser (when ``collapsible``) or by Python;
-    a Card that is not collapsible always shows its children.
+    Folding is per viewer, as a :class:`Tabs`' tab is: a click folds that
+    page's card only (kept through reconnections and reloads) and Python's
+    ``collapsed`` is what every page shows until its viewer folds or opens
+    it. ``shared=True``: a click sets ``collapsed`` in Python and every
+    page follows. A Card that is not collapsible always shows its children.
     """
 
     _type = "Card"
@@ -102,8 +140,11 @@ class Card(_Box):
     title = Unicode("").tag(sync=True)
     collapsed = Bool(False).tag(sync=True)
     collapsible = Bool(True).tag(sync=True)
+    shared = Bool(False).tag(sync=True)
 
     def _client_value(self, name: str, value: Any) -> Any:
         if name == "collapsed" and not self.collapsible:
             raise traitlets.TraitError("this Card is not collapsible")
+        if name == "collapsed" and not self.shared:
+            raise traitlets.TraitError("this Card is folded per viewer (shared=False)")
         return super()._client_value(name, value)

@@ -37,10 +37,12 @@ from .source import DataSource
 
 __all__ = [
     "BUNDLES",
+    "DARK_THEME",
     "MIN_BOKEH",
     "Plot",
     "bokeh_source",
     "bundles_for",
+    "dark_overrides",
     "require_bokeh",
 ]
 
@@ -118,6 +120,20 @@ def _walk_models(node: Any) -> Iterator[dict[str, Any]]:
             stack.extend(item)
 
 
+def _doc_json(fig: Any, theme: Any) -> dict[str, Any]:
+    """Bokeh's document JSON of ``fig`` under ``theme`` (``FromCurdoc``: the
+    current document's, as Bokeh's own embedding does)."""
+    from bokeh.embed.util import OutputDocumentFor, standalone_docs_json
+
+    # What ``bokeh.embed.json_item`` does, but in a temporary document
+    # (``always_new``): json_item leaves a lone figure in a new Document for
+    # good, so a second figure sharing a ColumnDataSource (``src.bokeh``)
+    # would fail with "Models must be owned by only a single document".
+    with OutputDocumentFor([fig], apply_theme=theme, always_new=True):
+        [doc_json] = standalone_docs_json([fig]).values()
+    return dict(doc_json)
+
+
 def figure_json(fig: Any) -> tuple[dict[str, Any], dict[str, DataSource]]:
     """``fig`` as Bokeh JSON without the tied sources' data, and those sources.
 
@@ -126,17 +142,12 @@ def figure_json(fig: Any) -> tuple[dict[str, Any], dict[str, DataSource]]:
     (as empty columns) so glyphs resolve them until the browser fills them.
     """
     bokeh = require_bokeh()
-    from bokeh.embed.util import FromCurdoc, OutputDocumentFor, standalone_docs_json
+    from bokeh.embed.util import FromCurdoc
     from bokeh.model import Model as BokehModel
 
     if not isinstance(fig, BokehModel):
         raise TypeError(f"Plot takes a Bokeh figure or layout, not {type(fig).__name__}")
-    # What ``bokeh.embed.json_item`` does, but in a temporary document
-    # (``always_new``): json_item leaves a lone figure in a new Document for
-    # good, so a second figure sharing a ColumnDataSource (``src.bokeh``)
-    # would fail with "Models must be owned by only a single document".
-    with OutputDocumentFor([fig], apply_theme=FromCurdoc, always_new=True):
-        [doc_json] = standalone_docs_json([fig]).values()
+    doc_json = _doc_json(fig, FromCurdoc)
     item: dict[str, Any] = {
         "doc": doc_json,
         "root_id": doc_json["roots"][0]["id"],
@@ -151,6 +162,90 @@ def figure_json(fig: Any) -> tuple[dict[str, Any], dict[str, DataSource]]:
         attrs["data"] = {"type": "map", "entries": [[name, []] for name in source.columns]}
         tied[str(obj["id"])] = source
     return item, tied
+
+
+#: the colour the dark theme gives plot backgrounds; the browser replaces it
+#: with the page's ``--wsbridge-surface`` (js/src/views/plot.js), so a plot
+#: sits on its card whatever the stylesheet's colours
+SURFACE = "#161b22"
+
+#: a Bokeh theme in the colours of the page's dark mode (wsbridge.css): only
+#: colours, so fonts and sizes stay those of the light figure
+DARK_THEME: dict[str, Any] = {
+    "attrs": {
+        "Plot": {
+            "background_fill_color": SURFACE,
+            "border_fill_color": SURFACE,
+            "outline_line_color": "#e6edf3",
+            "outline_line_alpha": 0.15,
+        },
+        "Grid": {"grid_line_color": "#e6edf3", "grid_line_alpha": 0.1},
+        "Axis": {
+            "axis_line_color": "#7d8590",
+            "major_tick_line_color": "#7d8590",
+            "minor_tick_line_color": "#7d8590",
+            "major_label_text_color": "#b6c0cb",
+            "axis_label_text_color": "#c9d1d9",
+        },
+        "Title": {"text_color": "#e6edf3"},
+        "Legend": {
+            "background_fill_color": SURFACE,
+            "background_fill_alpha": 0.85,
+            "border_line_color": "#30363d",
+            "label_text_color": "#c9d1d9",
+            "inactive_fill_color": SURFACE,
+        },
+        "BaseColorBar": {
+            "background_fill_color": SURFACE,
+            "title_text_color": "#c9d1d9",
+            "major_label_text_color": "#b6c0cb",
+            "major_tick_line_color": "#7d8590",
+        },
+    }
+}
+
+
+def _has_model(value: Any) -> bool:
+    """Whether a JSON value holds a Bokeh model (or a reference to one)."""
+    if isinstance(value, dict):
+        return "id" in value or any(_has_model(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_model(v) for v in value)
+    return False
+
+
+def dark_overrides(fig: Any) -> dict[str, dict[str, Any]]:
+    """What the dark theme changes in ``fig``'s JSON: model id -> {attribute:
+    value}, for the browser to apply when the page is dark.
+
+    Empty when the current Bokeh document has a theme of its own (the user
+    styled their figures: theirs wins in both modes). Properties set on a
+    model explicitly win over any theme, so a figure with, say, a chosen
+    background keeps it. Computed as the difference of the figure's JSON
+    under ``DARK_THEME`` and under the current theme, so the browser needs
+    no knowledge of Bokeh's class hierarchy.
+    """
+    require_bokeh()
+    from bokeh.embed.util import FromCurdoc
+    from bokeh.io import curdoc
+    from bokeh.themes import Theme as BokehTheme
+
+    own = getattr(curdoc().theme, "_json", {"attrs": {}})
+    if own.get("attrs") or any(k != "attrs" for k in own):
+        return {}
+    light = {str(o["id"]): o for o in _walk_models(_doc_json(fig, FromCurdoc))}
+    dark = {str(o["id"]): o for o in _walk_models(_doc_json(fig, BokehTheme(json=DARK_THEME)))}
+    out: dict[str, dict[str, Any]] = {}
+    for mid, obj in dark.items():
+        before = light.get(mid, {}).get("attributes", {})
+        changed = {
+            name: value
+            for name, value in obj.get("attributes", {}).items()
+            if before.get(name) != value and not _has_model(value)
+        }
+        if changed:
+            out[mid] = changed
+    return out
 
 
 #: BokehJS bundles beyond ``bokeh``, in the order Bokeh itself loads them
@@ -188,7 +283,9 @@ class Plot(Model):
     ``sources`` (references, so the document holds the sources),
     ``bokeh_version`` (the version that wrote ``figure``; the browser loads
     BokehJS from the hub that serves the page), ``bundles`` (the BokehJS
-    bundles it needs beyond ``bokeh``, see ``bundles_for``).
+    bundles it needs beyond ``bokeh``, see ``bundles_for``), ``dark`` (what
+    the page's dark mode changes in the figure, see ``dark_overrides``:
+    plots follow the dashboard's theme, docs/theming.md).
     """
 
     _type = "Plot"
@@ -198,6 +295,7 @@ class Plot(Model):
     sources = List(Instance(DataSource)).tag(sync=True, ref=True)
     bokeh_version = Unicode("").tag(sync=True)
     bundles = List(Unicode()).tag(sync=True)
+    dark = Dict().tag(sync=True)
 
     def __init__(self, fig: Any, **kwargs: Any) -> None:
         bokeh = require_bokeh()
@@ -208,6 +306,7 @@ class Plot(Model):
             sources=_unique(tied.values()),
             bokeh_version=bokeh.__version__,
             bundles=bundles_for(fig),
+            dark=dark_overrides(fig),
             **kwargs,
         )
         self._fig = fig
@@ -230,6 +329,7 @@ class Plot(Model):
             self.sources = _unique(tied.values())
             self.source_ids = {cid: src.id for cid, src in tied.items()}
             self.bundles = bundles_for(self._fig)
+            self.dark = dark_overrides(self._fig)
             self.figure = item
 
 

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import traitlets
-from traitlets import Bool, Instance, Int, List, Unicode, validate
+from traitlets import Bool, Dict, Instance, Int, List, Unicode, validate
 
 from .model import Model
 from .source import DataSource
@@ -37,10 +37,20 @@ class Table(Model):
     - ``datetime_columns``: float64 columns of milliseconds since the Unix
       epoch (how ``datetime64`` columns travel) to show as UTC date-times;
     - ``follow``: when scrolled to the bottom, stay there as rows stream in
-      (a live log).
+      (a live log);
+    - ``formats``: column name -> a Python format string for its numbers,
+      as :class:`~wsbridge.Number`'s ``format`` (``{"price": "{:,.2f}",
+      "share": "{:.1%}"}``).
 
-    Numbers are right-aligned with tabular figures; int64 columns keep their
-    exact values (BigInt in the browser); ``NaN`` shows as ``NaN``.
+    Numbers are right-aligned with tabular figures. Without a format, a
+    float column shows one number of decimals for all its rows, so the
+    decimal points line up: as many as its values need (steps of 0.5: one;
+    whole numbers: none), at most about 4 significant digits of its largest
+    value but never fewer than 2 (``0.05184``, ``0.899``, ``1,234.57``);
+    thousands grouped; scientific notation when the largest is below 1e-4
+    or from 1e15. Integer columns show every digit, ungrouped (ids and
+    years read right); int64 keeps its exact value (BigInt in the browser).
+    ``NaN`` shows as ``NaN``.
     """
 
     _type = "Table"
@@ -52,6 +62,7 @@ class Table(Model):
     datetime_columns = List(Unicode()).tag(sync=True)
     follow = Bool(False).tag(sync=True)
     label = Unicode("").tag(sync=True)
+    formats = Dict(key_trait=Unicode(), value_trait=Unicode()).tag(sync=True)
 
     def __init__(
         self,
@@ -73,6 +84,19 @@ class Table(Model):
         if not 1 <= value <= 1000:
             raise traitlets.TraitError(f"Table page_size must be within 1..1000, not {value}")
         return value
+
+    @validate("formats")
+    def _check_formats(self, proposal: Any) -> dict[str, str]:
+        out = {}
+        for name, fmt in dict(proposal["value"]).items():
+            try:
+                str(fmt).format(1.5, value=1.5)
+            except (ValueError, IndexError, KeyError) as exc:
+                raise traitlets.TraitError(
+                    f"bad Table format {fmt!r} for column {name!r}: {exc}"
+                ) from exc
+            out[str(name)] = str(fmt)
+        return out
 
     @property
     def shown_columns(self) -> list[str]:

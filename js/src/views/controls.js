@@ -2,41 +2,57 @@
 // RangeSlider, Toggle, Select, MultiSelect, TextInput, NumberInput.
 //
 // Native, accessible elements, two-way bound through the anywidget model
-// API. Controls send only their value (the model's settable property):
+// API, each a field: its label above the control (dom.js `fieldLayout`),
+// so the controls of a column line up. Controls send only their value (the model's settable property):
 // sliders at most once per animation frame while dragging, text fields when
 // committed (Enter, leaving the field) unless `continuous`.
 
 import { formatValue, frameThrottle } from "./util.js";
-import { h, labelFor, newId, numText, setLabel, str } from "./dom.js";
+import { fieldHead, fieldLayout, h, labelFor, newId, numText, setLabel, str } from "./dom.js";
 
 /** @typedef {import("./registry.js").ViewContext} ViewContext */
 
 /**
- * Slider: a <label>, an <input type=range> and an <output> readout. User
- * input sets the value locally at once and sends at most one `set` per
- * animation frame while dragging, and always the final value on `change`.
+ * Where `value` sits between `min` and `max`, in percent (0 outside a valid range).
+ * @param {number} value
+ * @param {number} min
+ * @param {number} max
+ */
+export function percentOf(value, min, max) {
+  if (!(max > min) || !Number.isFinite(value)) return 0;
+  return Math.min(100, Math.max(0, (100 * (value - min)) / (max - min)));
+}
+
+/**
+ * Slider: a head (its <label> and an <output> readout) above an
+ * <input type=range> whose filled part shows the value
+ * (`--wsbridge-fill`, 0 to 1, for wsbridge.css). User input sets the value locally at
+ * once and sends at most one `set` per animation frame while dragging,
+ * and always the final value on `change`.
  * @param {ViewContext} ctx
  */
 function slider({ model, el, listen }) {
   const id = newId("slider");
-  const label = document.createElement("label");
-  label.htmlFor = id;
-  const input = document.createElement("input");
+  const label = labelFor(id);
+  const input = h("input");
   input.type = "range";
   input.id = id;
-  const output = document.createElement("output");
+  const output = h("output");
   output.htmlFor.add(id);
   output.setAttribute("aria-hidden", "true"); // the range already announces its value
-  Object.assign(el.style, { display: "flex", alignItems: "center", gap: "0.5em" });
-  Object.assign(output.style, { fontVariantNumeric: "tabular-nums", minWidth: "3em" });
-  el.append(label, input, output);
+  fieldLayout(el);
+  el.append(fieldHead(label, output), input);
 
   const num = (/** @type {string} */ name, /** @type {string} */ fallback) => {
     const v = model.get(name);
     return typeof v === "number" && Number.isFinite(v) ? String(v) : fallback;
   };
+  const fill = () => {
+    const pct = percentOf(Number(input.value), Number(input.min), Number(input.max));
+    input.style.setProperty("--wsbridge-fill", String(pct / 100));
+  };
   const sync = () => {
-    label.textContent = String(model.get("label") ?? "");
+    setLabel(label, model.get("label"), el);
     // bounds and step before the value: the browser clamps the value to them
     input.min = num("min", "0");
     input.max = num("max", "100");
@@ -46,10 +62,12 @@ function slider({ model, el, listen }) {
     if (input.value !== value) input.value = value;
     input.disabled = Boolean(model.get("disabled"));
     output.textContent = formatValue(model.get("value"), model.get("step"));
+    fill();
   };
   const send = frameThrottle(() => model.save_changes());
   input.addEventListener("input", () => {
     model.set("value", Number(input.value));
+    fill();
     send.call();
   });
   input.addEventListener("change", () => {
@@ -82,34 +100,109 @@ function button({ model, el, client, listen }) {
   sync();
 }
 
+/** Half the width of a range thumb in px (wsbridge.css draws them 16 px wide). */
+const THUMB_RADIUS = 8;
+
+/** What a RangeSlider needs from CSS in any page: see-through tracks, and
+ * inputs that leave the pointer to the view (added once per document). */
+const RANGE_CSS = `.wsbridge-range input[type=range]{-webkit-appearance:none;appearance:none;background:transparent;pointer-events:none}
+.wsbridge-range input[type=range]::-webkit-slider-runnable-track{background:transparent}
+.wsbridge-range input[type=range]::-moz-range-track{background:transparent}`;
+
+function ensureRangeStyle() {
+  if (document.querySelector("style[data-wsbridge-range]")) return;
+  const style = document.createElement("style");
+  style.dataset.wsbridgeRange = "";
+  style.textContent = RANGE_CSS;
+  document.head.append(style);
+}
+
 /**
- * RangeSlider: two <input type=range> (minimum, maximum) in a labelled
- * group, and a readout. An end dragged past the other stops at it.
+ * Which thumb a press at `v` takes: the one it is outside of, else the
+ * nearer; null when both thumbs sit at one value and the press is there
+ * (the direction of the drag decides, see `rangeSlider`).
+ * @param {number} v
+ * @param {number} lo
+ * @param {number} hi
+ * @returns {"lo" | "hi" | null}
+ */
+export function pickThumb(v, lo, hi) {
+  if (v < lo) return "lo";
+  if (v > hi) return "hi";
+  if (lo === hi) return null;
+  return v - lo <= hi - v ? "lo" : "hi";
+}
+
+/**
+ * RangeSlider: one track, two thumbs. A head (label, "lo – hi" readout)
+ * above one rail whose filled part is the interval, under two native
+ * <input type=range> (minimum, maximum) laid on top of each other: each
+ * thumb is a real range input, so the keyboard (arrows, Page Up/Down,
+ * Home/End) and screen readers work as for any slider. The pointer is the
+ * view's: a press on the track takes the nearer thumb (or, both at one
+ * value, the one the drag heads for) and drags it. An end moved past the
+ * other stops at it.
  * @param {ViewContext} ctx
  */
 function rangeSlider({ model, el, listen }) {
+  ensureRangeStyle();
+  fieldLayout(el);
   const labelId = newId("range-label");
-  const label = h("span", "wsbridge-label");
+  const label = h("span", "wsbridge-field-label");
   label.id = labelId;
   el.setAttribute("role", "group");
   el.setAttribute("aria-labelledby", labelId);
-  const lo = h("input");
-  const hi = h("input");
-  lo.type = hi.type = "range";
-  lo.setAttribute("aria-label", "minimum");
-  hi.setAttribute("aria-label", "maximum");
-  const inputs = h("div", "wsbridge-range-inputs");
-  inputs.append(lo, hi);
   const output = h("output");
   output.setAttribute("aria-hidden", "true");
-  el.append(label, inputs, output);
 
+  const track = h("div", "wsbridge-range");
+  Object.assign(track.style, { position: "relative", height: "20px", touchAction: "pan-y", cursor: "pointer" });
+  const rail = h("div", "wsbridge-range-rail");
+  Object.assign(rail.style, {
+    position: "absolute",
+    left: "0",
+    right: "0",
+    top: "8px",
+    height: "4px",
+    borderRadius: "2px",
+    background: "var(--wsbridge-track, #d0d4da)",
+  });
+  const fill = h("div", "wsbridge-range-fill");
+  Object.assign(fill.style, { position: "absolute", top: "0", bottom: "0", borderRadius: "2px", background: "var(--wsbridge-accent, #2563eb)" });
+  rail.append(fill);
+  const lo = h("input");
+  const hi = h("input");
+  for (const input of [lo, hi]) {
+    input.type = "range";
+    Object.assign(input.style, { position: "absolute", left: "0", top: "0", width: "100%", height: "20px", margin: "0" });
+  }
+  track.append(rail, lo, hi);
+  el.append(fieldHead(label, output), track);
+
+  const bounds = () => {
+    const min = Number(lo.min);
+    const max = Number(lo.max);
+    return [min, max > min ? max : min + 1];
+  };
   const pair = () => {
     const v = model.get("value");
     return Array.isArray(v) && v.length === 2 ? [Number(v[0]), Number(v[1])] : [Number(lo.min), Number(hi.max)];
   };
+  const paint = (/** @type {number} */ a, /** @type {number} */ b) => {
+    const [min, max] = bounds();
+    // at the thumbs' centres, which run from THUMB_RADIUS to the width less it
+    const at = (/** @type {number} */ pct) => `calc(${THUMB_RADIUS}px + (100% - ${2 * THUMB_RADIUS}px) * ${pct / 100})`;
+    fill.style.left = at(percentOf(a, min, max));
+    fill.style.right = at(100 - percentOf(b, min, max));
+    // the thumb at the far end of its range goes on top, so it can come back
+    lo.style.zIndex = a >= max ? "2" : "1";
+    hi.style.zIndex = "1";
+  };
   const sync = () => {
-    setLabel(label, model.get("label"));
+    const text = str(model.get("label"));
+    setLabel(label, text, el);
+    lo.setAttribute("aria-label", text ? `${text}, minimum` : "minimum");
+    hi.setAttribute("aria-label", text ? `${text}, maximum` : "maximum");
     const step = model.get("step");
     for (const input of [lo, hi]) {
       input.min = numText(model.get("min"), "0");
@@ -121,6 +214,7 @@ function rangeSlider({ model, el, listen }) {
     if (lo.value !== String(a)) lo.value = String(a);
     if (hi.value !== String(b)) hi.value = String(b);
     output.textContent = `${formatValue(a, step)} \u2013 ${formatValue(b, step)}`;
+    paint(Number(lo.value), Number(hi.value));
   };
   const send = frameThrottle(() => model.save_changes());
   /** @param {HTMLInputElement} moved */
@@ -133,6 +227,7 @@ function rangeSlider({ model, el, listen }) {
       moved.value = String(moved === lo ? a : b);
     }
     model.set("value", [a, b]);
+    paint(a, b);
   };
   for (const input of [lo, hi]) {
     input.addEventListener("input", () => {
@@ -145,19 +240,79 @@ function rangeSlider({ model, el, listen }) {
       model.save_changes();
     });
   }
+
+  // the pointer: press, drag, release anywhere on the track
+  /** @type {{input: HTMLInputElement | null, pointer: number} | null} */
+  let drag = null;
+  /** @param {number} clientX */
+  const valueAt = (clientX) => {
+    const rect = track.getBoundingClientRect();
+    const span = Math.max(1, rect.width - 2 * THUMB_RADIUS);
+    const frac = Math.min(1, Math.max(0, (clientX - rect.left - THUMB_RADIUS) / span));
+    const [min, max] = bounds();
+    return min + frac * (max - min);
+  };
+  /**
+   * @param {HTMLInputElement} input
+   * @param {number} v
+   */
+  const moveTo = (input, v) => {
+    const before = input.value;
+    input.value = String(v); // the browser snaps it to the step and bounds
+    if (input.value === before) return;
+    read(input);
+    send.call();
+  };
+  track.addEventListener("pointerdown", (e) => {
+    if (lo.disabled || e.button !== 0) return;
+    e.preventDefault();
+    const v = valueAt(e.clientX);
+    const [a, b] = [Number(lo.value), Number(hi.value)];
+    const which = pickThumb(v, a, b);
+    const input = which === "lo" ? lo : which === "hi" ? hi : null;
+    drag = { input, pointer: e.pointerId };
+    track.setPointerCapture?.(e.pointerId);
+    (input ?? hi).focus();
+    if (input) moveTo(input, v);
+  });
+  track.addEventListener("pointermove", (e) => {
+    if (!drag || e.pointerId !== drag.pointer) return;
+    const v = valueAt(e.clientX);
+    if (!drag.input) {
+      const which = pickThumb(v, Number(lo.value), Number(hi.value));
+      if (!which) return;
+      drag.input = which === "lo" ? lo : hi;
+      drag.input.focus();
+    }
+    moveTo(drag.input, v);
+  });
+  const release = (/** @type {PointerEvent} */ e) => {
+    if (!drag || e.pointerId !== drag.pointer) return;
+    const input = drag.input;
+    drag = null;
+    if (!input) return;
+    send.cancel();
+    read(input);
+    model.save_changes();
+  };
+  track.addEventListener("pointerup", release);
+  track.addEventListener("pointercancel", release);
+
   listen(model, "change", sync);
   sync();
   return () => send.cancel();
 }
 
 /**
- * Toggle: <label><input type=checkbox> text</label>.
+ * Toggle: <label><input type=checkbox role=switch> text</label>, drawn as a
+ * switch by wsbridge.css.
  * @param {ViewContext} ctx
  */
 function toggle({ model, el, listen }) {
   const label = h("label");
   const input = h("input");
   input.type = "checkbox";
+  input.setAttribute("role", "switch");
   const text = h("span");
   label.append(input, text);
   el.append(label);
@@ -200,12 +355,13 @@ function choice(multiple) {
     const select = h("select");
     select.id = id;
     select.multiple = multiple;
+    fieldLayout(el);
     el.append(label, select);
     /** @type {[string, any][]} */
     let pairs = [];
     let shown = "";
     const sync = () => {
-      setLabel(label, model.get("label"));
+      setLabel(label, model.get("label"), el);
       select.disabled = Boolean(model.get("disabled"));
       if (multiple) select.size = Math.max(1, Number(model.get("size")) || 5);
       const next = optionPairs(model.get("options"));
@@ -253,9 +409,10 @@ function textInput({ model, el, listen }) {
   if (multiline) /** @type {any} */ (input).rows = Number(model.get("rows"));
   else input.type = "text";
   input.id = id;
+  fieldLayout(el);
   el.append(label, input);
   const sync = () => {
-    setLabel(label, model.get("label"));
+    setLabel(label, model.get("label"), el);
     input.placeholder = str(model.get("placeholder"));
     input.disabled = Boolean(model.get("disabled"));
     const max = model.get("max_length");
@@ -300,13 +457,14 @@ function numberInput({ model, el, listen }) {
   const input = h("input");
   input.type = "number";
   input.id = id;
+  fieldLayout(el);
   el.append(label, input);
   const show = () => {
     const v = numText(model.get("value"), "");
     if (input.value !== v || input.validity.badInput) input.value = v;
   };
   const sync = () => {
-    setLabel(label, model.get("label"));
+    setLabel(label, model.get("label"), el);
     input.min = numText(model.get("min"), "");
     input.max = numText(model.get("max"), "");
     const step = model.get("step");

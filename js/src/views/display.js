@@ -8,7 +8,8 @@
 import { defaultScheduler, followSource, frameThrottle, sparklinePoints } from "./util.js";
 import { formatNumber, thresholdColor } from "./format.js";
 import { renderMarkdown } from "./markdown.js";
-import { h, labelFor, newId, setLabel, str } from "./dom.js";
+import { onSchemeChange } from "./theme.js";
+import { fieldHead, fieldLayout, h, labelFor, newId, setLabel, str } from "./dom.js";
 
 /** @typedef {import("./registry.js").ViewContext} ViewContext */
 
@@ -83,6 +84,7 @@ function sparkline({ model, el, client, listen }) {
   const schedule = () => redraw.call();
   const unfollow = followSource(model, client, listen, schedule);
   listen(model, "change", schedule);
+  const unscheme = onSchemeChange(schedule); // its colour is the page's (--wsbridge-line)
   /** @type {any} */
   let observer = null;
   const RO = /** @type {any} */ (globalThis).ResizeObserver;
@@ -94,6 +96,7 @@ function sparkline({ model, el, client, listen }) {
   return () => {
     redraw.cancel();
     unfollow();
+    unscheme();
     observer?.disconnect();
   };
 }
@@ -122,15 +125,20 @@ function rawHtml({ model, el, listen }) {
 }
 
 /**
- * Number: a label over a big formatted value, coloured by thresholds.
+ * Number: a label over a big formatted value, coloured by thresholds; laid
+ * out as a field, so its label lines up with the labels of the controls
+ * beside it.
  * @param {ViewContext} ctx
  */
 function bigNumber({ model, el, listen }) {
-  const label = h("div", "wsbridge-number-label");
+  const label = h("div", "wsbridge-field-label wsbridge-number-label");
   const value = h("div", "wsbridge-number-value");
+  Object.assign(value.style, { fontVariantNumeric: "tabular-nums" });
+  fieldLayout(el);
+  el.style.gap = "2px";
   el.append(label, value);
   const sync = () => {
-    setLabel(label, model.get("label"));
+    setLabel(label, model.get("label"), el);
     const v = model.get("value");
     value.textContent = formatNumber(str(model.get("format")) || "{}", typeof v === "number" ? v : null);
     // a CSS colour through the CSSOM: an invalid one is ignored, never parsed as markup
@@ -141,8 +149,28 @@ function bigNumber({ model, el, listen }) {
 }
 
 /**
- * Progress: a labelled native <progress> and a percentage readout;
- * indeterminate when the value is null.
+ * A progress readout: the share of `max` that `value` is, in percent.
+ * Whole percents from 10 % to 99 %; one decimal outside them, so a start
+ * is not "0%" and an almost-done bar is never a rounded "100%"; "<0.1%"
+ * for a sliver. Null for no value (indeterminate).
+ * @param {unknown} value
+ * @param {number} max (> 0)
+ * @returns {string | null}
+ */
+export function percentText(value, max) {
+  if (typeof value !== "number" || !Number.isFinite(value)) return null;
+  const pct = (100 * Math.min(Math.max(value, 0), max)) / max;
+  if (pct === 0 || pct === 100) return `${pct}%`;
+  if (pct < 0.1) return "<0.1%";
+  if (pct >= 10 && pct < 99) return `${Math.round(pct)}%`;
+  const one = Math.floor(pct * 10 + 1e-9) / 10; // floor: 99.96 is "99.9%", not "100.0%"
+  return `${pct < 10 ? Math.round(pct * 10) / 10 : one}%`;
+}
+
+/**
+ * Progress: a head (label, percentage) over a native <progress> bar;
+ * indeterminate (a sweeping band, no readout) when the value is null.
+ * The bar's `title` says the value out of `max` ("0.62 of 100").
  * @param {ViewContext} ctx
  */
 function progress({ model, el, listen }) {
@@ -150,20 +178,25 @@ function progress({ model, el, listen }) {
   const label = labelFor(id);
   const bar = h("progress");
   bar.id = id;
+  Object.assign(bar.style, { display: "block", width: "100%" });
   const output = h("output");
-  output.setAttribute("aria-hidden", "true");
-  el.append(label, bar, output);
+  output.setAttribute("aria-hidden", "true"); // the bar announces its value
+  fieldLayout(el);
+  el.append(fieldHead(label, output), bar);
   const sync = () => {
-    setLabel(label, model.get("label"));
+    setLabel(label, model.get("label"), el);
     const max = model.get("max");
     bar.max = typeof max === "number" && max > 0 ? max : 100;
     const v = model.get("value");
-    if (typeof v === "number" && Number.isFinite(v)) {
-      bar.value = v;
-      output.textContent = `${Math.round((100 * Math.min(Math.max(v, 0), bar.max)) / bar.max)}%`;
+    const text = percentText(v, bar.max);
+    if (text !== null) {
+      bar.value = /** @type {number} */ (v);
+      output.textContent = text;
+      bar.title = `${v} of ${bar.max}`;
     } else {
       bar.removeAttribute("value");
       output.textContent = "";
+      bar.title = "";
     }
   };
   listen(model, "change", sync);

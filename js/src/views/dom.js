@@ -1,5 +1,6 @@
 // DOM helpers shared by the view families (controls, display, layout):
-// elements, page-unique ids, labels, and a property value as text.
+// elements, page-unique ids, fields (a label above a control), and a
+// property value as text.
 
 let uid = 0;
 /** @param {string} prefix an id unique in the page: `wsbridge-<prefix>-<n>` */
@@ -37,20 +38,48 @@ export function place(parent, els) {
 }
 
 /**
- * A `<label for>` whose text follows the model's `label`, hidden when empty.
+ * A field's `<label for>` (above its control); `setLabel` gives it its text.
  * @param {string} forId
  */
 export function labelFor(forId) {
-  const label = h("label", "wsbridge-label");
+  const label = h("label", "wsbridge-field-label");
   label.htmlFor = forId;
   return label;
 }
 
 /**
+ * Set a label's text, hidden when empty. With `field` (the widget's root),
+ * that root is marked `wsbridge-nolabel` then, so a Row lines its control
+ * up with the controls of labelled fields (wsbridge.css).
  * @param {HTMLElement} label
  * @param {unknown} text
+ * @param {HTMLElement} [field]
  */
-export function setLabel(label, text) {
+export function setLabel(label, text, field) {
   label.textContent = str(text);
   label.hidden = label.textContent === "";
+  field?.classList.toggle("wsbridge-nolabel", label.hidden);
+}
+
+/**
+ * Lay a widget's root out as a field: a label (or a head) above the
+ * control, 6 px apart. Inline, so it holds in pages without wsbridge.css.
+ * @param {HTMLElement} el
+ */
+export function fieldLayout(el) {
+  Object.assign(el.style, { display: "flex", flexDirection: "column", gap: "6px" });
+}
+
+/**
+ * A field's head: its label at the left, a readout (an `<output>`) at the right.
+ * @param {HTMLElement} label
+ * @param {HTMLElement} readout
+ */
+export function fieldHead(label, readout) {
+  const head = h("div", "wsbridge-field-head");
+  Object.assign(head.style, { display: "flex", justifyContent: "space-between", alignItems: "baseline", gap: "0.5em" });
+  readout.classList.add("wsbridge-field-value");
+  Object.assign(readout.style, { marginLeft: "auto", fontVariantNumeric: "tabular-nums" });
+  head.append(label, readout);
+  return head;
 }

@@ -4,6 +4,7 @@
 import { childIds } from "./util.js";
 import { fits } from "./registry.js";
 import { h, newId, place, str } from "./dom.js";
+import { viewerState } from "./viewstate.js";
 
 /** @typedef {import("./registry.js").ViewContext} ViewContext */
 /** @typedef {import("./registry.js").View} View */
@@ -51,10 +52,15 @@ export function keyedChildren({ model, client, listen, child }, onUpdate) {
   };
 }
 
+/** The space between a layout's children: the page's (wsbridge.css), else 0.75em. */
+const GAP = "var(--wsbridge-gap, 0.75em)";
+
 /**
  * Column and Row: flex containers of `children`. Children are keyed by id,
  * so a changed list moves existing views (a slider keeps its drag) and
- * creates only new ones.
+ * creates only new ones. A Row's children start at the top, so the labels
+ * of fields line up (wsbridge.css shares the width among them and lines
+ * unlabelled controls up with the labelled ones' boxes); it wraps.
  * @param {"column" | "row"} direction
  * @returns {(ctx: ViewContext) => () => void}
  */
@@ -64,8 +70,8 @@ function box(direction) {
     Object.assign(el.style, {
       display: "flex",
       flexDirection: direction,
-      gap: "0.5em",
-      alignItems: direction === "row" ? "center" : "stretch",
+      gap: GAP,
+      alignItems: direction === "row" ? "flex-start" : "stretch",
       flexWrap: direction === "row" ? "wrap" : "nowrap",
     });
     return keyedChildren(ctx, (views) => {
@@ -78,17 +84,34 @@ function box(direction) {
 }
 
 /**
- * Grid: CSS grid of `columns` equal columns, `gap` apart.
+ * The `grid-template-columns` of a Grid: `widths` (relative, e.g. [3, 1])
+ * when given, else `columns` equal columns.
+ * @param {unknown} columns
+ * @param {unknown} widths
+ * @returns {{count: number, template: string}}
+ */
+export function gridColumns(columns, widths) {
+  const ws = Array.isArray(widths) ? widths.filter((w) => typeof w === "number" && w > 0 && Number.isFinite(w)).slice(0, 24) : [];
+  if (ws.length) return { count: ws.length, template: ws.map((w) => `minmax(0, ${w}fr)`).join(" ") };
+  const n = Math.max(1, Math.min(24, Math.floor(Number(columns)) || 1));
+  return { count: n, template: `repeat(${n}, minmax(0, 1fr))` };
+}
+
+/**
+ * Grid: a CSS grid of `columns` equal columns (or `widths`), `gap` apart
+ * (the page's spacing when empty). `data-wsbridge-columns` tells the
+ * stylesheet how many, for narrow screens.
  * @param {ViewContext} ctx
  */
 function grid(ctx) {
   const { model, el, listen } = ctx;
   el.style.display = "grid";
   const sync = () => {
-    const n = Math.max(1, Math.min(24, Math.floor(Number(model.get("columns")) || 1)));
-    el.style.setProperty("--wsbridge-columns", String(n));
-    el.style.gridTemplateColumns = `repeat(${n}, minmax(0, 1fr))`;
-    el.style.gap = str(model.get("gap")) || "0.75em";
+    const { count, template } = gridColumns(model.get("columns"), model.get("widths"));
+    el.style.setProperty("--wsbridge-columns", String(count));
+    el.dataset.wsbridgeColumns = String(count);
+    el.style.gridTemplateColumns = template;
+    el.style.gap = str(model.get("gap")) || GAP;
   };
   listen(model, "change", sync);
   sync();
@@ -98,11 +121,15 @@ function grid(ctx) {
 /**
  * Tabs: the WAI-ARIA tabs pattern. A tablist of buttons (arrow keys, Home,
  * End move between them and select), one tabpanel per child; only the
- * selected panel is shown. Choosing a tab sets `selected`.
+ * selected panel is shown. Choosing a tab is this viewer's own
+ * (viewstate.js: kept in the page, never sent), unless the model is
+ * `shared`: then it sets `selected` and every viewer follows.
  * @param {ViewContext} ctx
  */
 function tabs(ctx) {
-  const { model, el, listen } = ctx;
+  const { model, el, client, listen } = ctx;
+  const mine = viewerState(client, model, "selected");
+  const shared = () => model.get("shared") === true;
   const base = newId("tabs");
   const list = h("div", "wsbridge-tablist");
   list.setAttribute("role", "tablist");
@@ -116,7 +143,8 @@ function tabs(ctx) {
   let boxes = [];
 
   const selected = () => {
-    const s = Number(model.get("selected"));
+    const own = shared() ? undefined : mine.get();
+    const s = Number(own ?? model.get("selected"));
     return Number.isInteger(s) && s >= 0 && s < views.length ? s : 0;
   };
   const showSelected = () => {
@@ -138,8 +166,13 @@ function tabs(ctx) {
   /** @param {number} i */
   const choose = (i) => {
     if (i === selected()) return;
-    model.set("selected", i);
-    model.save_changes();
+    if (shared()) {
+      model.set("selected", i);
+      model.save_changes();
+    } else {
+      mine.set(i);
+      showSelected();
+    }
   };
   const build = () => {
     buttons = views.map((_, i) => {
@@ -179,6 +212,7 @@ function tabs(ctx) {
   });
   listen(model, "change:titles", titles);
   listen(model, "change:selected", showSelected);
+  listen(model, "change:shared", showSelected);
   const cleanup = keyedChildren(ctx, (next, changed) => {
     views = next;
     if (changed || buttons.length !== views.length) build();
@@ -187,12 +221,20 @@ function tabs(ctx) {
 }
 
 /**
- * Card: a heading (with a disclosure button when `collapsible`) over the
- * children; the button sets `collapsed`.
+ * Card: a panel with a heading (with a disclosure button when
+ * `collapsible`) over the children. Folding is this viewer's own
+ * (viewstate.js), unless the model is `shared`: then the button sets
+ * `collapsed` and every viewer follows.
  * @param {ViewContext} ctx
  */
 function card(ctx) {
-  const { model, el, listen } = ctx;
+  const { model, el, client, listen } = ctx;
+  const mine = viewerState(client, model, "collapsed");
+  const shared = () => model.get("shared") === true;
+  const isCollapsed = () => {
+    const own = shared() ? undefined : mine.get();
+    return (own ?? model.get("collapsed")) === true;
+  };
   const bodyId = newId("card-body");
   const headerId = newId("card-header");
   const heading = h("div", "wsbridge-card-header");
@@ -210,23 +252,30 @@ function card(ctx) {
   el.append(heading, body);
   const sync = () => {
     title.textContent = str(model.get("title"));
-    const collapsible = model.get("collapsible") !== false;
-    const collapsed = collapsible && model.get("collapsed") === true;
+    // without a title there is no heading, so nothing to fold it with: a plain panel
+    const titled = title.textContent !== "";
+    const collapsible = titled && model.get("collapsible") !== false;
+    const collapsed = collapsible && isCollapsed();
     if (collapsible) {
-      button.replaceChildren(marker, title);
+      button.replaceChildren(title, marker);
       place(heading, [button]);
       button.setAttribute("aria-expanded", String(!collapsed));
-      marker.textContent = collapsed ? "\u25B8" : "\u25BE";
+      marker.textContent = "\u25BE"; // turned by wsbridge.css when folded
     } else {
       place(heading, [title]);
     }
-    heading.hidden = title.textContent === "" && !collapsible;
+    heading.hidden = !titled;
     body.hidden = collapsed;
     el.classList.toggle("wsbridge-collapsed", collapsed);
   };
   button.addEventListener("click", () => {
-    model.set("collapsed", model.get("collapsed") !== true);
-    model.save_changes();
+    if (shared()) {
+      model.set("collapsed", model.get("collapsed") !== true);
+      model.save_changes();
+    } else {
+      mine.set(!isCollapsed());
+      sync();
+    }
   });
   listen(model, "change", sync);
   sync();

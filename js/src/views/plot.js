@@ -19,6 +19,7 @@
 
 import { defaultScheduler, frameThrottle } from "./util.js";
 import { Feed, fillFigure } from "./plotfeed.js";
+import { colorScheme, onSchemeChange } from "./theme.js";
 
 /** @typedef {import("./registry.js").ViewContext} ViewContext */
 /** @typedef {import("../client/source.js").Source} Source */
@@ -78,13 +79,52 @@ export async function loadBokeh(bundles = [], base = BOKEH_BASE) {
 }
 
 // ---------------------------------------------------------------------------
+// dark mode
+
+/** The background the Python side's dark theme gives plots (wsbridge/widgets/plot.py
+ * `SURFACE`): replaced by the page's `--wsbridge-surface`, so a plot sits on its card. */
+export const DARK_SURFACE = "#161b22";
+
+/**
+ * Apply a Plot's `dark` overrides (model id -> {attribute: value}) to a
+ * figure's document JSON, in place; `surface` replaces `DARK_SURFACE`.
+ * Returns how many models changed.
+ * @param {any} doc Bokeh's document JSON (a copy: it is changed)
+ * @param {Record<string, Record<string, any>>} overrides
+ * @param {string} [surface]
+ */
+export function themeFigure(doc, overrides, surface = DARK_SURFACE) {
+  if (!overrides || typeof overrides !== "object") return 0;
+  let changed = 0;
+  const stack = [doc];
+  while (stack.length) {
+    const node = stack.pop();
+    if (Array.isArray(node)) {
+      for (const v of node) if (v !== null && typeof v === "object") stack.push(v);
+      continue;
+    }
+    if (node === null || typeof node !== "object" || ArrayBuffer.isView(node)) continue;
+    const own = node.type === "object" && typeof node.id === "string" ? overrides[node.id] : undefined;
+    if (own && typeof own === "object") {
+      node.attributes = node.attributes ?? {};
+      for (const [name, value] of Object.entries(own)) node.attributes[name] = value === DARK_SURFACE ? surface : value;
+      changed++;
+    }
+    for (const v of Object.values(node)) if (v !== null && typeof v === "object") stack.push(v);
+  }
+  return changed;
+}
+
+// ---------------------------------------------------------------------------
 // the view
 
 /**
  * Plot: embeds the figure, then feeds its tied sources. The figure is
- * rebuilt when `figure` changes (`Plot.refresh()` in Python); source
- * changes never rebuild it. `data-wsbridge-ready` is set
- * once BokehJS has drawn the figure (for tests and curious users).
+ * rebuilt when `figure` changes (`Plot.refresh()` in Python), and when the
+ * page turns dark or light (its `dark` overrides applied or not, see
+ * `themeFigure`); source changes never rebuild it. `data-wsbridge-ready`
+ * is set once BokehJS has drawn the figure, `data-wsbridge-scheme` says in
+ * which colours (for tests and curious users).
  * @param {ViewContext} ctx
  */
 function plotView({ model, el, client, listen }) {
@@ -100,6 +140,8 @@ function plotView({ model, el, client, listen }) {
   let bokehDoc = null;
   let generation = 0;
   let destroyed = false;
+  /** @type {string | null} the colour scheme the figure was built in */
+  let builtScheme = null;
 
   const flush = frameThrottle(() => {
     for (const { feed, targets } of feeds.values()) if (targets.length) feed.flush(targets);
@@ -176,6 +218,13 @@ function plotView({ model, el, client, listen }) {
       return src && src.columns.length ? src.data : undefined;
     });
     for (const { feed } of feeds.values()) feed.full = false; // the figure holds the data at feed.known
+    const scheme = colorScheme(el);
+    builtScheme = scheme;
+    if (scheme === "dark") {
+      const surface = getComputedStyle(el).getPropertyValue("--wsbridge-surface").trim();
+      themeFigure(copy.doc, model.get("dark") ?? {}, surface || DARK_SURFACE);
+    }
+    el.dataset.wsbridgeScheme = scheme;
     let built;
     try {
       built = await Bokeh.embed.embed_item(copy, target);
@@ -202,6 +251,11 @@ function plotView({ model, el, client, listen }) {
   };
 
   client.on("message", onMessage);
+  // the page turned dark or light: rebuild in its colours (if they differ)
+  const unscheme = onSchemeChange(() => {
+    const dark = model.get("dark");
+    if (builtScheme !== null && colorScheme(el) !== builtScheme && dark && Object.keys(dark).length) void build();
+  });
   // `Plot.refresh()` sends sources, source_ids and bundles before figure
   // (and the figure JSON names the tied sources, so it changes with them):
   // rebuilding on `figure` alone builds once per refresh
@@ -210,6 +264,7 @@ function plotView({ model, el, client, listen }) {
   return () => {
     destroyed = true;
     generation++;
+    unscheme();
     client.off("message", onMessage);
     teardown();
   };

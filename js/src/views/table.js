@@ -19,6 +19,7 @@
 
 import { defaultScheduler, followSource, frameThrottle } from "./util.js";
 import { dtypeOf, isTypedArray } from "../wire/arrays.js";
+import { columnFormatter } from "./numbers.js";
 
 /** @typedef {import("./registry.js").ViewContext} ViewContext */
 
@@ -169,6 +170,8 @@ function tableView({ model, el, client, listen }) {
   let rowEls = [];
   /** @type {string[]} */
   let shownColumns = [];
+  /** @type {Map<string, any>} column -> the magnitude numbers.js measured (long columns) */
+  let measured = new Map();
 
   const source = () => {
     const sid = model.get("source");
@@ -197,13 +200,14 @@ function tableView({ model, el, client, listen }) {
         ...names.map((n) => {
           const th = document.createElement("th");
           th.scope = "col";
-          th.style.cssText = `${CELL_STYLE};background:Canvas`;
+          th.style.cssText = `${CELL_STYLE};background:var(--wsbridge-table-head, Canvas)`;
           th.textContent = n;
           return th;
         }),
       );
       for (const tr of rowEls) tr.remove();
       rowEls = [];
+      measured = new Map();
       for (const s of [topSpacer, bottomSpacer]) /** @type {HTMLTableCellElement} */ (s.firstChild).colSpan = Math.max(1, names.length);
     }
     const headerHeight = thead.getBoundingClientRect().height || ROW_HEIGHT;
@@ -234,12 +238,18 @@ function tableView({ model, el, client, listen }) {
       tbody.insertBefore(tr, bottomSpacer);
       rowEls.push(tr);
     }
+    const formats = model.get("formats") ?? {};
     const cols = names.map((n) => {
       const values = src?.column(n);
       const shape = src?.shapeOf(n);
       const rowSize = shape ? shape.slice(1).reduce((a, b) => a * b, 1) : 1;
       const bool = isTypedArray(values) && dtypeOf(values) === "bool";
-      return { values, rowSize, opts: { datetime: dates.has(n), bool }, num: numeric(values) && !dates.has(n) };
+      const num = numeric(values) && !dates.has(n);
+      // one format per number column, so its decimal points line up (numbers.js)
+      const template = typeof formats[n] === "string" ? formats[n] : "";
+      const fmt = num && rowSize === 1 ? columnFormatter(values, { template, start: win.start, end: win.end, seen: measured.get(n) }) : null;
+      if (fmt?.seen) measured.set(n, fmt.seen);
+      return { values, rowSize, opts: { datetime: dates.has(n), bool }, num, fmt: fmt?.format };
     });
     cols.forEach((col, c) => {
       const th = /** @type {HTMLElement | undefined} */ (headRow.children[c]);
@@ -257,7 +267,8 @@ function tableView({ model, el, client, listen }) {
       for (let c = 0; c < cols.length; c++) {
         const col = cols[c];
         const td = /** @type {HTMLTableCellElement} */ (tr.children[c]);
-        const text = formatCell(cellAt(col.values, i, col.rowSize), col.opts);
+        const value = cellAt(col.values, i, col.rowSize);
+        const text = (col.fmt && col.fmt(value)) ?? formatCell(value, col.opts);
         if (td.textContent !== text) td.textContent = text;
         const cls = col.num ? "wsbridge-num" : "";
         if (td.className !== cls) {
