@@ -33,6 +33,7 @@ from .messages import (
     Stream,
     Welcome,
 )
+from .packed import Packed
 from .requests import Ack, Event, Hello, Set
 
 __all__ = [
@@ -51,6 +52,7 @@ __all__ = [
     "Hello",
     "LocalProtocolError",
     "Message",
+    "Packed",
     "Patch",
     "ProtocolError",
     "RemoteProtocolError",
