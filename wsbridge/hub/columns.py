@@ -132,11 +132,11 @@ def _from_objects(name: str, arr: np.ndarray[Any, Any]) -> Column:
     if _rows_of_lists(items):
         return _packed(name, ragged_rows(items, f"column {name[:64]!r}"))
     present = [v for v, m in zip(items, missing, strict=True) if not m]
-    sample = np.asarray(present) if present else np.empty(0)
-    if sample.dtype.kind not in "biuf" or sample.ndim != 1:
-        bad = next((type(v).__name__ for v in present if not isinstance(v, (int, float))), "?")
+    bad = next((v for v in present if not isinstance(v, (int, float, np.number, np.bool_))), None)
+    sample = np.asarray(present) if present and bad is None else np.empty(0)
+    if bad is not None:
         raise ValueError(
-            f"column {name!r} has object dtype holding {bad} values; only numbers, "
+            f"column {name!r} has object dtype holding {type(bad).__name__} values; only numbers, "
             "booleans, dates and strings travel (with None or NaN for missing ones)"
         )
     gone = np.asarray(missing, dtype=bool)
