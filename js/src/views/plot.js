@@ -173,7 +173,7 @@ function plotView({ model, el, client, listen }) {
     // (its arrival is a version change: the next flush replaces the data)
     fillFigure(copy.doc, ids, (sid) => {
       const src = feeds.get(sid)?.src;
-      return src && src.columns.length ? src.data : undefined;
+      return src && src.columns.length ? src.wireData : undefined;
     });
     for (const { feed } of feeds.values()) feed.full = false; // the figure holds the data at feed.known
     let built;
