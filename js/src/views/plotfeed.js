@@ -35,7 +35,7 @@ export const MAX_OPS = 256;
  * array of k (what MultiLine.xs and Patches.xs expect of a 2-D column); a
  * ragged packed column an array of rows likewise (an empty one where a row
  * is missing); a masked one has NaN where a row is missing (null in a
- * boolean column, which has no NaN).
+ * boolean column, which has no NaN; its values stay 0 and 1).
  * @param {any} values a typed array, an array, or a packed column (docs/protocol.md)
  * @returns {any}
  */
@@ -50,7 +50,7 @@ export function toBokehColumn(values) {
     const flat = toBokehColumn(shape.length > 1 ? values.values : values.values);
     if (!mask) return flat;
     if (values.values instanceof Uint8Array && !(flat instanceof Float64Array) && shape.length === 1) {
-      return Array.from(flat, (v, i) => (mask[i] === 0 ? null : v === 1)); // bool: no NaN
+      return Array.from(flat, (v, i) => (mask[i] === 0 ? null : v)); // bool (0/1, as Bokeh sends them): no NaN
     }
     const size = shape.slice(1).reduce((a, b) => a * b, 1);
     if (size !== 1) return flat.map((/** @type {any} */ row, /** @type {number} */ i) => (mask[i] === 0 ? row.map(() => NaN) : row));

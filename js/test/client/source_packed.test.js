@@ -49,7 +49,7 @@ test("a masked stream makes a plain column masked; rollover and patches keep the
   // the Bokeh side: NaN for a missing number, null for a missing boolean
   const bokeh = toBokehData(src.wireData);
   assert.deepEqual(Array.from(bokeh.n), [9, 1, NaN, 3]);
-  assert.deepEqual(bokeh.ok, [true, true, false, null]);
+  assert.deepEqual(bokeh.ok, [1, 1, 0, null]);
   // the table: an empty cell where the mask says so
   assert.equal(formatCell(null), "");
   st.apply(fixture("stream_ragged")); // seq 57, source s8 (empty columns take the ragged form)
