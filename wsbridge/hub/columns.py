@@ -70,12 +70,15 @@ def _as_column(name: str, value: Any, meta: dict[str, Any] | None = None) -> Col
     if isinstance(value, np.ma.MaskedArray):
         return _from_masked(name, value, meta)
     if isinstance(value, list):
-        if any(isinstance(v, str) for v in value):
+        kinds = set(map(type, value))  # one C-speed pass: which kinds of items
+        if kinds <= _STRING_KINDS and str in kinds:
+            return _strings(name, list(value))
+        if kinds & _SEQUENCES and kinds <= _SEQUENCES | {type(None)}:
+            return _packed(name, ragged_rows(value, f"column {name[:64]!r}"))
+        if str in kinds:  # strings with NaN or NA for missing ones, or a mix
             if not all(v is None or isinstance(v, str) or _is_missing(v) for v in value):
                 raise ValueError(f"column {name!r} mixes strings with other values")
             return _strings(name, [v if v is None or isinstance(v, str) else None for v in value])
-        if _rows_of_lists(value):
-            return _packed(name, ragged_rows(value, f"column {name[:64]!r}"))
     arr = np.asarray(value)
     if arr.dtype.kind in "US":
         return _strings(name, [str(v) for v in arr.tolist()])
@@ -100,12 +103,15 @@ def _frozen_array(name: str, arr: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     return wire
 
 
+_STRING_KINDS = frozenset((str, type(None)))
+#: the items of a ragged column's rows (a row of None is a missing one)
+_SEQUENCES = frozenset((list, tuple, np.ndarray))
+
+
 def _rows_of_lists(items: list[Any]) -> bool:
     """Is every item a list (tuple, 1-D array) or None, and one at least a list?"""
-    seq = (list, tuple, np.ndarray)
-    return any(isinstance(v, seq) for v in items) and all(
-        v is None or isinstance(v, seq) for v in items
-    )
+    kinds = set(map(type, items))
+    return bool(kinds & _SEQUENCES) and kinds <= _SEQUENCES | {type(None)}
 
 
 def _is_missing(v: Any) -> bool:
