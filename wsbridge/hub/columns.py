@@ -521,6 +521,10 @@ class ColumnStore:
         each other, rows with missing values come packed, an empty column
         takes the form of the first ragged rows it gets."""
         col = self._cols[name]
+        if type(values) is np.ndarray and type(col) is _ChunkedColumn:
+            first = col.chunks[0]  # the hot path: rows of a plain numeric column
+            if type(first) is np.ndarray and values.shape[1:] == first.shape[1:]:
+                return _cast_to(name, values, first.dtype)
         if isinstance(values, Chunks):
             values = values.join()
         if not col.is_numeric:
