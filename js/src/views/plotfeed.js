@@ -14,7 +14,7 @@
 // flush the BokehJS length is checked against the wsbridge source's and any
 // disagreement is repaired by a full replace: the wsbridge source is the truth.
 
-import { isTypedArray, shapeOf } from "../wire/arrays.js";
+import { dtypeOf, isTypedArray, shapeOf } from "../wire/arrays.js";
 import { isPacked, raggedRows } from "../client/source.js";
 
 /**
@@ -47,9 +47,9 @@ export function toBokehColumn(values) {
       return mask ? rows.map((r, i) => (mask[i] === 0 ? new Float64Array(0) : r)) : rows;
     }
     const shape = shapeOf(values.values);
-    const flat = toBokehColumn(shape.length > 1 ? values.values : values.values);
+    const flat = toBokehColumn(values.values);
     if (!mask) return flat;
-    if (values.values instanceof Uint8Array && !(flat instanceof Float64Array) && shape.length === 1) {
+    if (dtypeOf(values.values) === "bool" && shape.length === 1) {
       return Array.from(flat, (v, i) => (mask[i] === 0 ? null : v)); // bool (0/1, as Bokeh sends them): no NaN
     }
     const size = shape.slice(1).reduce((a, b) => a * b, 1);

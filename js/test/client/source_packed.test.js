@@ -8,7 +8,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { DocumentState } from "../../src/client/state.js";
-import { decode } from "../../src/wire/codec.js";
+import { decode, tagArray } from "../../src/wire/codec.js";
 import { toBokehColumn, toBokehData, toBokehPatches } from "../../src/views/plotfeed.js";
 import { formatCell, formatDatetime } from "../../src/views/table.js";
 
@@ -35,7 +35,7 @@ function replica(seq, sources) {
 
 test("a masked stream makes a plain column masked; rollover and patches keep the mask in step", () => {
   const st = replica(55, {
-    s7: { data: { n: new BigInt64Array([9n]), ok: Uint8Array.from([1]), s: ["z"] } },
+    s7: { data: { n: new BigInt64Array([9n]), ok: tagArray(Uint8Array.from([1]), { dtype: "bool" }), s: ["z"] } },
     s8: { data: { xs: new Float64Array(0), poly: new Float64Array(0) } },
   });
   st.apply(fixture("stream_masked")); // n: [1, -, 3], ok: [true, false, -], rollover 10
