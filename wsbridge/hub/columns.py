@@ -148,17 +148,16 @@ def _from_objects(name: str, arr: np.ndarray[Any, Any]) -> Column:
     gone = np.asarray(missing, dtype=bool)
     if not gone.any():
         return _frozen_array(name, sample)
-    values = np.full(len(items), np.nan) if sample.dtype.kind == "f" or not present else None
-    if values is None:
-        values = np.zeros(len(items), dtype=sample.dtype)
+    values = np.zeros(len(items), dtype=sample.dtype if present else np.float64)
     values[~gone] = sample
-    return _packed(name, Packed(values, (~gone).astype(MASK_DTYPE)))
+    return _from_masked(name, np.ma.MaskedArray(values, mask=gone), None)
 
 
 def _from_masked(
     name: str, arr: np.ma.MaskedArray[Any, Any], meta: dict[str, Any] | None
 ) -> Column:
-    """A numpy masked array: a packed column when anything is masked."""
+    """A numpy masked array: a packed column when anything is masked (a
+    masked slot of ``values`` holds NaN in a float column, 0 else)."""
     gone: np.ndarray[Any, Any] = np.ma.getmaskarray(arr)
     if gone.ndim > 1:
         gone = np.asarray(gone.reshape(len(gone), -1).any(axis=1))

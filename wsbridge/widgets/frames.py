@@ -186,9 +186,7 @@ def _with_missing(col: Any, gone: np.ndarray[Any, Any]) -> Column:
         mask = (col.mask if col.mask is not None else np.ones(len(col), MASK_DTYPE)).copy()
         mask[gone] = 0
         return Packed(col.values, mask, col.lengths)
-    arr = np.array(to_wire_array(col))  # writeable: the fillers go in
-    arr[gone] = np.nan if arr.dtype.kind == "f" else 0
-    return Packed(arr, (~gone).astype(MASK_DTYPE))
+    return np.ma.MaskedArray(col, mask=gone)  # hub.columns makes it a packed column
 
 
 def tz_name(tz: Any) -> str:
