@@ -10,7 +10,8 @@ import pytest
 
 import wsbridge as wb
 from wsbridge import wire as p
-from wsbridge.hub.columns import ColumnStore, normalize_columns
+from wsbridge.hub.columns import ColumnStore
+from wsbridge.widgets.frames import to_columns
 
 
 def collect(src: wb.DataSource) -> list[Any]:
@@ -131,7 +132,7 @@ def test_pandas_dataframe_and_series() -> None:
     assert src.data["when"][1] - src.data["when"][0] == 86_400_000.0
     src.stream(pd.DataFrame({"a": [3.0], "when": pd.to_datetime(["2020-01-03"])}))
     assert len(src) == 3
-    assert normalize_columns(pd.Series([1, 2], name="n"))["n"].tolist() == [1, 2]
+    assert to_columns(pd.Series([1, 2], name="n"))["n"].tolist() == [1, 2]
 
 
 def test_object_columns_are_refused() -> None:

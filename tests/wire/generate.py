@@ -22,11 +22,14 @@ import numpy as np
 
 from wsbridge import wire as p
 from wsbridge.wire import files
+from wsbridge.wire.packed import Packed
 
 HERE = Path(__file__).parent
 
 
 def describe(value: Any) -> Any:
+    if isinstance(value, Packed):  # a packed column: its parts as the wire has them
+        return describe(value.to_wire())
     if isinstance(value, np.ndarray):
         if value.dtype.kind == "f":
             values = [
@@ -198,6 +201,65 @@ def valid_cases() -> list[tuple[str, p.Message]]:
             ),
         ),
         ("stream_empty_2d", p.Stream(seq=55, source="s6", data={"xy": np.zeros((0, 2))})),
+        # packed columns (docs/protocol.md "Packed columns"): a validity mask,
+        # ragged rows, and a source's column metadata
+        (
+            "stream_masked",
+            p.Stream(
+                seq=56,
+                source="s7",
+                data={
+                    "n": Packed(np.array([1, 0, 3], dtype=np.int64), np.array([1, 0, 1], np.uint8)),
+                    "ok": Packed(np.array([True, False, False]), np.array([1, 1, 0], np.uint8)),
+                    "s": ["a", None, "c"],
+                },
+                rollover=10,
+            ),
+        ),
+        (
+            "stream_ragged",
+            p.Stream(
+                seq=57,
+                source="s8",
+                data={
+                    "xs": Packed(
+                        np.array([0.0, 1.0, 2.0, 3.0, 4.0]), None, [np.array([3, 2], np.uint32)]
+                    ),
+                    "poly": Packed(
+                        np.arange(7, dtype=np.float64),
+                        None,
+                        [
+                            np.array([1, 1], np.uint32),
+                            np.array([2, 1], np.uint32),
+                            np.array([3, 2, 2], np.uint32),
+                        ],
+                    ),
+                },
+            ),
+        ),
+        (
+            "source_replace_meta",
+            p.SourceReplace(
+                seq=58,
+                source="s9",
+                data={"t": np.array([0.0, 86_400_000.0]), "v": np.array([1.5, np.nan])},
+                meta={"t": {"type": "datetime", "tz": "Europe/Paris"}},
+            ),
+        ),
+        (
+            "source_patch_missing",
+            p.SourcePatch(
+                seq=59,
+                source="s7",
+                patches={
+                    "n": [
+                        [0, Packed(np.zeros(1, np.int64), np.zeros(1, np.uint8))],
+                        [1, np.array(7, dtype=np.int64)],
+                    ],
+                    "xs": [[0, Packed(np.array([5.0, 6.0]), None, [np.array([2], np.uint32)])]],
+                },
+            ),
+        ),
         (
             "custom_server",
             p.Custom(
@@ -312,7 +374,46 @@ def invalid_cases() -> list[tuple[str, bool, bytes, str]]:
         ("shape_mismatch", True, binary(stream(shape=[2]), bytes(8)), "bad_frame"),
         ("bad_path", True, binary(stream(path=["nowhere", "x"]), bytes(8)), "bad_frame"),
         ("valid_handmade", True, binary(stream(), bytes(8)), ""),
+        # a packed column whose parts do not fit: a bad_message, as any bad field
+        ("mask_length", True, packed({"mask": ("uint8", [2])}), "bad_message"),
+        ("mask_dtype", True, packed({"mask": ("float64", [3])}), "bad_message"),
+        ("ragged_lengths", True, packed({"lengths": ("uint32", [1])}, ragged=True), "bad_message"),
     ]
+
+
+def packed(parts: dict[str, tuple[str, list[int]]], ragged: bool = False) -> bytes:
+    """A stream whose column ``n`` is a packed column of 3 int64 values and
+    the given extra parts (dtype, shape), zero-filled."""
+    sizes = {"uint8": 1, "uint32": 4, "float64": 8, "int64": 8}
+    entries = [("values", "int64", [3])] + [(k, d, sh) for k, (d, sh) in parts.items()]
+    col: dict[str, Any] = {}
+    bufs = []
+    body = b""
+    for key, dtype, shape in entries:
+        length = sizes[dtype] * int(np.prod(shape))
+        path: list[Any] = ["data", "n", key]
+        if key == "lengths":
+            col["lengths"] = [None]
+            path.append(0)
+        else:
+            col[key] = None
+        bufs.append({"path": path, "dtype": dtype, "shape": shape, "offset": 0, "length": length})
+        body += bytes(length) + bytes(-length & 7)
+    header = {"v": 1, "type": "stream", "seq": 1, "source": "s", "data": {"n": col}}
+    header["$buffers"] = bufs
+    while True:  # lay the buffers out after the header, as the encoder does
+        head = json.dumps(header).encode()
+        start = (4 + len(head) + 7) & ~7
+        at = start
+        moved = False
+        for entry in bufs:
+            if entry["offset"] != at:
+                entry["offset"], moved = at, True
+            at += entry["length"] + (-entry["length"] & 7)
+        if not moved:
+            break
+    frame = struct.pack("<I", len(head)) + head
+    return frame + bytes(start - len(frame)) + body
 
 
 def main() -> None:

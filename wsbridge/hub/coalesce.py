@@ -36,6 +36,7 @@ import numpy as np
 from ..wire.chunks import Chunks
 from ..wire.codec import Frame
 from ..wire.messages import Message, Patch, Stream
+from ..wire.packed import Packed
 
 #: a session's queue: (frame, message, size); ``frame`` is None for a run,
 #: encoded only when written (``Session.next_frame``)
@@ -116,7 +117,7 @@ def message_size(message: Message) -> int:
     data = getattr(message, "data", None) or getattr(message, "state", {})
     total = 256
     for value in data.values():
-        if isinstance(value, (np.ndarray, Chunks)):
+        if isinstance(value, (np.ndarray, Chunks, Packed)):
             total += value.nbytes
         elif isinstance(value, list):
             total += 16 * len(value)  # a string column: about a short string each
@@ -177,10 +178,13 @@ def coalesce(run: Sequence[Mergeable], first: int | None = None) -> Mergeable:
         cols = [s.data[name] for s in streams]
         if any(isinstance(c, list) for c in cols):
             joined: Any = [v for c in cols for v in c]
+        elif any(type(c) is Packed for c in cols):
+            joined = Packed.join(cols)  # missing values or ragged rows (wire.packed)
         else:
             joined = Chunks.of(cols)  # the frozen arrays as they are (wire.chunks)
         if keep is not None and len(joined) > keep:
-            joined = joined.last(keep) if type(joined) is Chunks else joined[len(joined) - keep :]
+            cut = type(joined) is Chunks or type(joined) is Packed
+            joined = joined.last(keep) if cut else joined[len(joined) - keep :]
         data[name] = joined
     return Stream(seq=last.seq, source=last.source, data=data, rollover=keep, first=first)
 

@@ -60,7 +60,7 @@ class DocumentState:
             title=self.title,
             root=self.root,
             models={mid: dict(spec) for mid, spec in self.models.items()},
-            sources={sid: {"data": s.data} for sid, s in self.sources.items()},
+            sources={sid: s.spec() for sid, s in self.sources.items()},
         )
 
     # -- applying messages
@@ -135,7 +135,7 @@ class DocumentState:
         elif isinstance(message, SourcePatch):
             self.sources[message.source].patch(message.patches)
         elif isinstance(message, SourceReplace):
-            self.sources[message.source].replace(message.data)
+            self.sources[message.source].replace(message.data, message.meta)
         elif isinstance(message, Add):
             self._add(message.models, message.sources)
             if message.root is not None:
@@ -157,7 +157,7 @@ class DocumentState:
         for mid, spec in models.items():
             self.models[mid] = {**spec, "state": dict(spec["state"])}
         for sid, spec in sources.items():
-            self.sources[sid] = ColumnStore(dict(spec["data"]))
+            self.sources[sid] = ColumnStore(dict(spec["data"]), spec.get("meta"))
 
     def _source(self, sid: str) -> ColumnStore:
         store = self.sources.get(sid)
@@ -182,7 +182,8 @@ def _with(message: M, **changed: Any) -> M:
 
 
 def _check_lengths(sid: str, data: dict[str, Any]) -> None:
-    """A source's columns (arrays or lists: the message checked that) are equally long."""
+    """A source's columns (arrays, lists or packed: the message checked that)
+    are equally long."""
     lengths = {len(col) for col in data.values()}
     if len(lengths) > 1:
         raise StateError(f"source {sid!r}: columns have different lengths {sorted(lengths)}")

@@ -8,7 +8,9 @@ them. The hub keeps one per source as its replica; the Python client mirrors
 with one; ``DataSource`` wraps one for the producer.
 
 Values follow docs/protocol.md "Values": numeric numpy dtypes travel as
-binary buffers, ``datetime64`` as float64 milliseconds, strings as lists.
+binary buffers, ``datetime64`` as float64 milliseconds, strings as lists;
+columns with missing values or ragged rows as packed columns. pandas,
+polars and pyarrow tables are taken as they are (``frames``).
 """
 
 from __future__ import annotations
@@ -16,9 +18,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from ..hub.columns import Column, ColumnStore, new_id, normalize_columns
+import numpy as np
+
+from ..hub.columns import Column, ColumnStore, new_id
 from ..wire.messages import SourcePatch, SourceReplace, Stream, unchecked
+from ..wire.packed import Packed
 from . import sync as _sync
+from .frames import patch_value, to_columns
 
 __all__ = [
     "DataSource",
@@ -27,7 +33,7 @@ __all__ = [
 
 def _stream(source: str, data: dict[str, Column], rollover: int | None) -> Stream:
     """The ``stream`` message of ``DataSource.stream``, built without
-    ``Stream.__post_init__``'s checks: ``normalize_columns`` and
+    ``Stream.__post_init__``'s checks: ``to_columns`` and
     ``check_stream`` have just checked the columns, ``stream()`` the
     rollover, and the id is our own. Hot path: the checks were ~3 us of a
     call whose target is 50 us (docs/performance.md#messages-built-without-re-validation)."""
@@ -37,6 +43,13 @@ def _stream(source: str, data: dict[str, Column], rollover: int | None) -> Strea
 class DataSource:
     """Columns of data shared with browsers; ``stream`` is the hot path.
 
+    ``data`` is a dict of column name to numpy array or list, or a table as
+    it is: a pandas ``DataFrame`` (its index becomes columns), a polars
+    ``DataFrame`` or a pyarrow ``Table`` (``frames``). Date columns, missing
+    values, categoricals and lists of numbers per row (ragged, as Bokeh's
+    ``multi_line`` takes them) travel as docs/ipywidgets.md "DataFrames"
+    describes.
+
     Thread-safe: any thread may ``stream``/``patch``/``replace``; each change
     is applied here and queued to every document holding the source in the
     same order (under the producer lock, see ``_sync``). Invalid input raises
@@ -45,7 +58,9 @@ class DataSource:
 
     def __init__(self, data: Any = None, *, id: str | None = None):
         self.id = id or new_id("s")
-        self._store = ColumnStore(normalize_columns(data if data is not None else {}))
+        meta: dict[str, Any] = {}
+        cols = to_columns(data if data is not None else {}, meta)
+        self._store = ColumnStore(cols, meta)
         self._listeners: list[Callable[[DataSource, Any], None]] = []
 
     def __repr__(self) -> str:
@@ -60,9 +75,20 @@ class DataSource:
 
     @property
     def data(self) -> dict[str, Any]:
-        """The current columns (read-only arrays, lists for strings)."""
+        """The current columns: read-only arrays, lists for strings; a
+        column with missing values is a ``numpy.ma.MaskedArray``, a ragged
+        one a list of rows (each an array, or a list of them). Dates are
+        float64 milliseconds since the epoch (``meta`` says which)."""
         with _sync.LOCK:
-            return self._store.data
+            data = self._store.data
+        return {name: _readable(col) for name, col in data.items()}
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        """Column metadata: ``{"t": {"type": "datetime", "tz": "Europe/Paris"}}``
+        for each date column (``tz`` None: a naive one)."""
+        with _sync.LOCK:
+            return {name: dict(entry) for name, entry in self._store.meta.items()}
 
     @property
     def bokeh(self) -> Any:
@@ -72,7 +98,7 @@ class DataSource:
         return bokeh_source(self)
 
     def _spec(self) -> dict[str, Any]:
-        return {"data": self._store.data}
+        return self._store.spec()
 
     def _emit(self, message: Any) -> None:
         for listener in list(self._listeners):
@@ -82,7 +108,7 @@ class DataSource:
         """Append rows to every column; keep only the last ``rollover`` rows."""
         if rollover is not None and (not isinstance(rollover, int) or rollover < 0):
             raise ValueError("rollover must be a non-negative int or None")
-        cols = normalize_columns(data)
+        cols = to_columns(data)
         with _sync.LOCK:
             cols = self._store.check_stream(cols)
             self._store.stream(cols, rollover)
@@ -90,7 +116,12 @@ class DataSource:
                 self._emit(_stream(self.id, cols, rollover))
 
     def patch(self, patches: Mapping[str, Iterable[Any]]) -> None:
-        """Replace elements: ``{"y": [(0, 1.5), (slice(2, 4), [7, 8])]}``."""
+        """Replace elements: ``{"y": [(0, 1.5), (slice(2, 4), [7, 8])]}``;
+        ``None`` (or pandas' ``NA``) makes a value missing."""
+        if isinstance(patches, Mapping):
+            patches = {
+                name: [_patch_item(item) for item in items] for name, items in patches.items()
+            }
         with _sync.LOCK:
             norm = self._store.check_patch(patches)
             self._store.patch(norm)
@@ -99,8 +130,30 @@ class DataSource:
 
     def replace(self, data: Any) -> None:
         """Replace all columns (the set of columns may change)."""
-        cols = normalize_columns(data)
+        meta: dict[str, Any] = {}
+        cols = to_columns(data, meta)
         with _sync.LOCK:
-            self._store.replace(cols)
+            self._store.replace(cols, meta)
             if self._listeners:
-                self._emit(SourceReplace(seq=0, source=self.id, data=cols))
+                self._emit(SourceReplace(seq=0, source=self.id, data=cols, meta=meta or None))
+
+
+def _patch_item(item: Any) -> Any:
+    """One ``(index, value)`` of a patch with pandas values made plain."""
+    try:
+        index, value = item
+    except (TypeError, ValueError):
+        return item  # the store says what is wrong
+    return (index, patch_value(value))
+
+
+def _readable(col: Column) -> Any:
+    """A column as ``DataSource.data`` shows it (see there)."""
+    if type(col) is not Packed:
+        return col
+    if col.lengths:
+        return col.rows()
+    values = col.values.join() if not isinstance(col.values, np.ndarray) else col.values
+    out = np.ma.MaskedArray(values, mask=col.missing())
+    out.flags.writeable = False
+    return out

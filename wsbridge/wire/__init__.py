@@ -35,6 +35,7 @@ from .messages import (
     Stream,
     Welcome,
 )
+from .packed import Packed
 from .requests import Ack, Event, Hello, Set
 
 __all__ = [
@@ -55,6 +56,7 @@ __all__ = [
     "LocalProtocolError",
     "Message",
     "Notify",
+    "Packed",
     "Patch",
     "ProtocolError",
     "RemoteProtocolError",

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..errors import ProtocolError
 from .chunks import Chunks
+from .packed import Packed
 from .values import MAX_DEPTH, InvalidValue, check_strings, check_value, wire_dtype
 
 __all__: list[str] = []
@@ -97,6 +98,7 @@ def _check_specs(models: Any, sources: Any, what: str) -> None:
         if not isinstance(spec, dict):
             raise ProtocolError("bad_message", f"{what}.sources[{sid!r}] must be an object")
         _check_columns(spec.get("data"), f"{what}.sources[{sid!r}].data")
+        _check_meta(spec.get("meta"), spec["data"], f"{what}.sources[{sid!r}].meta")
 
 
 def _check_columns(data: Any, what: str) -> None:
@@ -109,5 +111,77 @@ def _check_columns(data: Any, what: str) -> None:
                 raise ProtocolError("bad_message", f"{what}[{name[:64]!r}] must have rows")
             if not wire_dtype(col.dtype):
                 raise InvalidValue(f"{what}[{name[:64]!r}]: arrays of {col.dtype} cannot travel")
+        elif type(col) is Packed:
+            col.check(f"{what}[{name[:64]!r}]")
         else:
-            raise ProtocolError("bad_message", f"{what}[{name!r}] must be an array or a list")
+            raise ProtocolError(
+                "bad_message", f"{what}[{name[:64]!r}] must be an array, a list or a packed column"
+            )
+
+
+def _check_meta(meta: Any, data: dict[str, Any], what: str) -> None:
+    """A source's column metadata (docs/protocol.md "Column metadata"): an
+    object naming columns of ``data``, each entry an object with a string
+    ``type``."""
+    if meta is None:
+        return
+    _check_state(meta, what)
+    for name, entry in meta.items():
+        if name not in data:
+            raise ProtocolError("bad_message", f"{what} names {name[:64]!r}, not a column")
+        if not isinstance(entry, dict) or not isinstance(entry.get("type"), str):
+            raise ProtocolError(
+                "bad_message", f"{what}[{name[:64]!r}] must be an object with a type"
+            )
+        tz = entry.get("tz")
+        if tz is not None and not isinstance(tz, str):
+            raise ProtocolError("bad_message", f"{what}[{name[:64]!r}].tz must be a string or null")
+    check_value(meta, what)
+
+
+def _columns_from_wire(data: Any, what: str) -> Any:
+    """Decoded columns with each packed column's object made a ``Packed``
+    (checked); anything else is left for the message's own checks."""
+    if not isinstance(data, dict):
+        return data
+    out = None
+    for name, col in data.items():
+        if type(col) is dict:
+            if out is None:
+                out = dict(data)
+            out[name] = Packed.from_wire(col, f"{what}[{str(name)[:64]!r}]")
+    return data if out is None else out
+
+
+def _sources_from_wire(sources: Any, what: str) -> Any:
+    """The ``sources`` of a snapshot or an add, as decoded, with packed columns made ``Packed``."""
+    if not isinstance(sources, dict):
+        return sources
+    out = {}
+    for sid, spec in sources.items():
+        if isinstance(spec, dict) and isinstance(spec.get("data"), dict):
+            spec = {**spec, "data": _columns_from_wire(spec["data"], f"{what}[{sid!r}].data")}
+        out[sid] = spec
+    return out
+
+
+def _patches_from_wire(patches: Any) -> Any:
+    """A decoded ``source_patch``'s patches with packed values made ``Packed``."""
+    if not isinstance(patches, dict):
+        return patches
+    out = None
+    for name, items in patches.items():
+        if not isinstance(items, list) or not any(
+            isinstance(i, list) and len(i) == 2 and type(i[1]) is dict for i in items
+        ):
+            continue
+        if out is None:
+            out = dict(patches)
+        what = f"source_patch.patches[{str(name)[:64]!r}]"
+        out[name] = [
+            [i[0], Packed.from_wire(i[1], what)]
+            if isinstance(i, list) and len(i) == 2 and type(i[1]) is dict
+            else i
+            for i in items
+        ]
+    return patches if out is None else out

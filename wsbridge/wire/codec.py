@@ -38,6 +38,7 @@ from .messages import (
     Stream,
     Welcome,
 )
+from .packed import Packed
 from .requests import Ack, Event, Hello, Set
 
 __all__ = [
@@ -163,7 +164,7 @@ def to_wire_array(value: Any) -> np.ndarray:
 
 
 _SCALARS = frozenset((str, int, float, bool, type(None)))
-_CONTAINERS = (np.ndarray, dict, list, tuple, np.generic)
+_CONTAINERS = (np.ndarray, dict, list, tuple, np.generic, Packed)
 
 
 def _extract(value: Any, path: list[str | int], out: list[tuple[list[str | int], Any]]) -> Any:
@@ -199,6 +200,8 @@ def _extract(value: Any, path: list[str | int], out: list[tuple[list[str | int],
         return None
     if kind is list and not any(isinstance(v, _CONTAINERS) for v in value):
         return value
+    if kind is Packed:  # a packed column: its parts, each array a buffer
+        return _extract(value.to_wire(), path, out)
     if isinstance(value, dict):
         res = {}
         for k, v in value.items():

@@ -19,13 +19,18 @@ from .checks import (
     _check_columns,
     _check_first,
     _check_id,
+    _check_meta,
     _check_seq,
     _check_specs,
     _check_state,
     _check_values,
+    _columns_from_wire,
     _opt,
+    _patches_from_wire,
     _req,
+    _sources_from_wire,
 )
+from .packed import Packed
 from .values import InvalidValue, check_value, wire_dtype
 
 __all__ = [
@@ -192,7 +197,7 @@ class Snapshot(Sequenced):
             epoch=_req(d, "epoch", str, "snapshot"),
             seq=_req(d, "seq", int, "snapshot"),
             models=_req(d, "models", dict, "snapshot"),
-            sources=_req(d, "sources", dict, "snapshot"),
+            sources=_sources_from_wire(_req(d, "sources", dict, "snapshot"), "snapshot.sources"),
             root=_opt(d, "root", str, "snapshot"),
             title=_opt(d, "title", str, "snapshot") or "",
         )
@@ -230,7 +235,7 @@ class Add(Sequenced):
         return cls(
             seq=_req(d, "seq", int, "add"),
             models=_opt(d, "models", dict, "add") or {},
-            sources=_opt(d, "sources", dict, "add") or {},
+            sources=_sources_from_wire(_opt(d, "sources", dict, "add") or {}, "add.sources"),
             root=_opt(d, "root", str, "add"),
             title=_opt(d, "title", str, "add"),
         )
@@ -332,17 +337,18 @@ class Stream(Sequenced):
         return cls(
             seq=_req(d, "seq", int, "stream"),
             source=_req(d, "source", str, "stream"),
-            data=_req(d, "data", dict, "stream"),
+            data=_columns_from_wire(_req(d, "data", dict, "stream"), "stream.data"),
             rollover=_opt(d, "rollover", int, "stream"),
             first=_opt(d, "first", int, "stream"),
         )
 
 
 def _rows(value: Any) -> int | None:
-    """The rows of a slice patch's value (None: not an array or a list; a 0-d array has none)."""
+    """The rows of a slice patch's value (None: not an array, a list or a
+    packed column; a 0-d array has none)."""
     if isinstance(value, np.ndarray):
         return value.shape[0] if value.shape else None
-    return len(value) if isinstance(value, list) else None
+    return len(value) if isinstance(value, (list, Packed)) else None
 
 
 def _check_patches(patches: Any) -> None:
@@ -366,8 +372,14 @@ def _check_patches(patches: Any) -> None:
                     )
             else:
                 _check_seq(index, "source_patch index")
-            # numbers travel as arrays of the column's dtype (docs/protocol.md "source_patch")
-            check_value(value, f"source_patch.patches[{col[:64]!r}]")
+            what = f"source_patch.patches[{col[:64]!r}]"
+            if type(value) is Packed:  # rows of a packed column (docs/protocol.md "source_patch")
+                value.check(what)
+                if not isinstance(index, dict) and len(value) != 1:
+                    raise ProtocolError("bad_message", f"{what}: a row's packed value has one row")
+            else:
+                # numbers travel as arrays of the column's dtype (docs/protocol.md "source_patch")
+                check_value(value, what)
 
 
 @dataclass(frozen=True, slots=True)
@@ -398,39 +410,45 @@ class SourcePatch(Sequenced):
         return cls(
             seq=_req(d, "seq", int, "source_patch"),
             source=_req(d, "source", str, "source_patch"),
-            patches=_req(d, "patches", dict, "source_patch"),
+            patches=_patches_from_wire(_req(d, "patches", dict, "source_patch")),
         )
 
 
 @dataclass(frozen=True, slots=True)
 class SourceReplace(Sequenced):
-    """A source's whole data replaced."""
+    """A source's whole data replaced (and its column metadata, ``meta``)."""
 
     type: ClassVar[str] = "source_replace"
     seq: int
     source: str
     data: dict[str, Any]
+    meta: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         _check_seq(self.seq, "source_replace.seq")
         _check_id(self.source, "source_replace.source")
         _check_columns(self.data, "source_replace.data")
+        _check_meta(self.meta, self.data, "source_replace.meta")
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        d = {
             "v": 1,
             "type": "source_replace",
             "seq": self.seq,
             "source": self.source,
             "data": self.data,
         }
+        if self.meta:
+            d["meta"] = self.meta
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> SourceReplace:
         return cls(
             seq=_req(d, "seq", int, "source_replace"),
             source=_req(d, "source", str, "source_replace"),
-            data=_req(d, "data", dict, "source_replace"),
+            data=_columns_from_wire(_req(d, "data", dict, "source_replace"), "source_replace.data"),
+            meta=_opt(d, "meta", dict, "source_replace"),
         )
 
 

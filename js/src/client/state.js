@@ -184,7 +184,7 @@ export class DocumentState extends Emitter {
         this._source(msg.source, (src) => src._patch(msg.patches));
         break;
       case "source_replace":
-        this._source(msg.source, (src) => src._replace(msg.data));
+        this._source(msg.source, (src) => src._replace(msg.data, msg.meta ?? null));
         break;
       case "custom":
         this._custom(msg);
@@ -277,7 +277,7 @@ export class DocumentState extends Emitter {
     this.sources = new Map();
     for (const [id, spec] of Object.entries(msg.sources)) {
       const src = this.source(id);
-      src._replace(spec.data);
+      src._replace(spec.data, spec.meta ?? null);
       this.sources.set(id, src);
     }
     for (const [id, src] of oldSources) if (!this.sources.has(id)) src._clear();
@@ -318,7 +318,7 @@ export class DocumentState extends Emitter {
     }
     for (const [id, spec] of Object.entries(msg.sources)) {
       const src = this.source(id);
-      src._replace(spec.data);
+      src._replace(spec.data, spec.meta ?? null);
       this.sources.set(id, src);
     }
     if (msg.title !== undefined && msg.title !== null) this._setTitle(msg.title);

@@ -10,8 +10,11 @@
 // with `Bokeh.embed.embed_item`, and then each tied ColumnDataSource
 // follows its wsbridge source through a `Feed` (plotfeed.js).
 //
-// Left out for now: multi-dimensional columns (image glyphs want one
-// ndarray per row) and figures with custom Bokeh extensions (their
+// Every Plot of a client is a root of one BokehJS document (`SharedDocument`),
+// so models figures share (ranges, sources, selections) are one JS object.
+//
+// Left out for now: columns of more than two dimensions (image glyphs want
+// one ndarray per row) and figures with custom Bokeh extensions (their
 // JavaScript is not in the bokeh package).
 //
 // The feed is tested in node (js/test/views/plotfeed.test.js); the view in
@@ -116,66 +119,236 @@ export function themeFigure(doc, overrides, surface = DARK_SURFACE) {
 }
 
 // ---------------------------------------------------------------------------
+// one BokehJS document per client
+
+/**
+ * Every Plot of a client is a root of ONE BokehJS document, as the figures
+ * would be in one Bokeh document: a model two figures share (a range from
+ * `figure(x_range=p1.x_range)`, a ColumnDataSource and its selection, a
+ * tool's overlay) is then one JS object, so panning one plot pans the
+ * other. Bokeh model ids are unique within one Python process, which is
+ * one wsbridge document's producer; a second client (another document) on
+ * the page gets a BokehJS document of its own.
+ *
+ * The document is rendered with `Bokeh.embed.add_document_standalone(doc,
+ * el, roots)`, whose `roots` array (root index -> element) we keep in step
+ * with the document's roots, so each root added later (`RootAdded`) is
+ * drawn in its own Plot's element. Feeds are shared too: one per wsbridge
+ * source, feeding each BokehJS ColumnDataSource object once however many
+ * plots draw it.
+ */
+class SharedDocument {
+  /** @param {import("./registry.js").Client} client */
+  constructor(client) {
+    this.client = client;
+    /** @type {any} the BokehJS Document */
+    this.doc = null;
+    /** @type {any} its ViewManager */
+    this.views = null;
+    /** @type {HTMLElement[]} element of each root, by index (add_document_standalone reads it) */
+    this.rootEls = [];
+    /** @type {Map<any, HTMLElement>} */
+    this.elOf = new Map();
+    /** @type {Promise<void> | null} */
+    this.opening = null;
+    /** @type {Map<string, {src: Source, feed: Feed, targets: Map<any, number>, users: number}>} */
+    this.feeds = new Map();
+    this.flush = frameThrottle(() => {
+      for (const { feed, targets } of this.feeds.values()) if (targets.size) feed.flush([...targets.keys()]);
+    }, defaultScheduler());
+    /** @param {Record<string, any>} msg */
+    this.onMessage = (msg) => {
+      if (msg.type === "snapshot") {
+        this.flush.call(); // versions moved: each feed replaces its data
+        return;
+      }
+      const entry = typeof msg.source === "string" ? this.feeds.get(msg.source) : undefined;
+      if (entry && entry.feed.message(msg)) this.flush.call();
+    };
+    this.onChange = () => this.flush.call();
+    client.on("message", this.onMessage);
+  }
+
+  /**
+   * The feed of a source, shared by the plots drawing it.
+   * @param {string} sid
+   */
+  acquire(sid) {
+    let entry = this.feeds.get(sid);
+    if (!entry) {
+      const src = this.client.source(sid);
+      entry = { src, feed: new Feed(src), targets: new Map(), users: 0 };
+      src.on("change", this.onChange);
+      this.feeds.set(sid, entry);
+    } else if (entry.targets.size) {
+      entry.feed.flush([...entry.targets.keys()]); // up to date: a new figure starts from here
+    }
+    entry.users++;
+    return entry;
+  }
+
+  /** @param {string} sid */
+  release(sid) {
+    const entry = this.feeds.get(sid);
+    if (!entry || --entry.users > 0) return;
+    entry.src.off("change", this.onChange);
+    this.feeds.delete(sid);
+  }
+
+  /**
+   * @param {string} sid
+   * @param {any} cds a BokehJS ColumnDataSource to keep in step with source `sid`
+   * @param {number} delta 1 to add a plot drawing it, -1 to remove one
+   */
+  target(sid, cds, delta) {
+    const entry = this.feeds.get(sid);
+    if (!entry) return;
+    const n = (entry.targets.get(cds) ?? 0) + delta;
+    if (n > 0) entry.targets.set(cds, n);
+    else entry.targets.delete(cds);
+  }
+
+  /** @param {any} Bokeh */
+  async open(Bokeh) {
+    if (this.doc) return;
+    this.opening ??= (async () => {
+      // BokehJS exports no Document class; every document is one, so an
+      // empty one made through the public embed API lends its constructor
+      let Doc = Bokeh.documents?.[0]?.constructor;
+      if (!Doc) {
+        const tmp = document.createElement("div");
+        tmp.hidden = true;
+        document.body.append(tmp); // embed_item wants its target in the page
+        try {
+          const empty = { doc: { version: Bokeh.version, title: "", roots: [] }, root_id: "wsbridge-none" };
+          const built = await Bokeh.embed.embed_item(empty, tmp);
+          const made = Bokeh.documents[Bokeh.documents.length - 1];
+          Doc = made.constructor;
+          built?.clear?.();
+          forgetDocument(made);
+        } finally {
+          tmp.remove();
+        }
+      }
+      const doc = Doc.from_json({ version: Bokeh.version, title: "", roots: [] });
+      this.views = await Bokeh.embed.add_document_standalone(doc, document.createElement("div"), this.rootEls);
+      this.doc = doc;
+    })();
+    await this.opening;
+  }
+
+  /**
+   * Add a figure's root (its `json_item` doc, data filled) to the shared
+   * document, drawn in `target`. Models already in the document keep their
+   * state (a range the user panned, a source's data): the figure's copy of
+   * them is not applied again.
+   * @param {any} itemDoc
+   * @param {HTMLElement} target
+   * @returns {Promise<any>} the root model
+   */
+  async add(itemDoc, target) {
+    const doc = this.doc;
+    const [rootJson] = itemDoc.roots;
+    keepExisting(rootJson, (id) => doc.get_model_by_id(id) !== null);
+    this.rootEls[doc.roots().length] = target;
+    doc.apply_json_patch({ events: [{ kind: "RootAdded", model: rootJson }] }, new Map());
+    const model = doc.get_model_by_id(rootJson.id);
+    if (!model) throw new Error("BokehJS did not add the figure");
+    this.elOf.set(model, target);
+    // add_document_standalone draws the new root on its own (asynchronously): wait for its view
+    for (let i = 0; i < 1000 && !this.views.get(model); i++) await new Promise((r) => setTimeout(r, 5));
+    if (!this.views.get(model)) throw new Error("BokehJS did not draw the figure");
+    await new Promise((r) => setTimeout(r, 0)); // its build() runs right after
+    return model;
+  }
+
+  /** @param {any} model a root added by `add` */
+  remove(model) {
+    if (!this.doc) return;
+    this.doc.remove_root(model);
+    this.elOf.delete(model);
+    this.rootEls.length = 0;
+    for (const root of this.doc.roots()) this.rootEls.push(/** @type {HTMLElement} */ (this.elOf.get(root)));
+  }
+}
+
+/**
+ * In a figure's JSON, a ColumnDataSource the shared document already has
+ * loses its `data`: the feed owns it (another plot drew it first). Other
+ * shared models take the figure's attributes, which Bokeh writes only
+ * where Python set them (a range panned in the page keeps its position
+ * unless Python fixed it).
+ * @param {any} node
+ * @param {(id: string) => boolean} known
+ */
+function keepExisting(node, known) {
+  const stack = [node];
+  while (stack.length) {
+    const item = stack.pop();
+    if (Array.isArray(item)) {
+      for (const v of item) if (v !== null && typeof v === "object") stack.push(v);
+      continue;
+    }
+    if (item === null || typeof item !== "object" || ArrayBuffer.isView(item)) continue;
+    if (item.type === "object" && item.name === "ColumnDataSource" && item.attributes && known(item.id)) {
+      delete item.attributes.data;
+    }
+    for (const v of Object.values(item)) if (v !== null && typeof v === "object") stack.push(v);
+  }
+}
+
+/** @type {WeakMap<object, SharedDocument>} */
+const SHARED = new WeakMap();
+
+/** @param {import("./registry.js").Client} client */
+function sharedFor(client) {
+  let shared = SHARED.get(client);
+  if (!shared) SHARED.set(client, (shared = new SharedDocument(client)));
+  return shared;
+}
+
+// ---------------------------------------------------------------------------
 // the view
 
 /**
- * Plot: embeds the figure, then feeds its tied sources. The figure is
- * rebuilt when `figure` changes (`Plot.refresh()` in Python), and when the
- * page turns dark or light (its `dark` overrides applied or not, see
- * `themeFigure`); source changes never rebuild it. `data-wsbridge-ready`
- * is set once BokehJS has drawn the figure, `data-wsbridge-scheme` says in
- * which colours (for tests and curious users).
+ * Plot: adds the figure to the client's shared BokehJS document, drawn in
+ * this view's element; its tied sources are fed by the shared feeds. The
+ * figure is rebuilt when `figure` changes (`Plot.refresh()` in Python),
+ * and when the page turns dark or light (its `dark` overrides applied or
+ * not, see `themeFigure`); source changes never rebuild it.
+ * `data-wsbridge-ready` is set once BokehJS has drawn the figure,
+ * `data-wsbridge-scheme` says in which colours (for tests and curious users).
  * @param {ViewContext} ctx
  */
 function plotView({ model, el, client, listen }) {
   const host = document.createElement("div");
   host.className = "wsbridge-plot-host";
   el.append(host);
-  const scheduler = defaultScheduler();
-  /** @type {Map<string, {src: Source, feed: Feed, targets: any[]}>} */
-  let feeds = new Map();
+  const shared = sharedFor(client);
+  /** @type {[string, any][]} (source id, BokehJS ColumnDataSource) pairs this view feeds */
+  let fed = [];
+  /** @type {string[]} */
+  let acquired = [];
   /** @type {any} */
-  let views = null;
-  /** @type {any} */
-  let bokehDoc = null;
+  let root = null;
   let generation = 0;
   let destroyed = false;
   /** @type {string | null} the colour scheme the figure was built in */
   let builtScheme = null;
 
-  const flush = frameThrottle(() => {
-    for (const { feed, targets } of feeds.values()) if (targets.length) feed.flush(targets);
-  }, scheduler);
-
-  /** @param {Record<string, any>} msg */
-  const onMessage = (msg) => {
-    if (msg.type === "snapshot") {
-      flush.call(); // versions moved: each feed replaces its data
-      return;
-    }
-    if (typeof msg.source !== "string") return;
-    const entry = feeds.get(msg.source);
-    if (entry && entry.feed.message(msg)) flush.call();
-  };
-  const onChange = () => flush.call();
-
   const teardown = () => {
-    flush.cancel();
-    for (const { src } of feeds.values()) src.off("change", onChange);
-    feeds = new Map();
-    if (views) {
-      for (const v of views.roots ?? []) {
-        try {
-          v.remove();
-        } catch {
-          // a half-built view; nothing more to free
-        }
+    for (const [sid, cds] of fed) shared.target(sid, cds, -1);
+    for (const sid of acquired) shared.release(sid);
+    fed = [];
+    acquired = [];
+    if (root) {
+      try {
+        shared.remove(root);
+      } catch {
+        // a half-built view; nothing more to free
       }
-      views.clear?.();
     }
-    forgetDocument(bokehDoc);
-    views = null;
-    bokehDoc = null;
+    root = null;
     host.replaceChildren();
     delete el.dataset.wsbridgeReady;
     delete el.dataset.wsbridgeError;
@@ -190,6 +363,7 @@ function plotView({ model, el, client, listen }) {
     try {
       const bundles = model.get("bundles");
       Bokeh = await loadBokeh(Array.isArray(bundles) ? bundles.map(String) : []);
+      await shared.open(Bokeh);
     } catch (err) {
       if (mine === generation && !destroyed) showError(el, host, String(/** @type {Error} */ (err).message));
       return;
@@ -201,23 +375,23 @@ function plotView({ model, el, client, listen }) {
     }
     const target = document.createElement("div");
     host.replaceChildren(target);
-    // a copy (embed_item may keep what it is given), holding the sources'
-    // current data; their feeds collect what changes while BokehJS builds
+    // a copy (BokehJS may keep what it is given), holding the sources'
+    // current data; the shared feeds collect what changes while it builds
     const copy = JSON.parse(JSON.stringify(item));
     /** @type {Record<string, string>} */
     const ids = model.get("source_ids") ?? {};
+    const entries = new Map();
     for (const sid of new Set(Object.values(ids))) {
-      const src = client.source(sid);
-      feeds.set(sid, { src, feed: new Feed(src), targets: [] });
-      src.on("change", onChange);
+      entries.set(sid, shared.acquire(sid));
+      acquired.push(sid);
     }
     // a source the client does not hold yet keeps the figure's empty columns
     // (its arrival is a version change: the next flush replaces the data)
     fillFigure(copy.doc, ids, (sid) => {
-      const src = feeds.get(sid)?.src;
-      return src && src.columns.length ? src.data : undefined;
+      const src = entries.get(sid)?.src;
+      return src && src.columns.length ? src.wireData : undefined;
     });
-    for (const { feed } of feeds.values()) feed.full = false; // the figure holds the data at feed.known
+    for (const entry of entries.values()) if (!entry.targets.size) entry.feed.full = false; // the figure holds the data at feed.known
     const scheme = colorScheme(el);
     builtScheme = scheme;
     if (scheme === "dark") {
@@ -225,47 +399,44 @@ function plotView({ model, el, client, listen }) {
       themeFigure(copy.doc, model.get("dark") ?? {}, surface || DARK_SURFACE);
     }
     el.dataset.wsbridgeScheme = scheme;
-    let built;
+    let added;
     try {
-      built = await Bokeh.embed.embed_item(copy, target);
+      added = await shared.add(copy.doc, target);
     } catch (err) {
       console.error("wsbridge: BokehJS could not build the figure", err);
       if (mine === generation && !destroyed) showError(el, host, `Bokeh: ${/** @type {Error} */ (err).message}`);
       return;
     }
-    const doc = built?.roots?.[0]?.model?.document ?? null;
     if (mine !== generation || destroyed) {
-      for (const v of built?.roots ?? []) v.remove(); // superseded while it was building
-      forgetDocument(doc);
+      shared.remove(added); // superseded while it was building
       return;
     }
-    views = built;
-    bokehDoc = doc;
+    root = added;
     for (const [cdsId, sid] of Object.entries(ids)) {
-      const cds = doc?.get_model_by_id(cdsId);
-      if (cds) feeds.get(sid)?.targets.push(cds);
+      const cds = shared.doc.get_model_by_id(cdsId);
+      if (!cds) continue;
+      shared.target(sid, cds, 1);
+      fed.push([sid, cds]);
     }
     // what changed while BokehJS was building
-    for (const { feed, targets } of feeds.values()) if (targets.length) feed.flush(targets);
+    for (const { feed, targets } of entries.values()) if (targets.size) feed.flush([...targets.keys()]);
     el.dataset.wsbridgeReady = "true";
   };
 
-  client.on("message", onMessage);
+  // `Plot.refresh()` sends sources, source_ids and bundles before figure
+  // (and the figure JSON names the tied sources, so it changes with them):
+  // rebuilding on `figure` alone builds once per refresh
+  listen(model, "change:figure", () => void build());
   // the page turned dark or light: rebuild in its colours (if they differ)
   const unscheme = onSchemeChange(() => {
     const dark = model.get("dark");
     if (builtScheme !== null && colorScheme(el) !== builtScheme && dark && Object.keys(dark).length) void build();
   });
-  // `Plot.refresh()` sends sources, source_ids and bundles before figure
-  // (and the figure JSON names the tied sources, so it changes with them):
-  // rebuilding on `figure` alone builds once per refresh
-  listen(model, "change:figure", () => void build());
   void build();
   return () => {
     destroyed = true;
     generation++;
     unscheme();
-    client.off("message", onMessage);
     teardown();
   };
 }

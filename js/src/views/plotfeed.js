@@ -14,7 +14,8 @@
 // flush the BokehJS length is checked against the wsbridge source's and any
 // disagreement is repaired by a full replace: the wsbridge source is the truth.
 
-import { isTypedArray } from "../wire/arrays.js";
+import { dtypeOf, isTypedArray, shapeOf } from "../wire/arrays.js";
+import { isPacked, raggedRows } from "../client/source.js";
 
 /**
  * Pending operations past which a feed stops collecting and replaces the
@@ -29,18 +30,47 @@ export const MAX_OPS = 256;
  * wsbridge source's frames, shared with every other view. 64-bit integers
  * become Float64Array (BokehJS has no BigInt columns; Bokeh's own
  * serializer does the same); strings and nulls stay a plain array.
- * @param {any} values
+ *
+ * A 2-D column (shape [rows, k]) becomes an array of rows, each a typed
+ * array of k (what MultiLine.xs and Patches.xs expect of a 2-D column); a
+ * ragged packed column an array of rows likewise (an empty one where a row
+ * is missing); a masked one has NaN where a row is missing (null in a
+ * boolean column, which has no NaN; its values stay 0 and 1).
+ * @param {any} values a typed array, an array, or a packed column (docs/protocol.md)
  * @returns {any}
  */
 export function toBokehColumn(values) {
-  if (values instanceof BigInt64Array || values instanceof BigUint64Array) {
-    const out = new Float64Array(values.length);
-    for (let i = 0; i < values.length; i++) out[i] = Number(values[i]);
+  if (isPacked(values)) {
+    const mask = values.mask ?? null;
+    if (values.lengths?.length) {
+      const rows = raggedRows(toBokehColumn(values.values), values.lengths);
+      return mask ? rows.map((r, i) => (mask[i] === 0 ? new Float64Array(0) : r)) : rows;
+    }
+    const shape = shapeOf(values.values);
+    const flat = toBokehColumn(values.values);
+    if (!mask) return flat;
+    if (dtypeOf(values.values) === "bool" && shape.length === 1) {
+      return Array.from(flat, (v, i) => (mask[i] === 0 ? null : v)); // bool (0/1, as Bokeh sends them): no NaN
+    }
+    const size = shape.slice(1).reduce((a, b) => a * b, 1);
+    if (size !== 1) return flat.map((/** @type {any} */ row, /** @type {number} */ i) => (mask[i] === 0 ? row.map(() => NaN) : row));
+    const out = flat instanceof Float64Array ? flat : Float64Array.from(flat);
+    for (let i = 0; i < mask.length; i++) if (mask[i] === 0) out[i] = NaN;
     return out;
   }
-  if (isTypedArray(values)) return values.slice();
-  if (Array.isArray(values)) return values.slice();
-  return [];
+  let out;
+  if (values instanceof BigInt64Array || values instanceof BigUint64Array) {
+    out = new Float64Array(values.length);
+    for (let i = 0; i < values.length; i++) out[i] = Number(values[i]);
+  } else if (isTypedArray(values)) out = values.slice();
+  else if (Array.isArray(values)) return values.slice();
+  else return [];
+  const shape = shapeOf(values);
+  if (shape.length < 2) return out;
+  const size = shape.slice(1).reduce((a, b) => a * b, 1);
+  const rows = new Array(shape[0]);
+  for (let i = 0; i < shape[0]; i++) rows[i] = out.subarray(i * size, (i + 1) * size);
+  return rows;
 }
 
 /**
@@ -72,6 +102,10 @@ export function toBokehPatches(patches, columns) {
     if (col === undefined) continue;
     const float = col instanceof Float64Array || col instanceof Float32Array;
     out[name] = items.map(([index, value]) => {
+      if (isPacked(value)) {
+        const rows = toBokehColumn(value);
+        return typeof index === "number" ? [index, rows[0]] : [{ start: index.start, stop: index.stop, step: index.step }, rows];
+      }
       if (typeof index === "number") {
         let v = isTypedArray(value) ? value[0] : value;
         if (v === null && float) v = NaN;
@@ -205,7 +239,7 @@ export function dataLength(data) {
  * a full replace). `flush(targets)` brings BokehJS sources up to date.
  */
 export class Feed {
-  /** @param {{id: string, version: number, length: number, data: Record<string, any>}} source */
+  /** @param {{id: string, version: number, length: number, data: Record<string, any>, wireData?: Record<string, any>}} source */
   constructor(source) {
     this.source = source;
     /** the source version accounted for by `ops` (or by `full`) */
@@ -270,7 +304,7 @@ export class Feed {
         }
       }
       if (full || dataLength(cds.data) !== this.source.length) {
-        cds.data = toBokehData(this.source.data);
+        cds.data = toBokehData(this.source.wireData ?? this.source.data);
       }
     }
   }

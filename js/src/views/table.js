@@ -86,28 +86,71 @@ function formatFloat(v) {
 }
 
 /**
- * A UTC date-time from milliseconds since the epoch: "2024-01-02 03:04:05"
+ * A date-time from milliseconds since the epoch: "2024-01-02 03:04:05"
  * (".250" added when there are milliseconds); NaN is "NaT" as in pandas.
+ * Without `tz` it is the UTC wall clock (a naive column); with one (an
+ * IANA name such as "Europe/Paris", "UTC", or an offset such as "+05:30")
+ * it is the wall clock there followed by its offset, as pandas prints a
+ * tz-aware Timestamp: "2024-01-02 04:04:05+01:00".
  * @param {number} ms
+ * @param {string | null} [tz]
  */
-export function formatDatetime(ms) {
+export function formatDatetime(ms, tz = null) {
   if (typeof ms !== "number" || !Number.isFinite(ms)) return "NaT";
-  const d = new Date(Math.round(ms)); // ms from datetime64[ns] may carry float noise
+  const t = Math.round(ms); // ms from datetime64[ns] may carry float noise
+  const offset = tz ? zoneOffset(t, tz) : 0;
+  const d = new Date(t + offset * 60_000);
   if (Number.isNaN(d.getTime())) return "NaT";
   const iso = d.toISOString(); // 2024-01-02T03:04:05.250Z
   const frac = iso.slice(19, 23);
-  return iso.slice(0, 10) + " " + iso.slice(11, 19) + (frac === ".000" ? "" : frac);
+  const text = iso.slice(0, 10) + " " + iso.slice(11, 19) + (frac === ".000" ? "" : frac);
+  if (!tz) return text;
+  const sign = offset < 0 ? "-" : "+";
+  const abs = Math.abs(offset);
+  return `${text}${sign}${String(Math.floor(abs / 60)).padStart(2, "0")}:${String(abs % 60).padStart(2, "0")}`;
+}
+
+/** @type {Map<string, Intl.DateTimeFormat | null>} a formatter per zone (null: unknown zone) */
+const ZONES = new Map();
+
+/**
+ * Minutes east of UTC in zone `tz` at instant `ms` (0 for a zone the
+ * browser does not know).
+ * @param {number} ms
+ * @param {string} tz
+ */
+export function zoneOffset(ms, tz) {
+  const fixed = /^([+-])(\d{2}):?(\d{2})$/.exec(tz);
+  if (fixed) return (fixed[1] === "-" ? -1 : 1) * (Number(fixed[2]) * 60 + Number(fixed[3]));
+  let fmt = ZONES.get(tz);
+  if (fmt === undefined) {
+    try {
+      fmt = new Intl.DateTimeFormat("en-US", {
+        timeZone: tz, hourCycle: "h23", year: "numeric", month: "numeric", day: "numeric",
+        hour: "numeric", minute: "numeric", second: "numeric",
+      });
+    } catch {
+      fmt = null;
+    }
+    ZONES.set(tz, fmt);
+  }
+  if (fmt === null) return 0;
+  /** @type {Record<string, number>} */
+  const p = {};
+  for (const part of fmt.formatToParts(new Date(ms))) if (part.type !== "literal") p[part.type] = Number(part.value);
+  const wall = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second);
+  return Math.round((wall - (ms - (((ms % 1000) + 1000) % 1000))) / 60_000);
 }
 
 /**
  * The text of one cell.
  * @param {any} value a number, BigInt, string, null, or a typed array (one row of a 2-D column)
- * @param {{datetime?: boolean, bool?: boolean}} [opts]
+ * @param {{datetime?: boolean, tz?: string | null, bool?: boolean}} [opts]
  * @returns {string}
  */
 export function formatCell(value, opts = {}) {
   if (value === null || value === undefined) return "";
-  if (opts.datetime) return formatDatetime(Number(value));
+  if (opts.datetime) return formatDatetime(Number(value), opts.tz ?? null);
   if (opts.bool) return value ? "true" : "false";
   if (typeof value === "number") return formatFloat(value);
   if (typeof value === "bigint") return value.toString();
@@ -244,12 +287,16 @@ function tableView({ model, el, client, listen }) {
       const shape = src?.shapeOf(n);
       const rowSize = shape ? shape.slice(1).reduce((a, b) => a * b, 1) : 1;
       const bool = isTypedArray(values) && dtypeOf(values) === "bool";
-      const num = numeric(values) && !dates.has(n);
+      // dates: by the column's metadata (a datetime64 or tz-aware column), or named in datetime_columns
+      const meta = src?.meta[n];
+      const datetime = dates.has(n) || meta?.type === "datetime";
+      const opts = { datetime, tz: meta?.type === "datetime" ? meta.tz ?? null : null, bool };
+      const num = numeric(values) && !datetime;
       // one format per number column, so its decimal points line up (numbers.js)
       const template = typeof formats[n] === "string" ? formats[n] : "";
       const fmt = num && rowSize === 1 ? columnFormatter(values, { template, start: win.start, end: win.end, seen: measured.get(n) }) : null;
       if (fmt?.seen) measured.set(n, fmt.seen);
-      return { values, rowSize, opts: { datetime: dates.has(n), bool }, num, fmt: fmt?.format };
+      return { values, rowSize, opts, mask: src?.mask(n) ?? null, num, fmt: fmt?.format };
     });
     cols.forEach((col, c) => {
       const th = /** @type {HTMLElement | undefined} */ (headRow.children[c]);
@@ -267,8 +314,9 @@ function tableView({ model, el, client, listen }) {
       for (let c = 0; c < cols.length; c++) {
         const col = cols[c];
         const td = /** @type {HTMLTableCellElement} */ (tr.children[c]);
-        const value = cellAt(col.values, i, col.rowSize);
-        const text = (col.fmt && col.fmt(value)) ?? formatCell(value, col.opts);
+        const missing = col.mask !== null && col.mask[i] === 0; // an empty cell
+        const value = missing ? null : cellAt(col.values, i, col.rowSize);
+        const text = missing ? "" : ((col.fmt && col.fmt(value)) ?? formatCell(value, col.opts));
         if (td.textContent !== text) td.textContent = text;
         const cls = col.num ? "wsbridge-num" : "";
         if (td.className !== cls) {

@@ -221,8 +221,80 @@ function checkState(value, what) {
 function checkColumns(data, what) {
   checkState(data, what);
   for (const [name, col] of Object.entries(/** @type {object} */ (data))) {
-    if (!Array.isArray(col) && !isTypedArray(col)) {
-      throw new ProtocolError("bad_message", `${what}['${name}'] must be an array or a list`);
+    if (isObject(col)) checkPacked(col, `${what}['${name}']`);
+    else if (!Array.isArray(col) && !isTypedArray(col)) {
+      throw new ProtocolError("bad_message", `${what}['${name}'] must be an array, a list or a packed column`);
+    }
+  }
+}
+
+/** Levels of ragged lengths a packed column may have (wsbridge/wire/packed.py `MAX_LEVELS`). */
+export const MAX_LEVELS = 4;
+
+/**
+ * A packed column (docs/protocol.md "Packed columns"): `values`, an optional
+ * `mask` (one uint8 per row, 0 or 1) and optional ragged `lengths` (uint32
+ * arrays adding up level by level to the values). Mirrors
+ * wsbridge/wire/packed.py `Packed.check`.
+ * @param {Record<string, any>} col
+ * @param {string} what
+ * @returns {number} its rows
+ */
+export function checkPacked(col, what) {
+  const bad = (/** @type {string} */ text) => new ProtocolError("bad_message", `${what} ${text}`);
+  const { values, mask } = col;
+  const lengths = col.lengths ?? [];
+  if (!isTypedArray(values)) throw bad("is an object without a 'values' array");
+  const vshape = ARRAY_INFO.get(values)?.shape ?? [values.length];
+  if (vshape.length === 0) throw bad("values must have rows");
+  if (!Array.isArray(lengths) || !lengths.every((l) => isTypedArray(l))) throw bad("has 'lengths' that are not a list of arrays");
+  if (lengths.length > MAX_LEVELS) throw bad(`has ${lengths.length} levels of lengths, at most ${MAX_LEVELS}`);
+  /** @type {number | null} */
+  let expected = null;
+  lengths.forEach((counts, level) => {
+    const info = ARRAY_INFO.get(counts);
+    if (!(counts instanceof Uint32Array) || (info && (info.dtype !== "uint32" || info.shape.length !== 1))) {
+      throw bad(`lengths[${level}] must be a 1-D uint32 array`);
+    }
+    if (expected !== null && counts.length !== expected) throw bad(`lengths[${level}] has ${counts.length} entries, not ${expected}`);
+    let sum = 0;
+    for (let i = 0; i < counts.length; i++) sum += counts[i];
+    expected = sum;
+  });
+  if (expected !== null) {
+    if (vshape.length !== 1) throw bad("ragged values must be one-dimensional");
+    if (vshape[0] !== expected) throw bad(`has ${vshape[0]} values where its lengths add up to ${expected}`);
+  }
+  const rows = lengths.length ? lengths[0].length : vshape[0];
+  if (mask !== undefined && mask !== null) {
+    const info = ARRAY_INFO.get(mask);
+    if (!(mask instanceof Uint8Array) || (info && (info.dtype !== "uint8" || info.shape.length !== 1))) {
+      throw bad("mask must be a 1-D uint8 array");
+    }
+    if (mask.length !== rows) throw bad(`mask has ${mask.length} entries for ${rows} rows`);
+    for (let i = 0; i < mask.length; i++) if (mask[i] > 1) throw bad("mask entries must be 0 (missing) or 1 (present)");
+  }
+  return rows;
+}
+
+/**
+ * A source's column metadata (docs/protocol.md "Column metadata"): absent,
+ * or an object naming columns of `data`, each entry an object with a
+ * string `type` (and a string or null `tz`).
+ * @param {unknown} meta
+ * @param {Record<string, any>} data
+ * @param {string} what
+ */
+function checkMeta(meta, data, what) {
+  if (meta === undefined || meta === null) return;
+  checkState(meta, what);
+  for (const [name, entry] of Object.entries(/** @type {object} */ (meta))) {
+    if (!Object.hasOwn(data, name)) throw new ProtocolError("bad_message", `${what} names '${name}', not a column`);
+    if (!isObject(entry) || typeof entry.type !== "string") {
+      throw new ProtocolError("bad_message", `${what}['${name}'] must be an object with a type`);
+    }
+    if (entry.tz !== undefined && entry.tz !== null && typeof entry.tz !== "string") {
+      throw new ProtocolError("bad_message", `${what}['${name}'].tz must be a string or null`);
     }
   }
 }
@@ -245,6 +317,7 @@ function checkSpecs(models, sources, what) {
     checkId(sid, `${what} source id`);
     if (!isObject(spec)) throw new ProtocolError("bad_message", `${what}.sources['${sid}'] must be an object`);
     checkColumns(spec.data, `${what}.sources['${sid}'].data`);
+    checkMeta(spec.meta, spec.data, `${what}.sources['${sid}'].meta`);
   }
 }
 
@@ -264,11 +337,15 @@ function checkPatches(patches) {
         for (const key of ["start", "stop", "step"]) checkSeq(index[key], `source_patch slice ${key}`);
         if (index.step < 1) throw new ProtocolError("bad_message", "source_patch slice step must be >= 1");
         const count = sliceLength(index.start, index.stop, index.step);
-        if (!(Array.isArray(value) || isTypedArray(value)) || rowCount(value) !== count) {
+        const rows = isObject(value) ? checkPacked(value, `source_patch.patches['${col}']`) : null;
+        if (rows === null ? !(Array.isArray(value) || isTypedArray(value)) || rowCount(value) !== count : rows !== count) {
           throw new ProtocolError("bad_message", "source_patch slice value must hold one item per index");
         }
       } else {
         checkSeq(index, "source_patch index");
+        if (isObject(value) && checkPacked(value, `source_patch.patches['${col}']`) !== 1) {
+          throw new ProtocolError("bad_message", `source_patch.patches['${col}']: a row's packed value has one row`);
+        }
       }
     }
   }
@@ -443,6 +520,9 @@ const CANONICAL = {
     checkSeq(out.seq, "source_replace.seq");
     checkId(out.source, "source_replace.source");
     checkColumns(out.data, "source_replace.data");
+    const meta = opt(d, "meta", "dict", "source_replace");
+    checkMeta(meta, out.data, "source_replace.meta");
+    if (meta !== null && Object.keys(meta).length) /** @type {Record<string, any>} */ (out).meta = meta;
     return out;
   },
   custom(d) {
