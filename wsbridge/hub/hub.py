@@ -21,6 +21,7 @@ import dataclasses
 import itertools
 import logging
 import time
+from collections import Counter
 from typing import Any, cast
 
 from ..errors import ProtocolError, StateError, clip_error
@@ -445,6 +446,8 @@ class Hub(BrowserSide):
             # browser input handed to producers, not yet handled (bounded)
             "pending_input_bytes": self.pending_input_bytes,
             "pending": self.pending,
+            # sessions by what carries them (docs/deploy.md "The streaming-HTTP fallback")
+            "transports": dict(Counter(s.transport for s in self.sessions.values() if s.transport)),
             "documents": {
                 name: {
                     "epoch": doc.epoch,

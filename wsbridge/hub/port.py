@@ -103,6 +103,9 @@ class SessionEdge:
     wake: Callable[[], None]
     #: write what is queued now if the writer is idle, else wake it
     flush: Callable[[], None]
+    #: what carries the session ("websocket", or "http": the streaming-HTTP
+    #: fallback, docs/protocol.md "Streaming HTTP"), counted in ``Hub.stats``
+    transport: str = "websocket"
 
 
 def _never() -> bool:

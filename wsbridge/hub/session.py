@@ -83,6 +83,7 @@ class Session:
         #: write what is queued now if the writer is idle (Hub.publish)
         self.wake: Callable[[], None] = edge.wake if edge else _nothing
         self.flush: Callable[[], None] = edge.flush if edge else _nothing
+        self.transport = edge.transport if edge else ""
 
     def __repr__(self) -> str:
         doc = self.doc.name if self.doc else None
