@@ -1,6 +1,7 @@
 """The Tornado application: the routes of one hub, shared by the embedded server and Jupyter.
 
-``make_app`` mounts the pages, the static client, the WebSocket and health
+``make_app`` mounts the pages, the static client, the WebSocket (and its
+streaming-HTTP fallback) and health
 under a prefix; ``edge_hooks`` is what a hub served by this edge is built
 with. The handlers themselves live in ``pages.py``, ``socket.py`` and
 ``producers.py``; the frame writer in ``writer.py``.
@@ -30,6 +31,7 @@ from .pages import (
     StaticHandler,
     log_request,
 )
+from .httpstream import stream_routes
 from .socket import WebSocketHandler
 
 __all__ = ["edge_hooks", "make_app"]
@@ -59,6 +61,8 @@ def make_app(
         (rf"{prefix}", IndexHandler, kw),
         (rf"{prefix}d/([^/]+)", PageHandler, kw),
         (rf"{prefix}ws", WebSocketHandler, kw),
+        # the streaming-HTTP fallback where a WebSocket cannot be opened (httpstream.py)
+        *stream_routes(hub, config, prefix),
         (rf"{prefix}healthz", HealthHandler, kw),
         (rf"{prefix}favicon.ico", NoFaviconHandler),
         # BokehJS from the installed bokeh package, for Plot (js/src/views/plot.js); 404 without it
