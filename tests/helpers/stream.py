@@ -106,6 +106,7 @@ class RawStream:
         return status
 
     def close(self) -> None:
+        self.resp.close()
         self.conn.close()
 
 

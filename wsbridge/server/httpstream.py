@@ -225,7 +225,10 @@ class _Body(_Redacted):
             origin, self.request.headers.get("Host", ""), self.config.allow_origins
         ):
             self._refuse(403, "foreign origin", f"foreign origin {clip(origin, 100)!r}")
-        # one frame of the largest size, or a batch of smaller ones
+
+    def check_size(self) -> None:
+        """413 for a body declared larger than one frame of the largest size
+        (or a batch of smaller ones), before it is read."""
         limit = self.config.max_message_size + HEADER_SIZE
         declared = self.request.headers.get("Content-Length")
         connection = self.request.connection
@@ -287,6 +290,7 @@ class StreamOpenHandler(_Body):
             and not self.config.token_valid(presented_token(self, self.config))
         ):
             self._refuse(403, "no origin, no token", "no Origin and no valid token")
+        self.check_size()
 
     def post(self) -> None:
         try:
@@ -317,6 +321,11 @@ class StreamInputHandler(_Body):
         if transport.origin != self.request.headers.get("Origin"):
             self._refuse(403, "stream origin", "input from another origin than its stream's")
         self.transport = transport
+        try:
+            self.check_size()
+        except tornado.web.HTTPError:  # as a WebSocket's frame over the limit: 1009
+            transport.close(1009, "message too big")
+            raise
 
     def post(self, sid: str) -> None:
         transport = self.transport
