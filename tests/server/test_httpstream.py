@@ -62,7 +62,7 @@ def test_a_stream_carries_every_kind_of_frame_and_input_by_post(hub: tuple) -> N
 
 
 def test_a_new_stream_resumes_with_exactly_what_was_missed(hub: tuple) -> None:
-    bridge, slider, src = hub
+    bridge, slider, _ = hub
     st = joined(bridge)
     snap = st.message()
     assert isinstance(snap, p.Snapshot)
@@ -78,8 +78,10 @@ def test_a_new_stream_resumes_with_exactly_what_was_missed(hub: tuple) -> None:
     welcome = again.message()
     assert isinstance(welcome, p.Welcome) and welcome.resumed
     seqs = [again.message().seq for _ in range(3)]  # type: ignore[attr-defined]
-    assert seqs == [snap.seq + 1, snap.seq + 2, snap.seq + 3] == list(
-        range(snap.seq + 1, welcome.seq + 1)
+    assert (
+        seqs
+        == [snap.seq + 1, snap.seq + 2, snap.seq + 3]
+        == list(range(snap.seq + 1, welcome.seq + 1))
     )
 
 

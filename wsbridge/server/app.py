@@ -21,6 +21,7 @@ import tornado.websocket
 from ..hub.hub import Hub
 from ..hub.port import HubHooks
 from .config import ServerConfig
+from .httpstream import stream_routes
 from .pages import (
     BOKEH_DIR,
     STATIC_DIR,
@@ -31,7 +32,6 @@ from .pages import (
     StaticHandler,
     log_request,
 )
-from .httpstream import stream_routes
 from .socket import WebSocketHandler
 
 __all__ = ["edge_hooks", "make_app"]

@@ -125,7 +125,8 @@ class StreamTransport:
         pieces: list[bytes | memoryview] = []
         chunked = self.chunked
         for frame in frames:
-            head = framing.frame_header(framing.BINARY if frame.binary else framing.TEXT, frame.size)
+            kind = framing.BINARY if frame.binary else framing.TEXT
+            head = framing.frame_header(kind, frame.size)
             if chunked:
                 head = b"%x\r\n%s" % (HEADER_SIZE + frame.size, head)
             pieces.append(head)
@@ -152,6 +153,7 @@ class StreamTransport:
         except StreamClosedError:
             self._on_closed()
             return
+
         def ended(written: asyncio.Future[None]) -> None:
             written.exception()  # a client gone meanwhile: nothing to say
             stream.close()
@@ -236,7 +238,8 @@ class _Body(_Redacted):
             if isinstance(connection, HTTP1Connection):
                 connection.set_max_body_size(limit)  # a chunked body: Tornado stops it
         elif not declared.isdigit() or int(declared) > limit:
-            self._refuse(413, "body too large", f"a body of {clip(declared, 20)} bytes (max {limit})")
+            why = f"a body of {clip(declared, 20)} bytes (max {limit})"
+            self._refuse(413, "body too large", why)
 
     def data_received(self, chunk: bytes) -> Awaitable[None] | None:
         if self._bad is None:
