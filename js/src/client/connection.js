@@ -109,7 +109,7 @@ export class Connection extends Emitter {
     this._key = opts.key ?? null;
     this._WebSocket = opts.WebSocket ?? globalThis.WebSocket;
     // a WebSocket passed in (tests, Node) falls back only to a fetch passed in
-    this._fetch = opts.fetch ?? (opts.WebSocket ? undefined : globalThis.fetch);
+    this._fetch = opts.fetch ?? (opts.WebSocket ? undefined : globalThis.fetch?.bind(globalThis));
     /** "auto", "websocket" or "http" */
     this.transportMode = chooseTransport(opts.transport);
     /** @type {"websocket" | "http"} what the current (or next) connection uses */
