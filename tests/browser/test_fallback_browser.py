@@ -65,7 +65,8 @@ def test_a_proxy_that_refuses_websockets_gets_the_dashboard_over_http(app: Any, 
     page.evaluate(
         """() => { window.seen = [];
                    window.wsbridgeClient.on('message', (m) => {
-                     if (m.type !== 'welcome' && m.type !== 'error') window.seen.push([m.type, m.seq]); }); }"""
+                     if (m.type !== 'welcome' && m.type !== 'error') {
+                       window.seen.push([m.type, m.seq]); } }); }"""
     )
     before = page.evaluate("window.wsbridgeClient.seq")
     assert relay.cut() >= 1
@@ -73,7 +74,8 @@ def test_a_proxy_that_refuses_websockets_gets_the_dashboard_over_http(app: Any, 
         slider.value = float(i)
         bridge.flush()
     page.wait_for_function(
-        "([seq]) => window.wsbridgeClient.status === 'connected' && window.wsbridgeClient.seq === seq",
+        """([seq]) => window.wsbridgeClient.status === 'connected'
+                      && window.wsbridgeClient.seq === seq""",
         arg=[hub_seq(bridge)],
         timeout=15_000,
     )
