@@ -233,6 +233,7 @@ class StreamConnection(tornado.httputil.HTTPMessageDelegate):
         keep-alive) for two of its keep-alive intervals and a second."""
         loop = asyncio.get_running_loop()
         task = asyncio.ensure_future(reading)
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())  # seen here, not lost
         try:
             while not task.done():
                 silent = 2 * self.keepalive + 1.0
