@@ -141,7 +141,7 @@ class FrameParser:
             if end - pos - HEADER_SIZE < length:
                 break
             start = pos + HEADER_SIZE
-            out.append((kind, bytes(buf[start : start + length])))
+            out.append((kind, bytes(memoryview(buf)[start : start + length])))  # one copy
             pos = start + length
         if pos:
             del buf[:pos]
