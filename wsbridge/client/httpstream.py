@@ -101,7 +101,10 @@ class StreamConnection(tornado.httputil.HTTPMessageDelegate):
             stream,
             True,
             HTTP1ConnectionParameters(
-                no_keep_alive=True, max_body_size=sys.maxsize, decompress=False
+                no_keep_alive=True,
+                max_body_size=sys.maxsize,
+                decompress=False,
+                chunk_size=1 << 20,  # a large frame in few reads
             ),
         )
         body = frames_body(first)

@@ -153,14 +153,19 @@ export function streamEndpoint(endpoint) {
 export const TRANSPORTS = Object.freeze(["auto", "websocket", "http"]);
 
 /**
- * The transport a client uses: the option, else a page's `?transport=`
- * (a dashboard URL forcing the fallback), else "auto".
+ * The transport a client uses: the option (an unknown one throws), else a
+ * page's `?transport=` when it names one (a dashboard URL forcing the
+ * fallback), else "auto".
  * @param {string | undefined} option
  * @param {string} [search] `location.search`
  * @returns {string}
  */
 export function chooseTransport(option, search = globalThis.location?.search ?? "") {
-  const wanted = option ?? new URLSearchParams(search).get("transport") ?? "auto";
-  if (!TRANSPORTS.includes(wanted)) throw new TypeError(`connect: transport is one of ${TRANSPORTS.join(", ")}, not ${JSON.stringify(wanted)}`);
-  return wanted;
+  if (option === undefined) {
+    // the page's own query may mean something else to its author: only ours counts
+    const fromPage = new URLSearchParams(search).get("transport");
+    return fromPage !== null && TRANSPORTS.includes(fromPage) ? fromPage : "auto";
+  }
+  if (!TRANSPORTS.includes(option)) throw new TypeError(`connect: transport is one of ${TRANSPORTS.join(", ")}, not ${JSON.stringify(option)}`);
+  return option;
 }

@@ -75,6 +75,7 @@ test("the stream endpoint and the transport option", () => {
   assert.equal(chooseTransport("websocket", "?transport=http"), "websocket");
   assert.equal(chooseTransport(undefined, ""), "auto");
   assert.throws(() => chooseTransport("pigeon", ""), /transport is one of/);
+  assert.equal(chooseTransport(undefined, "?transport=bus"), "auto"); // the page's own parameter
 });
 
 /**
