@@ -68,4 +68,4 @@ def test_a_declared_length_over_the_bound_is_refused_before_it_is_buffered() -> 
     parser = f.FrameParser(16)
     with pytest.raises(f.FramingError) as err:
         parser.feed(f.frame_header(f.BINARY, 1 << 31))
-    assert err.value.close_code == 1009 and parser.buffered == 5
+    assert err.value.close_code == 1009 and parser.buffered <= 5  # the header at most

@@ -125,9 +125,21 @@ class FrameParser:
         return len(self._buf)
 
     def feed(self, data: bytes | bytearray | memoryview) -> list[tuple[int, bytes]]:
-        buf = self._buf
-        buf += data
+        if self._buf:
+            self._buf += data
+            buf: bytearray | memoryview = self._buf
+        else:  # at a boundary: whole frames straight from ``data``, one copy each
+            buf = memoryview(data)
         out: list[tuple[int, bytes]] = []
+        pos = self._parse(buf, out)
+        if buf is self._buf:
+            del self._buf[:pos]
+        else:
+            self._buf += buf[pos:]
+        return out
+
+    def _parse(self, buf: bytearray | memoryview, out: list[tuple[int, bytes]]) -> int:
+        """Append the whole frames of ``buf`` to ``out``; the bytes they took."""
         pos = 0
         end = len(buf)
         while end - pos >= HEADER_SIZE:
@@ -143,9 +155,7 @@ class FrameParser:
             start = pos + HEADER_SIZE
             out.append((kind, bytes(memoryview(buf)[start : start + length])))  # one copy
             pos = start + length
-        if pos:
-            del buf[:pos]
-        return out
+        return pos
 
     def finish(self) -> None:
         """The stream (or body) ended: raise if it ended inside a frame."""
