@@ -195,9 +195,11 @@ class StreamConnection(tornado.httputil.HTTPMessageDelegate):
                     self._opened.set_result(None)
             elif kind == framing.CLOSE:
                 self.close_code, self.close_reason = framing.parse_close(payload)
-        if not out:
-            return None
-        return self._deliver(out)
+        for i, message in enumerate(out):
+            if self._messages.full():  # the reader is behind: hold the response back
+                return self._deliver(out[i:])
+            self._messages.put_nowait(message)
+        return None
 
     async def _deliver(self, messages: list[str | bytes]) -> None:
         for message in messages:  # a full queue holds the response back
