@@ -175,3 +175,43 @@ def test_limits_and_keepalives_are_the_websockets() -> None:
         # an idle stream gets keep-alives, so proxies keep it and the client knows it lives
         assert first.keepalive == 0.2
         assert first.frame()[0] == f.KEEPALIVE
+
+
+def test_a_stream_that_stops_reading_is_bounded_then_closed_4001(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Backpressure as on a WebSocket: every write is awaited, the outbox is
+    bounded, a reader stalled for ``write_timeout`` is dropped (4001)."""
+    import socket
+
+    with wb.Bridge(write_timeout=1.0, queue_max_bytes=1 << 20) as bridge:
+        src = wb.DataSource({"x": np.zeros(0)})
+        bridge.dashboard("main", wb.Column(wb.Sparkline(src)))
+        bridge.flush()
+        stalled = socket.socket()
+        stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        try:
+            port = int(bridge.url.rsplit(":", 1)[1].rstrip("/"))
+            stalled.connect(("127.0.0.1", port))
+            hello = body(p.Hello(doc="main"))
+            stalled.sendall(
+                b"POST /stream HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nOrigin: %s\r\n"
+                b"Content-Length: %d\r\n\r\n%s"
+                % (port, own(bridge)["Origin"].encode(), len(hello), hello)
+            )
+            wait_until(lambda: bridge.call(lambda h: h.stats()["transports"]) == {"http": 1})
+            queued: list[int] = []
+            chunk = np.random.default_rng(0).random(8192)
+            for _ in range(200):  # 200 x 64 KB, never read
+                src.stream({"x": chunk})
+                bridge.flush()
+                queued.append(
+                    bridge.call(
+                        lambda h: max((s.queued_bytes for s in h.sessions.values()), default=0)
+                    )
+                )
+            assert max(queued) <= (1 << 20) + 65536  # its outbox stays bounded
+            wait_until(lambda: bridge.call(lambda h: h.stats()["transports"]) == {}, 10)
+            assert "closing (4001 slow consumer)" in caplog.text
+        finally:
+            stalled.close()
