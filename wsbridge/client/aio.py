@@ -3,7 +3,8 @@
 It drives a sans-I/O :class:`~wsbridge.client.protocol.ClientConnection`
 (as python-websockets separates its protocol from its asyncio connection)
 over Tornado, reconnecting with exponential back-off and jitter and
-resuming from its last ``seq``.
+resuming from its last ``seq``; over a WebSocket, or where none can be
+opened over streaming HTTP (``transport``, ``httpstream.py``).
 
 Used by the test-suite, the benchmarks and anyone automating a dashboard::
 
@@ -142,7 +143,9 @@ class Client:
         ``connect_timeout``): a wrong URL should fail loudly, not spin in the
         background. ``options`` are the keyword arguments of ``Client``
         (``key``: a per-session document's, from its page; ``backoff``,
-        ``connect_timeout``, ``max_message_size``).
+        ``connect_timeout``, ``max_message_size``; ``transport``: "auto",
+        the default, a WebSocket then streaming HTTP after a round of hubs
+        where none got through, or only "websocket" or "http").
         """
         client = cls(
             url, doc, token=token, reconnect=reconnect, origin=origin, headers=headers, **options
