@@ -304,7 +304,11 @@ class StreamOpenHandler(_Body):
         pre_auth = token is not None and self.config.token_valid(presented_token(self, self.config))
         origin = self.request.headers.get("Origin")
         transport = StreamTransport(self.hub, self.config, self.streams, origin)
-        transport.start(self, pre_auth)
+        try:
+            transport.start(self, pre_auth)
+        except Exception:
+            self.streams.discard(transport.id)  # never a dead id in the table
+            raise
         transport.receive(first)
 
 
