@@ -41,6 +41,7 @@ from ..wire.framing import CLIENT_KINDS, HEADER_SIZE, FrameParser, FramingError
 from .config import ServerConfig, origin_allowed
 from .edge import SessionWriter
 from .pages import _Redacted, check_host, presented_token
+from .writer import SENDMSG_MAX_PARTS
 
 __all__ = ["StreamInputHandler", "StreamOpenHandler", "StreamTransport", "Streams", "stream_routes"]
 
@@ -117,8 +118,10 @@ class StreamTransport:
 
     # -- edge.Transport
     def write_frames(self, frames: list[Frame]) -> tuple[asyncio.Future[None] | None, int]:
-        """Every frame of the batch, joined into one write: the stream's
-        future, or None when the kernel took it all."""
+        """Every frame of the batch in one gathered ``sendmsg`` (their
+        buffers by reference, as writer.py does for WebSocket frames), the
+        rest through the stream: its future, or None when the kernel took
+        it all."""
         stream = self.stream
         if stream is None or self._closing or stream.closed():
             raise StreamClosedError()
@@ -133,7 +136,35 @@ class StreamTransport:
             pieces.extend(frame.parts)
             if chunked:
                 pieces.append(b"\r\n")
-        return self._write(b"".join(pieces)), len(frames)
+        return self._gather(stream, pieces), len(frames)
+
+    def _gather(
+        self, stream: IOStream, pieces: list[bytes | memoryview]
+    ) -> asyncio.Future[None] | None:
+        sock = stream.socket
+        # only a plain stream with nothing buffered may bypass its buffer
+        # (TLS must encrypt; buffered bytes must go first)
+        if (
+            len(pieces) > SENDMSG_MAX_PARTS
+            or type(stream) is not IOStream
+            or stream.writing()
+            or sock is None
+        ):
+            return self._write(b"".join(pieces))
+        self._last_write = self._loop.time()
+        try:
+            sent = sock.sendmsg(pieces)
+        except OSError:  # full (EAGAIN), or gone: the stream's own write meets it
+            sent = 0
+        future: asyncio.Future[None] | None = None
+        for piece in pieces:
+            n = len(piece)
+            if sent >= n:
+                sent -= n
+                continue
+            future = stream.write(memoryview(piece)[sent:] if sent else piece)
+            sent = 0
+        return None if future is None or future.done() else future
 
     def close(self, code: int, reason: str) -> None:
         """The close frame and the end of the response, then the connection."""
