@@ -14,8 +14,8 @@ The session, its writer task, ``write_timeout`` and ``hello_timeout`` are
 ``edge.SessionWriter``'s, as for a WebSocket; :class:`StreamTransport` is
 the :class:`~wsbridge.server.edge.Transport` that writes the response, on
 the connection taken from Tornado once the headers are out (``detach``),
-so a stream is never evicted as an idle HTTP connection and its frames
-keep their buffers by reference up to one join per batch. The same rules
+so a stream is never evicted as an idle HTTP connection, and its frames
+go out in one gathered ``sendmsg`` per batch, buffers by reference. The same rules
 as the WebSocket apply: host names, ``Origin``, a token from a client
 without ``Origin``, ``max_message_size``, ``max_pending`` and the hub's
 limits on input.
