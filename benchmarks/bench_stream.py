@@ -16,7 +16,12 @@ state; connection set-up excluded for all).
   of N/2 rows of x, y from a chain of next-tick callbacks; the client reads
   Bokeh's wire protocol with a raw WebSocket and counts buffer bytes;
 - JSON: raw Tornado sending ``json.dumps(list_of_floats)`` text frames
-  (8 in flight), the client ``json.loads`` them.
+  (8 in flight), the client ``json.loads`` them;
+- wsbridge over its streaming-HTTP fallback (docs/deploy.md "The
+  streaming-HTTP fallback"): the same hub and producer, the frames read from
+  the ``POST <url>stream`` response by the Python client's transport
+  (``client/httpstream.py``); its row's baseline is wsbridge over a
+  WebSocket in the same run.
 
     python -m benchmarks.bench_stream [--quick]
 """
@@ -183,6 +188,40 @@ async def _wsbridge(points: int, count: int, options: dict[str, Any] | None = No
     return rate
 
 
+async def _wsbridge_http(points: int, count: int) -> float:
+    """As ``_wsbridge``, read from the streaming-HTTP fallback."""
+    from wsbridge.client.httpstream import StreamConnection
+
+    with child(_serve_wsbridge, points, count) as ((url, _), go, _proc):
+        hello = p.encode(p.Hello(doc="bench"))
+        conn = await StreamConnection.connect(
+            url + "stream", {}, [(hello.data, hello.binary)], 10.0, 1 << 30
+        )
+        welcome = await conn.read_message()
+        assert welcome is not None
+        end = orjson.loads(welcome)["seq"] + count
+        await conn.read_message()  # snapshot
+        go.set()
+        first = last = 0.0
+        total = i = 0
+        while True:
+            data = await asyncio.wait_for(conn.read_message(), 60)
+            if data is None:
+                raise RuntimeError("the hub ended the stream")
+            assert isinstance(data, bytes)
+            n = _wsbridge_values(data)
+            last = time.perf_counter()
+            if i == 0:
+                first = last
+            else:
+                total += n
+            i += 1
+            if _seq_of(data) >= end:
+                break
+        conn.close()
+    return _rate(first, last, total)
+
+
 def _serve_bokeh(ready: Any, go: Any, points: int, count: int) -> None:
     from bokeh.application import Application
     from bokeh.application.handlers.function import FunctionHandler
@@ -304,6 +343,18 @@ def measure(
                     "json": js / 1e6,
                     "vs bokeh x": ours / bokeh if bokeh else None,
                 },
+            )
+        )
+        http = best(_wsbridge_http, size, count)
+        rows.append(
+            row(
+                "stream",
+                f"{size:,} f64/msg, streaming HTTP",
+                "M values/s",
+                http / 1e6,
+                ours / 1e6,
+                higher_is_better=True,
+                baseline="wsbridge websocket",
             )
         )
     return rows

@@ -55,10 +55,12 @@ CHROMIUM_ARGS = [
 
 @pytest.fixture(autouse=True)
 def _close_raw_clients() -> Iterator[None]:
+    from tests.helpers.stream import close_streams
     from tests.helpers.ws import close_raw_clients
 
     yield
     close_raw_clients()
+    close_streams()
 
 
 @pytest.fixture(autouse=True)

@@ -1,7 +1,8 @@
 // The layering of js/src, read from the source text: each folder imports
 // only from itself and the folders below it (wire < client < views < page <
-// wsbridge.js), every import resolves to a file, and only client/ touches
-// the network. Type imports in JSDoc (`import("…")`) count as imports.
+// wsbridge.js), every import resolves to a file, and only two modules of
+// client/ touch the network: connection.js (the WebSocket) and httpstream.js
+// (its streaming-HTTP fallback, fetch). Type imports in JSDoc (`import("…")`) count as imports.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
@@ -13,8 +14,9 @@ const SRC = fileURLToPath(new URL("../src/", import.meta.url));
 /** Lower layers never import higher ones; wsbridge.js, the entry point, is on top. */
 const RANK = { wire: 0, client: 1, views: 2, page: 3, "wsbridge.js": 4 };
 
-/** Globals that reach the network: only client/ may use them. */
-const NETWORK = [/\bWebSocket\b/, /\bfetch\s*\(/, /\bEventSource\b/, /\bXMLHttpRequest\b/, /\bsendBeacon\b/];
+/** Globals that reach the network: only these modules may use them. */
+const NETWORK_MODULES = new Set(["client/connection.js", "client/httpstream.js"]);
+const NETWORK = [/\bWebSocket\b/, /\bfetch\s*\(/, /\bglobalThis\.fetch\b/, /\bEventSource\b/, /\bXMLHttpRequest\b/, /\bsendBeacon\b/];
 
 /** @param {string} dir */
 function modules(dir) {
@@ -148,7 +150,7 @@ test("client/ and wire/ import nothing from views/ or page/", () => {
   }
 });
 
-test("only client/ touches WebSocket, fetch or EventSource", () => {
+test("only client/connection.js and client/httpstream.js touch WebSocket, fetch or EventSource", () => {
   const users = new Set();
   for (const path of ALL) {
     const code = stripComments(readFileSync(path, "utf8"));
@@ -156,10 +158,11 @@ test("only client/ touches WebSocket, fetch or EventSource", () => {
       if (!re.test(code)) continue;
       const name = relative(SRC, path).split(sep).join("/");
       users.add(name);
-      assert.equal(layer(path), "client", `${name} uses ${re.source} outside client/`);
+      assert.ok(NETWORK_MODULES.has(name), `${name} uses ${re.source}: only ${[...NETWORK_MODULES].join(" and ")} may`);
     }
   }
   assert.ok(users.has("client/connection.js"), "the scanner sees the connection's WebSocket");
+  assert.ok(users.has("client/httpstream.js"), "the scanner sees the fallback's fetch");
 });
 
 test("stripComments keeps code, strings and regular expressions", () => {

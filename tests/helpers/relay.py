@@ -4,6 +4,10 @@ A browser or client connects to ``relay.url``; ``cut()`` closes all the
 relayed connections at once (the peers see an abrupt TCP close, as with a
 dropped network), while the relay keeps accepting new ones so the client
 can reconnect through it.
+
+``refuse_upgrade=True`` plays a proxy that breaks WebSockets: it reads each
+request's head, answers one asking to ``Upgrade`` with 403 (``refused``
+counts them) and relays plain HTTP, streamed responses included.
 """
 
 from __future__ import annotations
@@ -16,8 +20,12 @@ __all__ = ["Relay"]
 
 
 class Relay:
-    def __init__(self, target_port: int, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self, target_port: int, host: str = "127.0.0.1", refuse_upgrade: bool = False
+    ) -> None:
         self.target = (host, target_port)
+        self.refuse_upgrade = refuse_upgrade
+        self.refused = 0
         self.listener = socket.create_server((host, 0))
         self.port = self.listener.getsockname()[1]
         self.url = f"http://{host}:{self.port}/"
@@ -43,8 +51,51 @@ class Relay:
             with self._lock:
                 self._conns += [client, upstream]
                 self.accepted += 1
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+            forward = self._requests if self.refuse_upgrade else self._pipe
+            threading.Thread(target=forward, args=(client, upstream), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(upstream, client), daemon=True).start()
+
+    def _requests(self, src: socket.socket, dst: socket.socket) -> None:
+        """Client to server, request by request: an ``Upgrade`` gets a 403."""
+        buf = b""
+        try:
+            while True:
+                while b"\r\n\r\n" not in buf:
+                    data = src.recv(65536)
+                    if not data:
+                        raise OSError("closed")
+                    buf += data
+                head, buf = buf.split(b"\r\n\r\n", 1)
+                lines = head.decode("latin-1").split("\r\n")
+                fields = {
+                    k.strip().lower(): v.strip()
+                    for k, _, v in (x.partition(":") for x in lines[1:])
+                }
+                if "upgrade" in fields:
+                    with self._lock:
+                        self.refused += 1
+                    src.sendall(
+                        b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    )
+                    raise OSError("refused")
+                length = int(fields.get("content-length", "0") or 0)
+                dst.sendall(head + b"\r\n\r\n")
+                while length:
+                    if not buf:
+                        buf = src.recv(65536)
+                        if not buf:
+                            raise OSError("closed")
+                    piece, buf = buf[:length], buf[length:]
+                    dst.sendall(piece)
+                    length -= len(piece)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
 
     @staticmethod
     def _pipe(src: socket.socket, dst: socket.socket) -> None:

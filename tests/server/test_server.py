@@ -442,7 +442,7 @@ async def test_a_broadcast_the_sockets_take_at_once_leaves_every_writer_parked(
     """Each client's frame is written straight from the hub's publish; a writer
     whose socket took it all is not woken for a turn that finds nothing (that
     turn cost the hub ~10 us per client per patch: benchmarks/README.md)."""
-    from wsbridge.server import socket as server
+    from wsbridge.server import edge
 
     label = wb.Label("a")
     bridge.dashboard("main", wb.Column(label))
@@ -453,13 +453,13 @@ async def test_a_broadcast_the_sockets_take_at_once_leaves_every_writer_parked(
         assert isinstance(await read(conn), p.Snapshot)
     await asyncio.sleep(0.05)  # every writer parked
     turns: list[str | None] = []
-    write_batch = server.WebSocketHandler._write_batch
+    write_batch = edge.SessionWriter._write_batch
 
     def counted(self: Any) -> Any:
         turns.append(self.session.id if self.session else None)
         return write_batch(self)
 
-    monkeypatch.setattr(server.WebSocketHandler, "_write_batch", counted)
+    monkeypatch.setattr(edge.SessionWriter, "_write_batch", counted)
     label.value = "b"  # (no bridge.flush(): queued behind it, writers would batch)
     for conn in conns:
         patch = await read(conn)

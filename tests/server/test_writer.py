@@ -49,7 +49,7 @@ async def test_both_writers_deliver_every_frame_in_order(frame_writer: bool) -> 
         handler_kinds = await asyncio.get_running_loop().run_in_executor(
             None,
             bridge.call,
-            lambda h: [type(s.flush.__self__.ws_connection) for s in h.sessions.values()],  # type: ignore[attr-defined]
+            lambda h: [type(s.flush.__self__.transport.ws_connection) for s in h.sessions.values()],  # type: ignore[attr-defined]
         )
         assert (handler_kinds[0] is _Protocol) == frame_writer
         for i in range(50):  # patches and binary streams, interleaved

@@ -434,6 +434,50 @@ def main() -> None:
         (HERE / fname).write_bytes(data)
         manifest.append({"name": f"invalid_{name}", "file": fname, "binary": is_bin, "error": code})
     (HERE / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    framing()
+
+
+def framing() -> None:
+    """``framing.bin``: a streaming-HTTP response (docs/protocol.md "Streaming
+    HTTP") of golden frames; ``framing.json`` what it holds, and byte strings
+    a parser must refuse (with the close code and HTTP status)."""
+    from wsbridge.wire import framing as f
+
+    frames: list[dict[str, Any]] = [
+        {"kind": f.OPEN, "json": {"stream": "s" * 43, "keepalive": 20.0}},
+        {"kind": f.TEXT, "file": "welcome.json"},
+        {"kind": f.BINARY, "file": "stream_float64.bin"},
+        {"kind": f.KEEPALIVE},
+        {"kind": f.BINARY, "file": "snapshot.bin"},
+        {"kind": f.CLOSE, "code": 4001, "reason": "slow consumer"},
+    ]
+    stream = b""
+    for entry in frames:
+        if "json" in entry:
+            payload = f.open_payload(entry["json"]["stream"], entry["json"]["keepalive"])
+        elif "file" in entry:
+            payload = (HERE / entry["file"]).read_bytes()
+        elif "code" in entry:
+            payload = f.close_payload(entry["code"], entry["reason"])
+        else:
+            payload = b""
+        stream += f.encode_frame(entry["kind"], payload)
+    (HERE / "framing.bin").write_bytes(stream)
+    invalid = [
+        ("unknown_kind", f.encode_frame(7, b"{}"), 1024, 1002, 400),
+        ("too_long", f.frame_header(f.TEXT, 1025), 1024, 1009, 413),
+        ("truncated", f.encode_frame(f.TEXT, b'{"v": 1}')[:-1], 1024, 1002, 400),
+        ("truncated_header", f.frame_header(f.BINARY, 8)[:3], 1024, 1002, 400),
+    ]
+    described = {
+        "file": "framing.bin",
+        "frames": frames,
+        "invalid": [
+            {"name": n, "hex": b.hex(), "max_payload": m, "close": c, "status": s}
+            for n, b, m, c, s in invalid
+        ],
+    }
+    (HERE / "framing.json").write_text(json.dumps(described, indent=1) + "\n")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@
 It drives a sans-I/O :class:`~wsbridge.client.protocol.ClientConnection`
 (as python-websockets separates its protocol from its asyncio connection)
 over Tornado, reconnecting with exponential back-off and jitter and
-resuming from its last ``seq``.
+resuming from its last ``seq``; over a WebSocket, or where none can be
+opened over streaming HTTP (``transport``, ``httpstream.py``).
 
 Used by the test-suite, the benchmarks and anyone automating a dashboard::
 
@@ -32,9 +33,14 @@ from ..errors import ConnectionFailed, ProtocolError
 from ..hub.state import DocumentState
 from ..wire.codec import Frame
 from ..wire.messages import Error, Message
+from .httpstream import StreamConnection, stream_url
 from .protocol import ClientConnection
 
-__all__ = ["Client"]
+__all__ = ["TRANSPORTS", "Client"]
+
+#: ``Client(transport=...)``: "auto" tries a WebSocket and falls back to
+#: streaming HTTP (docs/protocol.md "Streaming HTTP") when it cannot connect
+TRANSPORTS = ("auto", "websocket", "http")
 
 log = logging.getLogger("wsbridge.client")
 
@@ -72,7 +78,19 @@ class Client:
         backoff: tuple[float, float] = (0.05, 2.0),
         connect_timeout: float = 10.0,
         max_message_size: int = 256 * 1024 * 1024,
+        transport: str = "auto",
     ) -> None:
+        if transport not in TRANSPORTS:
+            raise ValueError(f"transport is one of {TRANSPORTS}, not {transport!r}")
+        #: "auto", "websocket" or "http"; ``using``: what the current or next
+        #: connection uses
+        self.transport = transport
+        self.using = "http" if transport == "http" else "websocket"
+        #: a WebSocket reached a live state once (``auto`` goes back to it)
+        self._ws_worked = False
+        #: consecutive refusals (HTTP 401/403/404) and failures of ``using``
+        self._refusals = 0
+        self._failed_here = 0
         #: every hub to try, in turn (several hubs serve one document on a
         #: Redis backplane, docs/deploy.md); ``url`` is the current one
         self.urls = [_ws_url(u) for u in ([url] if isinstance(url, str) else url)]
@@ -97,7 +115,7 @@ class Client:
         self._backoff = backoff
         self._connect_timeout = connect_timeout
         self._max_message_size = max_message_size
-        self._ws: tornado.websocket.WebSocketClientConnection | None = None
+        self._ws: tornado.websocket.WebSocketClientConnection | StreamConnection | None = None
         self._ready = asyncio.Event()
         self._changed = asyncio.Event()
         self._closing = False
@@ -125,7 +143,9 @@ class Client:
         ``connect_timeout``): a wrong URL should fail loudly, not spin in the
         background. ``options`` are the keyword arguments of ``Client``
         (``key``: a per-session document's, from its page; ``backoff``,
-        ``connect_timeout``, ``max_message_size``).
+        ``connect_timeout``, ``max_message_size``; ``transport``: "auto",
+        the default, a WebSocket then streaming HTTP after a round of hubs
+        where none got through, or only "websocket" or "http").
         """
         client = cls(
             url, doc, token=token, reconnect=reconnect, origin=origin, headers=headers, **options
@@ -261,6 +281,10 @@ class Client:
         client reconnects as it would after a real cut.
         """
         ws = self._ws
+        if isinstance(ws, StreamConnection):
+            self._ready.clear()
+            ws.abort()
+            return
         stream = ws.protocol.stream if ws is not None and ws.protocol is not None else None
         if stream is None:
             return
@@ -296,13 +320,13 @@ class Client:
         while True:
             await self._wait_ready()
             ws = self._ws
-            if ws is None or ws.protocol is None:
+            if ws is None or (not isinstance(ws, StreamConnection) and ws.protocol is None):
                 self._ready.clear()
                 continue
             frame = make()
             try:
                 await ws.write_message(frame.data, binary=frame.binary)
-            except tornado.websocket.WebSocketClosedError:
+            except (tornado.websocket.WebSocketClosedError, tornado.iostream.StreamClosedError):
                 # lost mid-write: the set may never arrive; the resume (a
                 # snapshot when a set is pending) settles the mirror
                 log.info("connection lost while sending; it will be resumed")
@@ -348,15 +372,20 @@ class Client:
                     log.debug("connection to %s failed: %r", self.url, exc)
                 except tornado.httpclient.HTTPClientError as exc:
                     # 401/403/404: a wrong token, origin or URL; retrying cannot help
+                    # (with "auto", unless the other transport was not refused too)
                     self._failure = ConnectionFailed(f"hub refused: HTTP {exc.code}", exc.code)
                     if exc.code in (401, 403, 404):
-                        return
+                        self._refusals += 1
+                        if self.transport != "auto" or self._refusals >= 2:
+                            return
+                self._choose_transport(self.connections > before)
                 if self.connections > before:
                     attempt = 0
                 resync = self.connection.needs_resync
                 if not resync and len(self.urls) > 1:  # this hub failed: the next one
                     self.url = self.urls[(self.urls.index(self.url) + 1) % len(self.urls)]
-                first_round = not self.connections and attempt + 1 < len(self.urls)
+                rounds = 2 if self.transport == "auto" else 1  # every hub, each transport
+                first_round = not self.connections and attempt + 1 < rounds * len(self.urls)
                 if self._closing or not self.reconnect or not (self.connections or first_round):
                     return  # never connected: connect() reports the failure
                 if resync and loop.time() - quick > 1.0:
@@ -375,8 +404,35 @@ class Client:
         finally:
             self._finish()
 
-    async def _session(self) -> None:
-        """One connection: handshake, hello, read until it ends."""
+    def _choose_transport(self, became_ready: bool) -> None:
+        """``auto``: after a full round of hubs failed before a connection
+        became ready, try the other transport; after a live stream dropped,
+        go back to a WebSocket if one ever worked (docs/protocol.md
+        "Streaming HTTP")."""
+        if self.transport != "auto":
+            return
+        if became_ready:
+            self._failed_here = 0
+            if self.using == "http" and self._ws_worked:
+                self.using = "websocket"
+            return
+        self._failed_here += 1
+        if self._failed_here >= len(self.urls):
+            self._failed_here = 0
+            self.using = "http" if self.using == "websocket" else "websocket"
+            log.info("connecting to %s over %s next", self.url, self.using)
+
+    async def _open(self) -> tornado.websocket.WebSocketClientConnection | StreamConnection:
+        """The connection, hello sent (over HTTP: in the request's body)."""
+        hello = self.connection.hello()
+        if self.using == "http":
+            return await StreamConnection.connect(
+                stream_url(self.url),
+                self._headers,
+                [(hello.data, hello.binary)],
+                self._connect_timeout,
+                self._max_message_size,
+            )
         request = tornado.httpclient.HTTPRequest(
             self.url,
             headers=dict(self._headers),  # tornado adds its handshake keys to it
@@ -386,13 +442,22 @@ class Client:
         ws = await tornado.websocket.websocket_connect(
             request, max_message_size=self._max_message_size
         )
-        self._ws = ws
+        if ws.protocol is not None and ws.protocol.stream is not None:
+            with contextlib.suppress(AttributeError, OSError):
+                ws.protocol.stream.set_nodelay(True)  # small frames, low latency
         try:
-            if ws.protocol is not None and ws.protocol.stream is not None:
-                with contextlib.suppress(AttributeError, OSError):
-                    ws.protocol.stream.set_nodelay(True)  # small frames, low latency
-            hello = self.connection.hello()
             await ws.write_message(hello.data, binary=hello.binary)
+        except BaseException:
+            ws.close()
+            raise
+        return ws
+
+    async def _session(self) -> None:
+        """One connection: handshake, hello, read until it ends."""
+        ws = await self._open()
+        self._ws = ws
+        self._refusals = 0
+        try:
             resyncing, self._live = False, False
             while True:
                 data = await ws.read_message()
@@ -440,6 +505,8 @@ class Client:
             # are still applied, but the connection must not look live again
             self._live = True
             self.connections += 1
+            if self.using == "websocket":
+                self._ws_worked = True
             self._ready.set()
         self._notify()
 

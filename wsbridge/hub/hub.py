@@ -21,6 +21,7 @@ import dataclasses
 import itertools
 import logging
 import time
+from collections import Counter
 from typing import Any, cast
 
 from ..errors import ProtocolError, StateError, clip_error
@@ -495,6 +496,8 @@ class Hub(BrowserSide):
             "pending_input_bytes": self.pending_input_bytes,
             "pending": self.pending,
             "uploads": self.uploads.stats(),
+            # sessions by what carries them (docs/deploy.md "The streaming-HTTP fallback")
+            "transports": dict(Counter(s.transport for s in self.sessions.values() if s.transport)),
             "documents": {
                 name: {
                     "epoch": doc.epoch,

@@ -118,6 +118,9 @@ class SessionEdge:
     #: ``later(delay, fn)``: call ``fn`` on the hub's loop in ``delay`` seconds
     #: (an upload's stall timer, hub.uploads); None: no timers (sans-I/O tests)
     later: Callable[[float, Callable[[], None]], object] | None = None
+    #: what carries the session ("websocket", or "http": the streaming-HTTP
+    #: fallback, docs/protocol.md "Streaming HTTP"), counted in ``Hub.stats``
+    transport: str = "websocket"
 
 
 def _never() -> bool:

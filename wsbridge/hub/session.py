@@ -87,6 +87,7 @@ class Session:
         self.later: Callable[[float, Callable[[], None]], object] | None = (
             edge.later if edge else None
         )
+        self.transport = edge.transport if edge else ""
 
     def __repr__(self) -> str:
         doc = self.doc.name if self.doc else None

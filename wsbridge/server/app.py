@@ -1,6 +1,7 @@
 """The Tornado application: the routes of one hub, shared by the embedded server and Jupyter.
 
-``make_app`` mounts the pages, the static client, the WebSocket and health
+``make_app`` mounts the pages, the static client, the WebSocket (and its
+streaming-HTTP fallback) and health
 under a prefix; ``edge_hooks`` is what a hub served by this edge is built
 with. The handlers themselves live in ``pages.py``, ``socket.py`` and
 ``producers.py``; the frame writer in ``writer.py``.
@@ -20,6 +21,7 @@ import tornado.websocket
 from ..hub.hub import Hub
 from ..hub.port import HubHooks
 from .config import ServerConfig
+from .httpstream import stream_routes
 from .pages import (
     BOKEH_DIR,
     PLOTLY_DIR,
@@ -60,6 +62,8 @@ def make_app(
         (rf"{prefix}", IndexHandler, kw),
         (rf"{prefix}d/([^/]+)", PageHandler, kw),
         (rf"{prefix}ws", WebSocketHandler, kw),
+        # the streaming-HTTP fallback where a WebSocket cannot be opened (httpstream.py)
+        *stream_routes(hub, config, prefix),
         (rf"{prefix}healthz", HealthHandler, kw),
         (rf"{prefix}favicon.ico", NoFaviconHandler),
         # BokehJS from the installed bokeh package, for Plot (js/src/views/plot.js); 404 without it

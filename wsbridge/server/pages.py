@@ -51,6 +51,7 @@ __all__ = [
 log = logging.getLogger("wsbridge.server")
 
 _QUERY_SEPARATORS = re.compile(r"([&;])")
+_STREAM_ID = re.compile(r"/stream/[^/]+")
 
 
 def _is_token_name(name: str) -> bool:
@@ -67,14 +68,17 @@ def _is_token_name(name: str) -> bool:
 
 
 def redact(uri: str) -> str:
-    """``uri`` with the value of every ``token`` query parameter hidden, for logs.
+    """``uri`` with the value of every ``token`` query parameter, and a
+    stream's id, hidden, for logs.
 
     Parameter names are compared after percent-decoding, so no spelling of
     ``token`` that the server accepts (or that a proxy might) shows its value.
     """
     path, sep, rest = uri.partition("?")
+    # a stream's id is its input's only credential (server/httpstream.py)
+    path = _STREAM_ID.sub("/stream/***", path)
     if not sep:
-        return uri
+        return path
     query, hash_, fragment = rest.partition("#")
     parts = _QUERY_SEPARATORS.split(query)
     for i in range(0, len(parts), 2):

@@ -1,11 +1,13 @@
 // The connection to a hub: one document's replica kept live over WebSockets.
 //
-// The only module that touches a WebSocket (RFC 6455). It runs the
-// connection life cycle of docs/protocol.md: hello -> welcome -> snapshot or
-// replay -> live messages; automatic reconnection with exponential back-off
-// and full jitter; resumption from the last applied (epoch, seq); a seq gap
-// closes the socket and resumes; with several hub URLs, failover between
-// them (endpoints.js). Decoding is wire/codec.js, the replica
+// The only module that touches a WebSocket (RFC 6455); its streaming-HTTP
+// fallback is httpstream.js, a WebSocket-shaped object over fetch. It runs
+// the connection life cycle of docs/protocol.md: hello -> welcome ->
+// snapshot or replay -> live messages; automatic reconnection with
+// exponential back-off and full jitter; resumption from the last applied
+// (epoch, seq); a seq gap closes the socket and resumes; with several hub
+// URLs, failover between them (endpoints.js); with `transport: "auto"`, the
+// fallback after a round of WebSockets that never got through. Decoding is wire/codec.js, the replica
 // state.js, the anywidget models model.js. No DOM here: wsbridge.js adds
 // `render` (the views) to make the public `Client`.
 
@@ -13,7 +15,8 @@ import { Emitter } from "./events.js";
 import { ProtocolError, ack, custom, decode, encode, event, hello, set } from "../wire/codec.js";
 import { DocumentState } from "./state.js";
 import { EchoGuard, Model } from "./model.js";
-import { backoffStep, nextEndpoint, resolveEndpoint, resolveEndpoints } from "./endpoints.js";
+import { backoffStep, chooseTransport, nextEndpoint, resolveEndpoint, resolveEndpoints, streamEndpoint } from "./endpoints.js";
+import { HttpStreamSocket } from "./httpstream.js";
 import { Uploads } from "./files.js";
 
 export { ProtocolError, resolveEndpoint, resolveEndpoints };
@@ -53,6 +56,8 @@ export const OFFLINE_AFTER = 3;
  * @property {string | null} [key] a per-session document's key, sent in `hello` (its page carries it; docs/protocol.md "hello")
  * @property {Record<string, string> | null} [query] the page's address query, sent in `hello` (a per-session app's factory reads it)
  * @property {any} [WebSocket] the WebSocket constructor (default `globalThis.WebSocket`)
+ * @property {"auto" | "websocket" | "http"} [transport] "auto" (default; a page's `?transport=` when not given): a WebSocket, and streaming HTTP after a round of hubs where none got through; or only that one (docs/protocol.md "Streaming HTTP")
+ * @property {typeof fetch} [fetch] for the streaming-HTTP transport (default `globalThis.fetch`)
  * @property {{initial?: number, max?: number}} [backoff] reconnection delays in ms (default 250 / 10000)
  * @property {number | null} [ackInterval] ms between `ack`s of the applied seq; null or 0: never (default 1000)
  * @property {{setTimeout: typeof setTimeout, clearTimeout: typeof clearTimeout}} [timers] for tests
@@ -107,6 +112,18 @@ export class Connection extends Emitter {
     /** @type {Record<string, string> | null} */
     this._query = opts.query ?? null;
     this._WebSocket = opts.WebSocket ?? globalThis.WebSocket;
+    // a WebSocket passed in (tests, Node) falls back only to a fetch passed in
+    this._fetch = opts.fetch ?? (opts.WebSocket ? undefined : globalThis.fetch?.bind(globalThis));
+    /** "auto", "websocket" or "http" */
+    this.transportMode = chooseTransport(opts.transport);
+    /** @type {"websocket" | "http"} what the current (or next) connection uses */
+    this.transport = this.transportMode === "http" ? "http" : "websocket";
+    /** failed connections in a row over `transport` (auto switches after a round of hubs) */
+    this._failedHere = 0;
+    /** a WebSocket connection synced once: after a drop, auto goes back to it */
+    this._wsWorked = false;
+    /** the current connection synced */
+    this._synced = false;
     this._backoff = { initial: 250, max: 10000, ...(opts.backoff ?? {}) };
     this._ackInterval = opts.ackInterval === undefined ? 1000 : opts.ackInterval;
     this._timers = opts.timers ?? { setTimeout: globalThis.setTimeout.bind(globalThis), clearTimeout: globalThis.clearTimeout.bind(globalThis) };
@@ -311,14 +328,20 @@ export class Connection extends Emitter {
   _open() {
     this._retryTimer = null;
     if (this.status === "closed") return;
-    const WS = this._WebSocket;
-    if (typeof WS !== "function") {
-      this._fail("no WebSocket implementation (pass opts.WebSocket)");
+    this._synced = false;
+    const noWebSocket = typeof this._WebSocket !== "function";
+    if (this.transport === "websocket" && noWebSocket && this.transportMode === "auto" && typeof this._fetch === "function") {
+      this.transport = "http";
+    }
+    const http = this.transport === "http";
+    const WS = http ? HttpStreamSocket : this._WebSocket;
+    if (http ? typeof this._fetch !== "function" : typeof WS !== "function") {
+      this._fail(http ? "no fetch implementation (pass opts.fetch)" : "no WebSocket implementation (pass opts.WebSocket)");
       return;
     }
     let ws;
     try {
-      ws = new WS(this.endpoint);
+      ws = http ? new HttpStreamSocket(streamEndpoint(this.endpoint), { fetch: this._fetch, timers: this._timers }) : new WS(this.endpoint);
     } catch (err) {
       // the constructor throws only for an unusable URL: retrying cannot help
       this._fail(`cannot open ${this.endpoint}: ${/** @type {Error} */ (err).message}`);
@@ -380,6 +403,9 @@ export class Connection extends Emitter {
 
   _onSynced() {
     this._failures = 0;
+    this._synced = true;
+    this._failedHere = 0;
+    if (this.transport === "websocket") this._wsWorked = true;
     this._everSynced = true;
     this._lastError = null;
     this._setStatus("connected", "");
@@ -405,7 +431,26 @@ export class Connection extends Emitter {
     // this hub failed or dropped us (1001 stopping, 1006 lost, 4001, 1013
     // full...): the next attempt goes to the next hub
     this._index = nextEndpoint(this._index, this._endpoints.length);
+    this._chooseTransport();
     this._reconnect(reason || `connection lost (code ${code})`);
+  }
+
+  /**
+   * `transport: "auto"`: after a full round of hubs failed before syncing
+   * over one transport, try the other (a proxy that refuses WebSockets, or
+   * a network that drops them); after a synced stream dropped, go back to
+   * a WebSocket if one worked before (the hub restarted, say).
+   */
+  _chooseTransport() {
+    if (this.transportMode !== "auto") return;
+    if (this._synced) {
+      if (this.transport === "http" && this._wsWorked) this.transport = "websocket";
+      return;
+    }
+    if (++this._failedHere < this._endpoints.length) return;
+    this._failedHere = 0;
+    const other = this.transport === "websocket" ? "http" : "websocket";
+    if (other === "http" ? typeof this._fetch === "function" : typeof this._WebSocket === "function") this.transport = other;
   }
 
   /**

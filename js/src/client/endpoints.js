@@ -134,3 +134,38 @@ export function nextEndpoint(index, count) {
 export function backoffStep(failures, count) {
   return Math.floor(failures / Math.max(1, count));
 }
+
+/**
+ * The streaming-HTTP endpoint of a WebSocket endpoint (docs/protocol.md
+ * "Streaming HTTP"): `ws(s)://host/base/ws` -> `http(s)://host/base/stream`,
+ * the query kept.
+ * @param {string} endpoint
+ * @returns {string}
+ */
+export function streamEndpoint(endpoint) {
+  const u = new URL(endpoint);
+  u.protocol = u.protocol === "wss:" ? "https:" : "http:";
+  u.pathname = u.pathname.endsWith("/ws") ? `${u.pathname.slice(0, -2)}stream` : `${u.pathname.replace(/\/?$/, "/")}stream`;
+  return u.href;
+}
+
+/** What carries a connection; "auto" tries a WebSocket first. */
+export const TRANSPORTS = Object.freeze(["auto", "websocket", "http"]);
+
+/**
+ * The transport a client uses: the option (an unknown one throws), else a
+ * page's `?transport=` when it names one (a dashboard URL forcing the
+ * fallback), else "auto".
+ * @param {string | undefined} option
+ * @param {string} [search] `location.search`
+ * @returns {string}
+ */
+export function chooseTransport(option, search = globalThis.location?.search ?? "") {
+  if (option === undefined) {
+    // the page's own query may mean something else to its author: only ours counts
+    const fromPage = new URLSearchParams(search).get("transport");
+    return fromPage !== null && TRANSPORTS.includes(fromPage) ? fromPage : "auto";
+  }
+  if (!TRANSPORTS.includes(option)) throw new TypeError(`connect: transport is one of ${TRANSPORTS.join(", ")}, not ${JSON.stringify(option)}`);
+  return option;
+}
