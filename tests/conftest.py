@@ -8,6 +8,7 @@ tests/helpers/common.py with the other shared helpers).
 
 from __future__ import annotations
 
+import logging
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -70,6 +71,11 @@ def _log_windows() -> Iterator[None]:
     from wsbridge import logs
 
     logs.reset()
+    # a library's logging.config.dictConfig (Jupyter's) disables the loggers
+    # that existed before it: ours must still log for the tests that read them
+    for name, logger in list(logging.root.manager.loggerDict.items()):
+        if name.startswith("wsbridge") and isinstance(logger, logging.Logger):
+            logger.disabled = False
     yield
 
 
