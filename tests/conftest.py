@@ -90,6 +90,13 @@ def bridge() -> Iterator[wb.Bridge]:
 
 
 @pytest.fixture(scope="module")
+def module_bridge() -> Iterator[wb.Bridge]:
+    """One started bridge shared by a module's tests (each uses dashboards of its own)."""
+    with wb.Bridge(port=0) as bridge:
+        yield bridge
+
+
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
     """A real headless Chromium driven by Playwright, one per test module.
 

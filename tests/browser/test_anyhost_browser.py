@@ -5,7 +5,6 @@ mouse, wigglystuff's ``Slider2D`` both ways, a module reloaded when its
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import anywidget
@@ -47,16 +46,6 @@ class CounterWidget(anywidget.AnyWidget):
     value = traitlets.Int(0).tag(sync=True)
 
 
-@pytest.fixture(scope="module")
-def shared_bridge() -> Iterator[wb.Bridge]:
-    b = wb.Bridge(port=0)
-    b.start()
-    try:
-        yield b
-    finally:
-        b.stop()
-
-
 def host_of(widget: Any) -> str:
     """The CSS selector of the view of a hosted anywidget."""
     return root(mirror(widget))
@@ -66,14 +55,14 @@ def wait_text(page: Any, selector: str, text: str) -> None:
     wait_dom(page, "(s, t) => document.querySelector(s)?.textContent?.includes(t)", selector, text)
 
 
-def test_readme_counter_both_ways(shared_bridge: wb.Bridge, page: Any) -> None:
+def test_readme_counter_both_ways(module_bridge: wb.Bridge, page: Any) -> None:
     counter = CounterWidget(value=3)
     seen: list[int] = []
     counter.observe(lambda ch: seen.append(ch["new"]), names="value")
-    shared_bridge.dashboard("counter", wb.Column(counter))
+    module_bridge.dashboard("counter", wb.Column(counter))
     network: list[str] = []
     page.on("request", lambda r: network.append(r.url))
-    open_dashboard(page, shared_bridge.url + "d/counter")
+    open_dashboard(page, module_bridge.url + "d/counter")
     button = page.locator(f"{host_of(counter)} button")
     button.wait_for()
     assert button.text_content() == "count is 3"
@@ -90,16 +79,16 @@ def test_readme_counter_both_ways(shared_bridge: wb.Bridge, page: Any) -> None:
         "(s) => getComputedStyle(document.querySelector(s)).backgroundColor === 'rgb(234, 88, 12)'",
         f"{host_of(counter)} button",
     )
-    assert all(u.startswith((shared_bridge.url, "blob:")) for u in network), network
+    assert all(u.startswith((module_bridge.url, "blob:")) for u in network), network
     assert not page.js_errors
 
 
-def test_drawdata_scatter_drawn_with_the_mouse(shared_bridge: wb.Bridge, page: Any) -> None:
+def test_drawdata_scatter_drawn_with_the_mouse(module_bridge: wb.Bridge, page: Any) -> None:
     from drawdata import ScatterWidget
 
     widget = ScatterWidget(width=600, height=300)
-    shared_bridge.dashboard("draw", wb.Column(widget))
-    open_dashboard(page, shared_bridge.url + "d/draw")
+    module_bridge.dashboard("draw", wb.Column(widget))
+    open_dashboard(page, module_bridge.url + "d/draw")
     svg = page.locator(f"{host_of(widget)} svg.dd-scatter-svg")
     svg.wait_for()
     box = svg.bounding_box()
@@ -120,12 +109,12 @@ def test_drawdata_scatter_drawn_with_the_mouse(shared_bridge: wb.Bridge, page: A
     assert not page.js_errors
 
 
-def test_wigglystuff_slider2d_both_ways(shared_bridge: wb.Bridge, page: Any) -> None:
+def test_wigglystuff_slider2d_both_ways(module_bridge: wb.Bridge, page: Any) -> None:
     from wigglystuff import Slider2D
 
     slider = Slider2D(x=0.0, y=0.0, width=200, height=200)
-    shared_bridge.dashboard("s2d", wb.Column(slider))
-    open_dashboard(page, shared_bridge.url + "d/s2d")
+    module_bridge.dashboard("s2d", wb.Column(slider))
+    open_dashboard(page, module_bridge.url + "d/s2d")
     canvas = page.locator(f"{host_of(slider)} canvas")
     canvas.wait_for()
     box = canvas.bounding_box()
@@ -189,14 +178,14 @@ class Kitchen(anywidget.AnyWidget):
         return {"y": msg["x"] * 2}, []
 
 
-def test_lifecycle_bytes_messages_refs_and_reload(shared_bridge: wb.Bridge, page: Any) -> None:
+def test_lifecycle_bytes_messages_refs_and_reload(module_bridge: wb.Bridge, page: Any) -> None:
     import numpy as np
 
     widget = Kitchen(child=CounterWidget(value=11))
     got: list[Any] = []
     widget.on_msg(lambda w, content, buffers: got.append((content, buffers)))
-    shared_bridge.dashboard("kitchen", wb.Column(widget))
-    open_dashboard(page, shared_bridge.url + "d/kitchen")
+    module_bridge.dashboard("kitchen", wb.Column(widget))
+    open_dashboard(page, module_bridge.url + "d/kitchen")
     sel = host_of(widget)
     wait_dom(page, "(s) => document.querySelector(s)?.dataset.invoked === '42'", sel)
     view = page.locator(sel)
@@ -219,7 +208,7 @@ def test_lifecycle_bytes_messages_refs_and_reload(shared_bridge: wb.Bridge, page
 
 
 def test_a_module_importing_by_url_loads_it_from_the_page(
-    shared_bridge: wb.Bridge, page: Any
+    module_bridge: wb.Bridge, page: Any
 ) -> None:
     """The hub never fetches: the page imports what the module imports."""
     import http.server
@@ -254,10 +243,10 @@ def test_a_module_importing_by_url_loads_it_from_the_page(
             """
 
         widget = Importer()
-        shared_bridge.dashboard("importer", wb.Column(widget))
+        module_bridge.dashboard("importer", wb.Column(widget))
         requests: list[str] = []
         page.on("request", lambda r: requests.append(r.url))
-        open_dashboard(page, shared_bridge.url + "d/importer")
+        open_dashboard(page, module_bridge.url + "d/importer")
         wait_text(page, host_of(widget), "hello from elsewhere")
         assert url in requests  # the page fetched it, once
         assert fetched == ["/lib.js"]
@@ -267,7 +256,7 @@ def test_a_module_importing_by_url_loads_it_from_the_page(
         thread.join(5)
 
 
-def test_wb_anywidget_reloads_a_changed_filecontents(shared_bridge: wb.Bridge, page: Any) -> None:
+def test_wb_anywidget_reloads_a_changed_filecontents(module_bridge: wb.Bridge, page: Any) -> None:
     from anywidget._file_contents import VirtualFileContents
 
     module = VirtualFileContents("export default { render({ el }) { el.textContent = 'one'; } };")
@@ -276,8 +265,8 @@ def test_wb_anywidget_reloads_a_changed_filecontents(shared_bridge: wb.Bridge, p
         _esm = module
 
     widget = Live()
-    shared_bridge.dashboard("live", wb.Column(widget))
-    open_dashboard(page, shared_bridge.url + "d/live")
+    module_bridge.dashboard("live", wb.Column(widget))
+    open_dashboard(page, module_bridge.url + "d/live")
     wait_text(page, root(widget), "one")
     module.contents = "export default { render({ el }) { el.textContent = 'two'; } };"
     wait_text(page, root(widget), "two")

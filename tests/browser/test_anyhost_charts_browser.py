@@ -5,7 +5,6 @@ selection made with the mouse reaching Python."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -17,16 +16,6 @@ from tests.helpers.common import wait_until
 from wsbridge.ipy import mirror
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def shared_bridge() -> Iterator[wb.Bridge]:
-    b = wb.Bridge(port=0)
-    b.start()
-    try:
-        yield b
-    finally:
-        b.stop()
 
 
 #: Plotly's graph div: the view's own element (selector ``s``)
@@ -41,16 +30,16 @@ def plot_y(page: Any, selector: str) -> list[float]:
 
 
 def test_plotly_figurewidget_live(
-    shared_bridge: wb.Bridge, page: Any, chromium: Any, caplog: pytest.LogCaptureFixture
+    module_bridge: wb.Bridge, page: Any, chromium: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     import plotly.graph_objects as go
 
     fig = go.FigureWidget(data=[go.Scatter(x=np.arange(5.0), y=np.zeros(5), mode="markers")])
     fig.update_layout(width=500, height=320, margin={"l": 40, "r": 10, "t": 10, "b": 30})
-    shared_bridge.dashboard("fig", wb.Column(fig))
+    module_bridge.dashboard("fig", wb.Column(fig))
     network: list[str] = []
     page.on("request", lambda r: network.append(r.url))
-    open_dashboard(page, shared_bridge.url + "d/fig")
+    open_dashboard(page, module_bridge.url + "d/fig")
     sel = root(mirror(fig))
     page.locator(f"{sel} svg.main-svg").first.wait_for(timeout=20_000)
     assert plot_y(page, sel) == [0.0] * 5
@@ -88,7 +77,7 @@ def test_plotly_figurewidget_live(
     # a page loaded now starts from the current figure, not the first one
     late = chromium.new_page()
     try:
-        open_dashboard(late, shared_bridge.url + "d/fig")
+        open_dashboard(late, module_bridge.url + "d/fig")
         late.locator(f"{sel} svg.main-svg").first.wait_for(timeout=20_000)
         assert plot_y(late, sel) == [3.0] * 5
         assert late.evaluate(f"(s) => {GRAPH}.data.length", sel) == 2
@@ -97,12 +86,12 @@ def test_plotly_figurewidget_live(
         assert late_range == pytest.approx([lo, hi])  # the zoom made in the first page
     finally:
         late.close()
-    assert all(u.startswith((shared_bridge.url, "blob:", "data:")) for u in network), network
+    assert all(u.startswith((module_bridge.url, "blob:", "data:")) for u in network), network
     assert not page.js_errors
     assert not [r for r in caplog.records if r.levelname in ("WARNING", "ERROR")]
 
 
-def test_altair_jupyterchart_selection(shared_bridge: wb.Bridge, page: Any) -> None:
+def test_altair_jupyterchart_selection(module_bridge: wb.Bridge, page: Any) -> None:
     import altair as alt
     import pandas as pd
 
@@ -118,10 +107,10 @@ def test_altair_jupyterchart_selection(shared_bridge: wb.Bridge, page: Any) -> N
         .properties(width=300, height=200)
     )
     chart = alt.JupyterChart(spec)
-    shared_bridge.dashboard("alt", wb.Column(chart))
+    module_bridge.dashboard("alt", wb.Column(chart))
     network: list[str] = []
     page.on("request", lambda r: network.append(r.url))
-    open_dashboard(page, shared_bridge.url + "d/alt")
+    open_dashboard(page, module_bridge.url + "d/alt")
     sel = root(mirror(chart))
     marks = page.locator(f"{sel} .mark-symbol path")
     marks.first.wait_for(timeout=20_000)
@@ -148,5 +137,5 @@ def test_altair_jupyterchart_selection(shared_bridge: wb.Bridge, page: Any) -> N
         " return p && p.getBoundingClientRect().width > 18; }",
         sel,
     )
-    assert all(u.startswith((shared_bridge.url, "blob:", "data:")) for u in network), network
+    assert all(u.startswith((module_bridge.url, "blob:", "data:")) for u in network), network
     assert not page.js_errors

@@ -7,7 +7,6 @@ from __future__ import annotations
 import struct
 import threading
 import zlib
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -22,16 +21,6 @@ pd = pytest.importorskip("pandas")
 from IPython.display import HTML, Image, Markdown, clear_output, display  # noqa: E402
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def mbridge() -> Iterator[wb.Bridge]:
-    b = wb.Bridge(port=0)
-    b.start()
-    try:
-        yield b
-    finally:
-        b.stop()
 
 
 def png(width: int, height: int) -> bytes:
@@ -55,15 +44,15 @@ def text_of(page: Any, model: Any) -> str:
     return str(page.locator(root(model)).inner_text())
 
 
-def test_interact_reruns_in_the_page(mbridge: wb.Bridge, page: Any) -> None:
+def test_interact_reruns_in_the_page(module_bridge: wb.Bridge, page: Any) -> None:
     def f(x: int) -> None:
         print(f"x is {x}")
         display(Markdown(f"**bold {x}**"))
         display(pd.DataFrame({"n": [x, x * 2]}))
 
     w = W.interact(f, x=(0, 10)).widget
-    mbridge.dashboard("interact", w)
-    open_dashboard(page, mbridge.url + "d/interact")
+    module_bridge.dashboard("interact", w)
+    open_dashboard(page, module_bridge.url + "d/interact")
     out = mirror(w.children[-1])
     page.locator(f"{root(out)} strong", has_text="bold 5").wait_for()
     assert page.locator(f"{root(out)} table td", has_text="10").count() == 1
@@ -76,7 +65,9 @@ def test_interact_reruns_in_the_page(mbridge: wb.Bridge, page: Any) -> None:
     assert "bold 7" in shown and not page.js_errors
 
 
-def test_interactive_output_and_a_print_from_another_thread(mbridge: wb.Bridge, page: Any) -> None:
+def test_interactive_output_and_a_print_from_another_thread(
+    module_bridge: wb.Bridge, page: Any
+) -> None:
     a = W.IntSlider(1, min=0, max=5, description="a")
 
     def f(a: int) -> None:
@@ -86,8 +77,8 @@ def test_interactive_output_and_a_print_from_another_thread(mbridge: wb.Bridge, 
 
     out = W.interactive_output(f, {"a": a})
     log = W.Output()
-    mbridge.dashboard("io", W.VBox([a, out, log]))
-    open_dashboard(page, mbridge.url + "d/io")
+    module_bridge.dashboard("io", W.VBox([a, out, log]))
+    open_dashboard(page, module_bridge.url + "d/io")
     page.get_by_text("a = 1").wait_for()
     img = f"{root(mirror(out))} img"
     wait_dom(page, "(sel) => document.querySelector(sel)?.naturalWidth === 16", img)
@@ -114,10 +105,12 @@ def test_interactive_output_and_a_print_from_another_thread(mbridge: wb.Bridge, 
     assert log.outputs == ({"output_type": "stream", "name": "stdout", "text": "from a thread\n"},)
 
 
-def test_html_is_sanitised_and_errors_show_as_tracebacks(mbridge: wb.Bridge, page: Any) -> None:
+def test_html_is_sanitised_and_errors_show_as_tracebacks(
+    module_bridge: wb.Bridge, page: Any
+) -> None:
     out = W.Output()
-    mbridge.dashboard("html", W.VBox([out]))
-    open_dashboard(page, mbridge.url + "d/html")
+    module_bridge.dashboard("html", W.VBox([out]))
+    open_dashboard(page, module_bridge.url + "d/html")
     with out:
         display(
             HTML(
@@ -144,10 +137,10 @@ def test_html_is_sanitised_and_errors_show_as_tracebacks(mbridge: wb.Bridge, pag
     assert not page.js_errors
 
 
-def test_a_widget_displayed_in_an_output_is_live(mbridge: wb.Bridge, page: Any) -> None:
+def test_a_widget_displayed_in_an_output_is_live(module_bridge: wb.Bridge, page: Any) -> None:
     out = W.Output()
-    mbridge.dashboard("inner", W.VBox([out]))
-    open_dashboard(page, mbridge.url + "d/inner")
+    module_bridge.dashboard("inner", W.VBox([out]))
+    open_dashboard(page, module_bridge.url + "d/inner")
     clicks: list[Any] = []
     button = W.Button(description="inner")
     button.on_click(clicks.append)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -22,16 +21,6 @@ W = pytest.importorskip("ipywidgets")
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(scope="module")
-def mbridge() -> Iterator[wb.Bridge]:
-    b = wb.Bridge(port=0)
-    b.start()
-    try:
-        yield b
-    finally:
-        b.stop()
-
-
 def commit(page: Any, selector: str, value: str) -> None:
     """Set a native input's value as a picker does (input, then change)."""
     page.locator(selector).evaluate(
@@ -42,7 +31,7 @@ def commit(page: Any, selector: str, value: str) -> None:
     )
 
 
-def test_pickers_both_ways(mbridge: wb.Bridge, page: Any) -> None:
+def test_pickers_both_ways(module_bridge: wb.Bridge, page: Any) -> None:
     color = W.ColorPicker(value="red", description="colour")
     date = W.DatePicker(value=dt.date(2024, 5, 1), description="day", max=dt.date(2025, 12, 31))
     when = W.DatetimePicker(
@@ -52,8 +41,8 @@ def test_pickers_both_ways(mbridge: wb.Bridge, page: Any) -> None:
     secret = W.Password(description="secret")
     combo = W.Combobox(options=["apple", "banana"], description="fruit", ensure_option=True)
     tags = W.TagsInput(value=["a"], allowed_tags=["a", "b", "c"], allow_duplicates=False)
-    mbridge.dashboard("pickers", W.VBox([color, date, when, time, secret, combo, tags]))
-    open_dashboard(page, mbridge.url + "d/pickers")
+    module_bridge.dashboard("pickers", W.VBox([color, date, when, time, secret, combo, tags]))
+    open_dashboard(page, module_bridge.url + "d/pickers")
 
     # Python -> page, in each input's own format
     wait_dom(
@@ -89,7 +78,7 @@ def test_pickers_both_ways(mbridge: wb.Bridge, page: Any) -> None:
     page.get_by_label("secret").press("Enter")
     wait_until(lambda: secret.value == "hunter2")
     other = page.context.new_page()
-    open_dashboard(other, mbridge.url + "d/pickers")
+    open_dashboard(other, module_bridge.url + "d/pickers")
     model = mirror(secret).id
     assert other.evaluate(f"() => window.wsbridgeClient.model('{model}').get('value')") is None
     assert "hunter2" not in other.content()
@@ -116,7 +105,7 @@ def test_pickers_both_ways(mbridge: wb.Bridge, page: Any) -> None:
     assert not page.js_errors
 
 
-def test_play_jslink_moves_the_slider_without_python(mbridge: wb.Bridge, page: Any) -> None:
+def test_play_jslink_moves_the_slider_without_python(module_bridge: wb.Bridge, page: Any) -> None:
     play = W.Play(value=0, min=0, max=50, step=1, interval=40, description="play")
     slider = W.IntSlider(0, min=0, max=50, description="frame")
     W.jslink((play, "value"), (slider, "value"))
@@ -128,8 +117,8 @@ def test_play_jslink_moves_the_slider_without_python(mbridge: wb.Bridge, page: A
         gate.wait(10)
 
     play.observe(busy, names="value")
-    mbridge.dashboard("play", W.VBox([play, slider]))
-    open_dashboard(page, mbridge.url + "d/play")
+    module_bridge.dashboard("play", W.VBox([play, slider]))
+    open_dashboard(page, module_bridge.url + "d/play")
     rng = f"{root(mirror(slider))} input[type=range]"
     page.get_by_role("button", name="play").click()
     # the page's slider follows Play while Python's callbacks thread is blocked
@@ -147,12 +136,14 @@ def test_play_jslink_moves_the_slider_without_python(mbridge: wb.Bridge, page: A
     assert not page.js_errors
 
 
-def test_a_jsdlink_still_runs_in_the_page_after_a_reconnect(mbridge: wb.Bridge, page: Any) -> None:
+def test_a_jsdlink_still_runs_in_the_page_after_a_reconnect(
+    module_bridge: wb.Bridge, page: Any
+) -> None:
     src = W.IntSlider(1, min=0, max=20, description="src")
     dst = W.IntText(0, description="dst")
     W.jsdlink((src, "value"), (dst, "value"))
-    mbridge.dashboard("dlink", W.HBox([src, dst]))
-    relay = Relay(port_of(mbridge.url))
+    module_bridge.dashboard("dlink", W.HBox([src, dst]))
+    relay = Relay(port_of(module_bridge.url))
     try:
         open_dashboard(page, relay.url + "d/dlink")
         number = f"{root(mirror(dst))} input"
@@ -171,14 +162,14 @@ def test_a_jsdlink_still_runs_in_the_page_after_a_reconnect(mbridge: wb.Bridge, 
     assert not page.js_errors
 
 
-def test_layout_and_style_reach_the_page(mbridge: wb.Bridge, page: Any) -> None:
+def test_layout_and_style_reach_the_page(module_bridge: wb.Bridge, page: Any) -> None:
     slider = W.IntSlider(layout=W.Layout(width="300px", border="2px solid rgb(0, 0, 255)"))
     button = W.Button(description="go", button_style="danger", style={"font_weight": "bold"})
     bar = W.FloatProgress(5, max=10, style={"bar_color": "#00ff00"})
     text = W.Text(description="name", style={"description_width": "150px"})
     bad = W.Label("bad", layout=W.Layout(width="url(http://x/)", height="10px; display: none"))
-    mbridge.dashboard("layout", W.VBox([slider, button, bar, text, bad]))
-    open_dashboard(page, mbridge.url + "d/layout")
+    module_bridge.dashboard("layout", W.VBox([slider, button, bar, text, bad]))
+    open_dashboard(page, module_bridge.url + "d/layout")
     s = root(mirror(slider))
     page.locator(s).wait_for()
     assert page.locator(s).evaluate("el => el.getBoundingClientRect().width") == 300
