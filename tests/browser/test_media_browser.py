@@ -160,15 +160,21 @@ def test_matplotlib_redraws_after_python_changes_it_and_follows_its_container(
 
 
 def test_matplotlib_in_a_row_keeps_its_size(served: dict[str, Any], mpage: Any) -> None:
-    """A flex row sizes it by its content: the picture's CSS size is the size it
-    was drawn for, so it does not grow by its device pixels at each render."""
+    """A Row shares its width among its children (each grows from 10rem): the
+    picture is drawn for the width its cell gets and stays that size, rather
+    than growing by its device pixels at each render."""
     in_row = served["in_row"]
     sel = root(in_row)
-    wait_dom(mpage, "(sel) => document.querySelector(sel).dataset.wsbridgeRendered === '576x288'",
-             sel)  # fmt: skip
-    mpage.wait_for_timeout(500)  # a report would come 150 ms after a resize
-    assert in_row.view_size == (288, 144, 2.0)  # 3 x 1.5 in at 96 CSS px an inch
-    assert mpage.evaluate("(sel) => document.querySelector(sel).clientWidth", sel) == 288
+    wait_dom(mpage, "(sel) => !!document.querySelector(sel).dataset.wsbridgeRendered", sel)
+    mpage.wait_for_timeout(800)  # a report would come 150 ms after a resize
+    first = mpage.evaluate("(sel) => document.querySelector(sel).dataset.wsbridgeRendered", sel)
+    width = mpage.evaluate("(sel) => document.querySelector(sel).clientWidth", sel)
+    w, h, dpr = in_row.view_size
+    assert dpr == 2.0 and w == width and abs(h - w / 2) <= 1  # its 3 x 1.5 in aspect
+    assert first == f"{2 * w}x{2 * h}"
+    mpage.wait_for_timeout(800)
+    assert mpage.evaluate("(sel) => document.querySelector(sel).clientWidth", sel) == width
+    assert in_row.view_size == (w, h, dpr)  # no growth at each render
 
 
 def test_image_fit_and_size_follow_python(served: dict[str, Any], mpage: Any) -> None:

@@ -56,7 +56,10 @@ def apps(cfg: BackplaneConfig) -> Iterator[Apps]:
 
 
 def _hub(cfg: BackplaneConfig) -> wb.Bridge:
-    return wb.Bridge(follow=cfg, port=0, session_grace=GRACE).start()
+    """A hub that lists the app (the producer lists it at its next heartbeat)."""
+    hub = wb.Bridge(follow=cfg, port=0, session_grace=GRACE).start()
+    wait_until(lambda: "counter" in hub._titles(), what="the hub lists the app")
+    return hub
 
 
 def _session(page: Any) -> str:

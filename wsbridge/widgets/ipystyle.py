@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from traitlets import Dict
 
+from ..logs import log_limited
 from .model import Model
 
 if TYPE_CHECKING:
@@ -65,7 +66,6 @@ _MAX_VALUE = 200
 _TOKENS = re.compile(r"[A-Za-z0-9\s#%.,()+\-*/\"'_]*", re.ASCII)
 _FUNCTION = re.compile(r"([A-Za-z_-][A-Za-z0-9_-]*)\s*\(", re.ASCII)
 _FUNCTIONS = frozenset("calc min max clamp rgb rgba hsl hsla repeat minmax fit-content var".split())
-_warned: set[str] = set()
 
 
 def safe_css(value: Any) -> bool:
@@ -80,9 +80,9 @@ def safe_css(value: Any) -> bool:
 def _keep(where: str, value: Any) -> bool:
     if safe_css(value):
         return True
-    if where not in _warned and len(_warned) < 1000:
-        _warned.add(where)
-        log.warning("ipywidgets %s: CSS value %.60r refused", where, value)
+    log_limited(
+        log, logging.WARNING, f"css {where}", "ipywidgets %s: CSS value %.60r refused", where, value
+    )
     return False
 
 
