@@ -97,6 +97,9 @@ class Hub(BrowserSide):
         self.dev_frame: Frame | None = None
         #: file uploads in progress, and downloads (hub.uploads)
         self.uploads = Uploads(self)
+        #: documents fanned out to while writes are held (:meth:`hold_writes`),
+        #: by identity; None when they are not
+        self._held: dict[int, Document] | None = None
 
     # -- producer side
     def create_document(
@@ -286,6 +289,26 @@ class Hub(BrowserSide):
         self._fan_out(doc, frame, message)
         return doc.seq
 
+    def hold_writes(self) -> None:
+        """Queue fan-outs without writing them until :meth:`release_writes`.
+
+        For a caller applying a batch of messages at once (the backplane
+        follower reads pub/sub in bursts): each session is then written, or
+        its writer woken, once per batch with all its frames in one
+        ``sendmsg``, instead of once per message
+        (docs/performance.md#batched-fan-out-on-a-follower-hub). The caller
+        must release before it awaits anything.
+        """
+        if self._held is None:
+            self._held = {}
+
+    def release_writes(self) -> None:
+        """Write (or wake the writer of) every session a held fan-out queued to."""
+        held, self._held = self._held, None
+        for doc in (held or {}).values():
+            for session in doc.sessions:
+                session.flush()
+
     def _fan_out(self, doc: Document, frame: Frame, message: Message) -> None:
         """The same bytes to every session of ``doc``.
 
@@ -308,6 +331,13 @@ class Hub(BrowserSide):
             sender.flush()
             if len(doc.sessions) > 1:
                 self.after_echo()
+        held = self._held
+        if held is not None:  # the caller flushes each session once (release_writes)
+            held[id(doc)] = doc
+            for session in doc.sessions:
+                if session is not sender:
+                    session.push(frame, message=message, wake=False)
+            return
         now = not self.more_input()
         for session in doc.sessions:
             if session is not sender:
