@@ -53,6 +53,10 @@ __all__ = [
 
 log = logging.getLogger("wsbridge.hub")
 
+#: messages of a producer's burst fanned out before each viewer is written
+#: (all of them in one ``sendmsg``); fewer when the burst ends first
+BURST_HOLD_MESSAGES = 16
+
 
 def _with_seq(message: Message, seq: int) -> Message:
     """``message`` with its seq set, without validating it again (hot path:
@@ -61,6 +65,15 @@ def _with_seq(message: Message, seq: int) -> Message:
     fields = {name: getattr(message, name) for name in slots}
     fields["seq"] = seq
     return unchecked(type(message), **fields)
+
+
+def _flush_all(docs: dict[int, Document]) -> None:
+    """Write (or wake the writer of) each session of ``docs`` with something
+    to send; the sender of an echo, written already, is not turned again."""
+    for doc in docs.values():
+        for session in doc.sessions:
+            if session.outbox or session.need_snapshot:
+                session.flush()
 
 
 class Hub(BrowserSide):
@@ -100,6 +113,12 @@ class Hub(BrowserSide):
         #: documents fanned out to while writes are held (:meth:`hold_writes`),
         #: by identity; None when they are not
         self._held: dict[int, Document] | None = None
+        #: documents fanned out to during a producer's burst, not yet written
+        #: (``_fan_out``), and how many messages they got
+        self._burst: dict[int, Document] = {}
+        self._burst_messages = 0
+        self._burst_due_set = False
+        self.soon = hooks.soon
 
     # -- producer side
     def create_document(
@@ -305,16 +324,19 @@ class Hub(BrowserSide):
     def release_writes(self) -> None:
         """Write (or wake the writer of) every session a held fan-out queued to."""
         held, self._held = self._held, None
-        for doc in (held or {}).values():
-            for session in doc.sessions:
-                session.flush()
+        if held:
+            _flush_all(held)
 
     def _fan_out(self, doc: Document, frame: Frame, message: Message) -> None:
         """The same bytes to every session of ``doc``.
 
         A browser set's echo goes to its sender first and is written at once
         (its round trip must not grow with the viewers); the others too when
-        nothing more is queued, else (a producer's burst) writers batch.
+        nothing more is queued. During a producer's burst the frames are only
+        queued, and each viewer is written once per ``BURST_HOLD_MESSAGES``
+        messages, or when the burst ends (``soon``, at the latest after the
+        hand-off's turn): its writer is not woken per message
+        (docs/performance.md#writes-held-during-a-producers-burst).
 
         Between the two, ``after_echo`` (``os.sched_yield`` at the Tornado
         edge): a sender on the same machine (a local browser, a notebook's
@@ -331,19 +353,33 @@ class Hub(BrowserSide):
             sender.flush()
             if len(doc.sessions) > 1:
                 self.after_echo()
-        held = self._held
-        if held is not None:  # the caller flushes each session once (release_writes)
-            held[id(doc)] = doc
-            for session in doc.sessions:
-                if session is not sender:
-                    session.push(frame, message=message, wake=False)
-            return
-        now = not self.more_input()
+        held = self._held  # the caller flushes each session once (release_writes)
+        if held is None:
+            held = self._burst
+            self._burst_messages += 1
+        held[id(doc)] = doc
         for session in doc.sessions:
             if session is not sender:
-                session.push(frame, message=message, wake=not now)
-                if now:
-                    session.flush()
+                session.push(frame, message=message, wake=False)
+        if held is self._burst:
+            if self._burst_messages >= BURST_HOLD_MESSAGES or not self.more_input():
+                self._release_burst()
+            elif not self._burst_due_set:
+                self._burst_due_set = True
+                self.soon(self._burst_due)
+
+    def _burst_due(self) -> None:
+        """After a turn of the hand-off: release a burst's writes once the
+        producer's input is done or enough messages wait (``_fan_out``)."""
+        if self._burst and self._burst_messages < BURST_HOLD_MESSAGES and self.more_input():
+            self.soon(self._burst_due)
+            return
+        self._burst_due_set = False
+        self._release_burst()
+
+    def _release_burst(self) -> None:
+        held, self._burst, self._burst_messages = self._burst, {}, 0
+        _flush_all(held)
 
     def reject(
         self,
