@@ -67,13 +67,22 @@ def _with_seq(message: Message, seq: int) -> Message:
     return unchecked(type(message), **fields)
 
 
-def _flush_all(docs: dict[int, Document]) -> None:
-    """Write (or wake the writer of) each session of ``docs`` with something
-    to send; the sender of an echo, written already, is not turned again."""
-    for doc in docs.values():
-        for session in doc.sessions:
+def _queue_all(sessions: list[Session], frames: list[tuple[Frame, Message]]) -> None:
+    """Queue ``frames`` to each of ``sessions`` and write it (or wake its
+    writer): session by session, so each one's objects are touched once per
+    batch, not once per message."""
+    if len(frames) == 1:
+        frame, message = frames[0]
+        for session in sessions:
+            session.queue(frame, message)
             if session.outbox or session.need_snapshot:
                 session.flush()
+        return
+    for session in sessions:
+        for frame, message in frames:
+            session.queue(frame, message)
+        if session.outbox or session.need_snapshot:
+            session.flush()
 
 
 class Hub(BrowserSide):
@@ -110,14 +119,18 @@ class Hub(BrowserSide):
         self.dev_frame: Frame | None = None
         #: file uploads in progress, and downloads (hub.uploads)
         self.uploads = Uploads(self)
-        #: documents fanned out to while writes are held (:meth:`hold_writes`),
-        #: by identity; None when they are not
-        self._held: dict[int, Document] | None = None
-        #: documents fanned out to during a producer's burst, not yet written
-        #: (``_fan_out``), and how many messages they got
-        self._burst: dict[int, Document] = {}
+        #: messages fanned out but not yet queued to their sessions (writes
+        #: held: :meth:`hold_writes`, a producer's burst): per document (by
+        #: identity), its sessions at the first one, and the frames in order.
+        #: Anything else queued to a session queues these first (Session.push)
+        self.held: dict[int, tuple[list[Session], list[tuple[Frame, Message]]]] = {}
+        self._holding = False
+        #: messages of a producer's burst held so far, and whether ``soon`` is due
         self._burst_messages = 0
         self._burst_due_set = False
+        #: hand-off turns the held burst waited (bounded: input that is not a
+        #: publish must not hold it for long)
+        self._burst_turns = 0
         self.soon = hooks.soon
 
     # -- producer side
@@ -151,6 +164,8 @@ class Hub(BrowserSide):
         return self._install(doc)
 
     def _install(self, doc: Document) -> Document:
+        if self.held:  # before the outboxes are cleared for the new welcome
+            self.queue_held()
         name = doc.name
         old = self.documents.get(name)
         self.documents[name] = doc
@@ -318,14 +333,21 @@ class Hub(BrowserSide):
         (docs/performance.md#batched-fan-out-on-a-follower-hub). The caller
         must release before it awaits anything.
         """
-        if self._held is None:
-            self._held = {}
+        self._holding = True
 
     def release_writes(self) -> None:
-        """Write (or wake the writer of) every session a held fan-out queued to."""
-        held, self._held = self._held, None
-        if held:
-            _flush_all(held)
+        """Queue what was held, and write (or wake the writer of) each session once."""
+        self._holding = False
+        if self.held:
+            self.queue_held()
+
+    def queue_held(self) -> None:
+        """Queue the held messages to the sessions each was fanned out to, in
+        order, and write each session (``_queue_all``)."""
+        held, self.held = self.held, {}
+        self._burst_messages = self._burst_turns = 0
+        for sessions, frames in held.values():
+            _queue_all(sessions, frames)
 
     def _fan_out(self, doc: Document, frame: Frame, message: Message) -> None:
         """The same bytes to every session of ``doc``.
@@ -349,37 +371,41 @@ class Hub(BrowserSide):
         origin = getattr(message, "origin", None)
         sender = self.sessions.get(origin.get("session", "")) if origin else None
         if sender is not None and sender.doc is doc:
-            sender.push(frame, message=message, wake=False)
+            sender.push(frame, message=message, wake=False)  # after anything held
             sender.flush()
             if len(doc.sessions) > 1:
                 self.after_echo()
-        held = self._held  # the caller flushes each session once (release_writes)
-        if held is None:
-            held = self._burst
-            self._burst_messages += 1
-        held[id(doc)] = doc
-        for session in doc.sessions:
-            if session is not sender:
-                session.push(frame, message=message, wake=False)
-        if held is self._burst:
-            if self._burst_messages >= BURST_HOLD_MESSAGES or not self.more_input():
-                self._release_burst()
-            elif not self._burst_due_set:
-                self._burst_due_set = True
-                self.soon(self._burst_due)
+            _queue_all([s for s in doc.sessions if s is not sender], [(frame, message)])
+            return
+        entry = self.held.get(id(doc))
+        if entry is None:
+            entry = self.held[id(doc)] = (list(doc.sessions), [])
+        entry[1].append((frame, message))
+        if self._holding:  # the caller releases (release_writes)
+            return
+        self._burst_messages += 1
+        if self._burst_messages >= BURST_HOLD_MESSAGES or not self.more_input():
+            self.queue_held()
+        elif not self._burst_due_set:
+            self._burst_due_set = True
+            self.soon(self._burst_due)
 
     def _burst_due(self) -> None:
         """After a turn of the hand-off: release a burst's writes once the
         producer's input is done or enough messages wait (``_fan_out``)."""
-        if self._burst and self._burst_messages < BURST_HOLD_MESSAGES and self.more_input():
+        self._burst_turns += 1
+        if (
+            self.held
+            and not self._holding
+            and self._burst_messages < BURST_HOLD_MESSAGES
+            and self._burst_turns < BURST_HOLD_MESSAGES
+            and self.more_input()
+        ):
             self.soon(self._burst_due)
             return
         self._burst_due_set = False
-        self._release_burst()
-
-    def _release_burst(self) -> None:
-        held, self._burst, self._burst_messages = self._burst, {}, 0
-        _flush_all(held)
+        if self.held and not self._holding:
+            self.queue_held()
 
     def reject(
         self,
