@@ -324,7 +324,7 @@ class Hub(BrowserSide):
         return doc.seq
 
     def hold_writes(self) -> None:
-        """Queue fan-outs without writing them until :meth:`release_writes`.
+        """Hold fan-outs (``held``) until :meth:`release_writes`.
 
         For a caller applying a batch of messages at once (the backplane
         follower reads pub/sub in bursts): each session is then written, or
