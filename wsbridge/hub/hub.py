@@ -54,6 +54,10 @@ __all__ = [
 
 log = logging.getLogger("wsbridge.hub")
 
+#: messages of a producer's burst fanned out before each viewer is written
+#: (all of them in one ``sendmsg``); fewer when the burst ends first
+BURST_HOLD_MESSAGES = 16
+
 
 def _with_seq(message: Message, seq: int) -> Message:
     """``message`` with its seq set, without validating it again (hot path:
@@ -62,6 +66,24 @@ def _with_seq(message: Message, seq: int) -> Message:
     fields = {name: getattr(message, name) for name in slots}
     fields["seq"] = seq
     return unchecked(type(message), **fields)
+
+
+def _queue_all(sessions: list[Session], frames: list[tuple[Frame, Message]]) -> None:
+    """Queue ``frames`` to each of ``sessions`` and write it (or wake its
+    writer): session by session, so each one's objects are touched once per
+    batch, not once per message."""
+    if len(frames) == 1:
+        frame, message = frames[0]
+        for session in sessions:
+            session.queue(frame, message)
+            if session.outbox or session.need_snapshot:
+                session.flush()
+        return
+    for session in sessions:
+        for frame, message in frames:
+            session.queue(frame, message)
+        if session.outbox or session.need_snapshot:
+            session.flush()
 
 
 class Hub(BrowserSide):
@@ -98,6 +120,19 @@ class Hub(BrowserSide):
         self.dev_frame: Frame | None = None
         #: file uploads in progress, and downloads (hub.uploads)
         self.uploads = Uploads(self)
+        #: messages fanned out but not yet queued to their sessions (writes
+        #: held: :meth:`hold_writes`, a producer's burst): per document (by
+        #: identity), its sessions at the first one, and the frames in order.
+        #: Anything else queued to a session queues these first (Session.push)
+        self.held: dict[int, tuple[list[Session], list[tuple[Frame, Message]]]] = {}
+        self._holding = False
+        #: messages of a producer's burst held so far, and whether ``soon`` is due
+        self._burst_messages = 0
+        self._burst_due_set = False
+        #: hand-off turns the held burst waited (bounded: input that is not a
+        #: publish must not hold it for long)
+        self._burst_turns = 0
+        self.soon = hooks.soon
 
     # -- producer side
     def create_document(
@@ -130,6 +165,8 @@ class Hub(BrowserSide):
         return self._install(doc)
 
     def _install(self, doc: Document) -> Document:
+        if self.held:  # before the outboxes are cleared for the new welcome
+            self.queue_held()
         name = doc.name
         old = self.documents.get(name)
         self.documents[name] = doc
@@ -287,12 +324,42 @@ class Hub(BrowserSide):
         self._fan_out(doc, frame, message)
         return doc.seq
 
+    def hold_writes(self) -> None:
+        """Hold fan-outs (``held``) until :meth:`release_writes`.
+
+        For a caller applying a batch of messages at once (the backplane
+        follower reads pub/sub in bursts): each session is then written, or
+        its writer woken, once per batch with all its frames in one
+        ``sendmsg``, instead of once per message
+        (docs/performance.md#batched-fan-out-on-a-follower-hub). The caller
+        must release before it awaits anything.
+        """
+        self._holding = True
+
+    def release_writes(self) -> None:
+        """Queue what was held, and write (or wake the writer of) each session once."""
+        self._holding = False
+        if self.held:
+            self.queue_held()
+
+    def queue_held(self) -> None:
+        """Queue the held messages to the sessions each was fanned out to, in
+        order, and write each session (``_queue_all``)."""
+        held, self.held = self.held, {}
+        self._burst_messages = self._burst_turns = 0
+        for sessions, frames in held.values():
+            _queue_all(sessions, frames)
+
     def _fan_out(self, doc: Document, frame: Frame, message: Message) -> None:
         """The same bytes to every session of ``doc``.
 
         A browser set's echo goes to its sender first and is written at once
         (its round trip must not grow with the viewers); the others too when
-        nothing more is queued, else (a producer's burst) writers batch.
+        nothing more is queued. During a producer's burst the frames are only
+        queued, and each viewer is written once per ``BURST_HOLD_MESSAGES``
+        messages, or when the burst ends (``soon``, at the latest after the
+        hand-off's turn): its writer is not woken per message
+        (docs/performance.md#writes-held-during-a-producers-burst).
 
         Between the two, ``after_echo`` (``os.sched_yield`` at the Tornado
         edge): a sender on the same machine (a local browser, a notebook's
@@ -305,16 +372,41 @@ class Hub(BrowserSide):
         origin = getattr(message, "origin", None)
         sender = self.sessions.get(origin.get("session", "")) if origin else None
         if sender is not None and sender.doc is doc:
-            sender.push(frame, message=message, wake=False)
+            sender.push(frame, message=message, wake=False)  # after anything held
             sender.flush()
             if len(doc.sessions) > 1:
                 self.after_echo()
-        now = not self.more_input()
-        for session in doc.sessions:
-            if session is not sender:
-                session.push(frame, message=message, wake=not now)
-                if now:
-                    session.flush()
+            _queue_all([s for s in doc.sessions if s is not sender], [(frame, message)])
+            return
+        entry = self.held.get(id(doc))
+        if entry is None:
+            entry = self.held[id(doc)] = (list(doc.sessions), [])
+        entry[1].append((frame, message))
+        if self._holding:  # the caller releases (release_writes)
+            return
+        self._burst_messages += 1
+        if self._burst_messages >= BURST_HOLD_MESSAGES or not self.more_input():
+            self.queue_held()
+        elif not self._burst_due_set:
+            self._burst_due_set = True
+            self.soon(self._burst_due)
+
+    def _burst_due(self) -> None:
+        """After a turn of the hand-off: release a burst's writes once the
+        producer's input is done or enough messages wait (``_fan_out``)."""
+        self._burst_turns += 1
+        if (
+            self.held
+            and not self._holding
+            and self._burst_messages < BURST_HOLD_MESSAGES
+            and self._burst_turns < BURST_HOLD_MESSAGES
+            and self.more_input()
+        ):
+            self.soon(self._burst_due)
+            return
+        self._burst_due_set = False
+        if self.held and not self._holding:
+            self.queue_held()
 
     def reject(
         self,

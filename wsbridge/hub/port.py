@@ -135,6 +135,10 @@ def _no_document(name: str, address: str, query: dict[str, str] | None) -> bool:
     return False
 
 
+def _at_once(fn: Callable[[], None]) -> None:
+    fn()
+
+
 @dataclass(frozen=True)
 class HubHooks:
     """What the embedding tells the hub about the loop it runs on."""
@@ -153,3 +157,7 @@ class HubHooks:
     #: (a limit). ``address`` is the client's (``Bridge``: per-session apps),
     #: ``query`` the page's address query (``hello.query``, checked) or None
     open_document: Callable[[str, str, dict[str, str] | None], bool] = _no_document
+    #: ``soon(fn)``: run ``fn`` on the hub's loop once the calls being
+    #: handled now are done (``loop.call_soon``); writes held during a
+    #: producer's burst are released there at the latest. Default: at once
+    soon: Callable[[Callable[[], None]], object] = _at_once

@@ -96,6 +96,15 @@ class Session:
     def push(
         self, frame: Frame, force: bool = False, message: Message | None = None, wake: bool = True
     ) -> None:
+        """Queue a frame after the messages the hub holds (``Hub.held``), so
+        each session gets everything in order; see :meth:`queue`."""
+        if self.hub.held:
+            self.hub.queue_held()
+        self.queue(frame, message, force, wake)
+
+    def queue(
+        self, frame: Frame, message: Message | None = None, force: bool = False, wake: bool = False
+    ) -> None:
         """Queue a frame; coalesce while behind; past the bound, drop the queue
         for a snapshot (docs/reliability.md, docs/performance.md#bounded-outboxes).
 
@@ -162,6 +171,8 @@ class Session:
                 frame = encode(message.message())
             return frame
         if self.need_snapshot and self.doc is not None:
+            if self.hub.held:  # the snapshot covers them: skipped, not sent after it
+                self.hub.queue_held()
             self.need_snapshot = False
             return self.doc.snapshot_frame()
         return None

@@ -104,7 +104,7 @@ class EmbeddedHub:
 
     def setup(self, loop: asyncio.AbstractEventLoop, more_input: Callable[[], bool]) -> HubPort:
         """Bind the port and start the hub on ``loop`` (its own thread); raise on failure."""
-        hooks = edge_hooks(more_input)
+        hooks = dataclasses.replace(edge_hooks(more_input), soon=loop.call_soon)
         if self.open_document is not None:
             hooks = dataclasses.replace(hooks, open_document=self.open_document)
         hub = Hub(self.hub_config, hooks)

@@ -70,6 +70,9 @@ log = logging.getLogger("wsbridge.follower")
 #: browser input entries kept per document inbox (``XADD MAXLEN ~``)
 INBOX_MAXLEN = 10_000
 
+#: bus messages applied in one burst, writes held (BackplaneFollower._burst)
+BUS_BATCH = 256
+
 
 #: what viewers of a document stuck at a refused entry are told
 def _message(frame: Frame) -> Message:
@@ -228,9 +231,11 @@ class BackplaneFollower(RedisLink):
                 while not self._stopping:
                     wait = max(0.0, next_poll - loop.time())
                     msg = await pubsub.get_message(ignore_subscribe_messages=True, timeout=wait)
-                    if msg is not None and msg.get("type") == "message":
-                        await self._on_message(msg["channel"], msg["data"])
-                    if loop.time() >= next_poll:
+                    drained = msg is None or await self._burst(pubsub, msg)
+                    # a burst still being read is not a lost tail: polling now
+                    # would read from the stream what the bus already holds
+                    late = loop.time() - next_poll
+                    if late >= 0 and (drained or late >= self.config.poll_interval):
                         await self._poll()
                         next_poll = loop.time() + self.config.poll_interval
             except REDIS_DOWN as exc:
@@ -249,6 +254,26 @@ class BackplaneFollower(RedisLink):
             self.reconnects += 1
             await self._backoff(attempt)
             attempt += 1
+
+    async def _burst(self, pubsub: Any, msg: dict[str, Any]) -> bool:
+        """Apply ``msg`` and the bus messages already received after it, up to
+        :data:`BUS_BATCH`, with the hub's writes held: each viewer is written
+        once per burst, not once per message (Hub.hold_writes). True when
+        nothing more was waiting."""
+        hub = self.hub
+        try:
+            for count in range(1, BUS_BATCH + 1):
+                if msg.get("type") == "message":
+                    hub.hold_writes()  # again: a load or repair released them
+                    await self._on_message(msg["channel"], msg["data"])
+                if count == BUS_BATCH:
+                    return False
+                msg = await pubsub.get_message(ignore_subscribe_messages=True, timeout=0)
+                if msg is None:
+                    return True
+            return False
+        finally:
+            hub.release_writes()
 
     async def _on_message(self, channel: bytes, data: bytes) -> None:
         if channel == self.keys.refused(self.hub_id).encode():
@@ -331,6 +356,7 @@ class BackplaneFollower(RedisLink):
         contained to its document, and only a new epoch is tried again.
         """
         epoch: bytes | None = None
+        self.hub.release_writes()  # held frames must not wait for Redis
         try:
             epoch = await self.redis.hget(self.keys.meta(name), "epoch")
             if name in self.broken and epoch == self._broken_epochs.get(name):
@@ -396,16 +422,20 @@ class BackplaneFollower(RedisLink):
         doc = self.hub.documents.get(name)
         if doc is None:
             return False
-        for entry_id, fields in entries:
-            seq = _seq_of(entry_id)
-            if seq <= doc.seq:
-                continue
-            if seq != doc.seq + 1:
-                return False
-            frame = _entry_frame(fields)  # a bad entry raises: the document is broken
-            if self.hub.publish_frame(name, _change(frame), frame) is None:
-                return False
-        return True
+        self.hub.hold_writes()  # a tail of many entries: each viewer written once
+        try:
+            for entry_id, fields in entries:
+                seq = _seq_of(entry_id)
+                if seq <= doc.seq:
+                    continue
+                if seq != doc.seq + 1:
+                    return False
+                frame = _entry_frame(fields)  # a bad entry raises: the document is broken
+                if self.hub.publish_frame(name, _change(frame), frame) is None:
+                    return False
+            return True
+        finally:
+            self.hub.release_writes()
 
     async def _repair(self, name: str) -> None:
         """A gap: read it from the stream (``_load`` reloads when the stream lost it)."""
