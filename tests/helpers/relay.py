@@ -49,6 +49,10 @@ class Relay:
             for s in (client, upstream):
                 s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             with self._lock:
+                if self._closed:  # accepted while close() ran: nobody would close them
+                    client.close()
+                    upstream.close()
+                    return
                 self._conns += [client, upstream]
                 self.accepted += 1
             forward = self._requests if self.refuse_upgrade else self._pipe
@@ -131,6 +135,7 @@ class Relay:
         return len(conns) // 2
 
     def close(self) -> None:
-        self._closed = True
+        with self._lock:
+            self._closed = True
         self.listener.close()
         self.cut()
