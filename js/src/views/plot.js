@@ -21,7 +21,7 @@
 // Chromium (tests/test_plot_browser.py).
 
 import { defaultScheduler, frameThrottle } from "./util.js";
-import { Feed, fillFigure } from "./plotfeed.js";
+import { Feed, eachModel, fillFigure } from "./plotfeed.js";
 import { colorScheme, onSchemeChange } from "./theme.js";
 
 /** @typedef {import("./registry.js").ViewContext} ViewContext */
@@ -99,22 +99,14 @@ export const DARK_SURFACE = "#161b22";
 export function themeFigure(doc, overrides, surface = DARK_SURFACE) {
   if (!overrides || typeof overrides !== "object") return 0;
   let changed = 0;
-  const stack = [doc];
-  while (stack.length) {
-    const node = stack.pop();
-    if (Array.isArray(node)) {
-      for (const v of node) if (v !== null && typeof v === "object") stack.push(v);
-      continue;
-    }
-    if (node === null || typeof node !== "object" || ArrayBuffer.isView(node)) continue;
-    const own = node.type === "object" && typeof node.id === "string" ? overrides[node.id] : undefined;
+  eachModel(doc, (node) => {
+    const own = overrides[node.id];
     if (own && typeof own === "object") {
       node.attributes = node.attributes ?? {};
       for (const [name, value] of Object.entries(own)) node.attributes[name] = value === DARK_SURFACE ? surface : value;
       changed++;
     }
-    for (const v of Object.values(node)) if (v !== null && typeof v === "object") stack.push(v);
-  }
+  });
   return changed;
 }
 

@@ -200,6 +200,25 @@ function concatChunks(chunks) {
 export function fillFigure(doc, sourceIds, dataOf) {
   /** @type {string[]} */
   const filled = [];
+  eachModel(doc, (node) => {
+    const sid = node.name === "ColumnDataSource" ? sourceIds[node.id] : undefined;
+    const data = sid === undefined ? undefined : dataOf(sid);
+    if (data !== undefined) {
+      node.attributes = node.attributes ?? {};
+      node.attributes.data = { type: "map", entries: Object.entries(toBokehData(data)) };
+      filled.push(node.id);
+    }
+  });
+  return filled;
+}
+
+/**
+ * Call `visit` with every model object (`{type: "object", id, ...}`) of a
+ * Bokeh document JSON, depth first; typed arrays are not walked into.
+ * @param {any} doc
+ * @param {(node: any) => void} visit may change the node's `attributes`
+ */
+export function eachModel(doc, visit) {
   const stack = [doc];
   while (stack.length) {
     const node = stack.pop();
@@ -208,16 +227,9 @@ export function fillFigure(doc, sourceIds, dataOf) {
       continue;
     }
     if (node === null || typeof node !== "object" || ArrayBuffer.isView(node)) continue;
-    const sid = node.type === "object" && node.name === "ColumnDataSource" ? sourceIds[node.id] : undefined;
-    const data = sid === undefined ? undefined : dataOf(sid);
-    if (data !== undefined) {
-      node.attributes = node.attributes ?? {};
-      node.attributes.data = { type: "map", entries: Object.entries(toBokehData(data)) };
-      filled.push(node.id);
-    }
+    if (node.type === "object" && typeof node.id === "string") visit(node);
     for (const v of Object.values(node)) if (v !== null && typeof v === "object") stack.push(v);
   }
-  return filled;
 }
 
 /**
