@@ -25,24 +25,13 @@ import tornado.websocket
 import wsbridge as wb
 from tests.helpers.common import http_get, run, until
 from tests.helpers.ws import connect
+from tests.runtime.conftest import TOKEN
 from wsbridge.client import Client
 from wsbridge.errors import ProtocolError
 from wsbridge.runtime.remote import RemoteBridge
 from wsbridge.wire.envelope import decode_envelope, encode_envelope
 from wsbridge.wire.messages import Error, Patch, Stream
 from wsbridge.wire.requests import Set
-
-TOKEN = "producer-secret"
-
-
-@pytest.fixture
-def hub() -> Iterator[wb.Bridge]:
-    b = wb.Bridge(producer_token=TOKEN)
-    b.start()
-    try:
-        yield b
-    finally:
-        b.stop()
 
 
 @pytest.fixture

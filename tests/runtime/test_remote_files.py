@@ -6,29 +6,17 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
 
 import wsbridge as wb
 from tests.helpers.ws import hello, read
+from tests.runtime.conftest import TOKEN
 from wsbridge import wire as p
 from wsbridge.hub import link
 from wsbridge.runtime.remote import RemoteBridge
 from wsbridge.wire.files import Download, UploadChunk, UploadDone, UploadStart
-
-TOKEN = "producer-secret"
-
-
-@pytest.fixture
-def hub() -> Iterator[wb.Bridge]:
-    b = wb.Bridge(producer_token=TOKEN)
-    b.start()
-    try:
-        yield b
-    finally:
-        b.stop()
 
 
 async def _until(conn: object, kind: type) -> p.Message:
